@@ -1,0 +1,622 @@
+//! Node kinds: a node's type together with its typed, checked configuration.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::NodeType;
+use crate::fields::deserialize_at;
+
+/// A node's type and typed configuration, read from its `type` and `config` fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "config", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NodeKind {
+    /// Where every execution begins.
+    Start,
+    /// A successful end.
+    Success(SuccessConfig),
+    /// An unsuccessful end.
+    Failure(FailureConfig),
+    /// A two-way branch.
+    Condition(ConditionConfig),
+    /// A many-way branch.
+    Switch(SwitchConfig),
+    /// Asks for an identifier.
+    IdentifierInput(IdentifierInputConfig),
+    /// Asks for a password.
+    PasswordInput(PasswordInputConfig),
+    /// Lets the user pick a social provider.
+    SocialProviderSelect(SocialProviderSelectConfig),
+    /// Asks for a second factor.
+    MfaVerification(MfaVerificationConfig),
+    /// Asks for a one-time code.
+    OtpInput(OtpInputConfig),
+    /// Sends an e-mail.
+    SendEmail(MessageConfig),
+    /// Sends an SMS.
+    SendSms(MessageConfig),
+    /// Calls a webhook.
+    Webhook(WebhookConfig),
+    /// Sets an attribute.
+    SetAttribute(SetAttributeConfig),
+    /// A passkey ceremony.
+    Webauthn(WebauthnConfig),
+    /// Asks for profile fields.
+    Prompt(PromptConfig),
+    /// Enrols a TOTP authenticator.
+    TotpSetup(TotpSetupConfig),
+    /// A node type registered by an embedder; its config is the embedder's business.
+    Custom {
+        /// The registered type name.
+        node_type: String,
+        /// The raw configuration.
+        config: Value,
+    },
+}
+
+/// Why a node's configuration was refused: a path inside `config` and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Path inside the config (`identifier_types[1]`), empty for the config as a whole.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn at(path: &str, message: impl Into<String>) -> Self {
+        Self {
+            path: path.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl NodeKind {
+    /// Reads the typed configuration of a built-in node type.
+    ///
+    /// Returns `None` for [`NodeType::Other`]: whether such a type exists is the validator's
+    /// question (it consults the registry of custom types), not the parser's.
+    pub fn parse(node_type: &NodeType, config: Option<&Value>) -> Option<Result<Self, ConfigError>> {
+        let config = config.cloned().unwrap_or(Value::Object(Default::default()));
+        let kind = match node_type {
+            NodeType::Start => read::<EmptyConfig>(config).map(|_| Self::Start),
+            NodeType::Success => read(config).map(Self::Success),
+            NodeType::Failure => read(config).map(Self::Failure),
+            NodeType::Condition => read(config).map(Self::Condition),
+            NodeType::Switch => read(config).map(Self::Switch),
+            NodeType::IdentifierInput => read(config).map(Self::IdentifierInput),
+            NodeType::PasswordInput => read(config).map(Self::PasswordInput),
+            NodeType::SocialProviderSelect => read(config).map(Self::SocialProviderSelect),
+            NodeType::MfaVerification => read(config).map(Self::MfaVerification),
+            NodeType::OtpInput => read(config).map(Self::OtpInput),
+            NodeType::SendEmail => read(config).map(Self::SendEmail),
+            NodeType::SendSms => read(config).map(Self::SendSms),
+            NodeType::Webhook => read(config).map(Self::Webhook),
+            NodeType::SetAttribute => read(config).map(Self::SetAttribute),
+            NodeType::Webauthn => read(config).map(Self::Webauthn),
+            NodeType::Prompt => read(config).map(Self::Prompt),
+            NodeType::TotpSetup => read(config).map(Self::TotpSetup),
+            NodeType::Other(_) => return None,
+        };
+        Some(kind)
+    }
+
+    /// The type this kind was read from.
+    pub fn node_type(&self) -> NodeType {
+        match self {
+            Self::Start => NodeType::Start,
+            Self::Success(_) => NodeType::Success,
+            Self::Failure(_) => NodeType::Failure,
+            Self::Condition(_) => NodeType::Condition,
+            Self::Switch(_) => NodeType::Switch,
+            Self::IdentifierInput(_) => NodeType::IdentifierInput,
+            Self::PasswordInput(_) => NodeType::PasswordInput,
+            Self::SocialProviderSelect(_) => NodeType::SocialProviderSelect,
+            Self::MfaVerification(_) => NodeType::MfaVerification,
+            Self::OtpInput(_) => NodeType::OtpInput,
+            Self::SendEmail(_) => NodeType::SendEmail,
+            Self::SendSms(_) => NodeType::SendSms,
+            Self::Webhook(_) => NodeType::Webhook,
+            Self::SetAttribute(_) => NodeType::SetAttribute,
+            Self::Webauthn(_) => NodeType::Webauthn,
+            Self::Prompt(_) => NodeType::Prompt,
+            Self::TotpSetup(_) => NodeType::TotpSetup,
+            Self::Custom { node_type, .. } => NodeType::Other(node_type.clone()),
+        }
+    }
+}
+
+/// Deserializes a config and runs its own checks.
+fn read<T: Config>(config: Value) -> Result<T, ConfigError> {
+    let parsed: T = deserialize_at(config, "").map_err(|error| ConfigError {
+        path: error.path().unwrap_or_default().trim_start_matches('.').to_owned(),
+        message: match error {
+            crate::ModelError::InvalidField { message, .. } => message,
+            other => other.to_string(),
+        },
+    })?;
+    parsed.check()?;
+    Ok(parsed)
+}
+
+/// A node configuration: serde reads the shape, `check` the rules serde cannot express.
+trait Config: serde::de::DeserializeOwned {
+    fn check(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
+/// The config of nodes that take none: only `{}` (or no config) is accepted.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmptyConfig {}
+
+impl Config for EmptyConfig {}
+
+/// Settings of a `success` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SuccessConfig {
+    /// Where the client goes when the flow completes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    /// Sign the user in when a registration completes (defaults to on for registration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_login: Option<bool>,
+    /// A message shown on completion when there is no redirect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl Config for SuccessConfig {}
+
+/// Settings of a `failure` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FailureConfig {
+    /// A stable machine code for the failure (defaults to `flow_failed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The message shown to the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl Config for FailureConfig {}
+
+/// Settings of a `condition` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionConfig {
+    /// A CEL expression over `user`, `inputs`, `attributes`, `flow` and `request`.
+    pub condition: String,
+}
+
+impl Config for ConditionConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        non_blank("condition", &self.condition)
+    }
+}
+
+/// Settings of a `switch` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchConfig {
+    /// A CEL expression whose value picks the edge whose `condition` equals it.
+    pub expression: String,
+}
+
+impl Config for SwitchConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        non_blank("expression", &self.expression)
+    }
+}
+
+/// The kinds of identifier a user may type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifierType {
+    /// An e-mail address.
+    Email,
+    /// A username.
+    Username,
+    /// A phone number.
+    Phone,
+}
+
+/// Settings of an `identifier_input` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentifierInputConfig {
+    /// Which identifiers are accepted.
+    pub identifier_types: Vec<IdentifierType>,
+    /// Ask for the password in the same prompt; the next node must be a `password_input`.
+    pub with_password: bool,
+}
+
+impl Default for IdentifierInputConfig {
+    fn default() -> Self {
+        Self {
+            identifier_types: vec![IdentifierType::Email, IdentifierType::Username],
+            with_password: false,
+        }
+    }
+}
+
+impl Config for IdentifierInputConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        non_empty_unique("identifier_types", &self.identifier_types)
+    }
+}
+
+/// The shortest password policy flowd allows.
+pub const MIN_PASSWORD_LENGTH: u32 = 8;
+/// The longest minimum a policy may ask for.
+pub const MAX_PASSWORD_LENGTH: u32 = 256;
+
+/// Settings of a `password_input` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordInputConfig {
+    /// Minimum length of a new password (ignored where the password is verified).
+    pub min_length: u32,
+    /// Ask for a new password twice.
+    pub confirm: bool,
+}
+
+impl Default for PasswordInputConfig {
+    fn default() -> Self {
+        Self {
+            min_length: MIN_PASSWORD_LENGTH,
+            confirm: false,
+        }
+    }
+}
+
+impl Config for PasswordInputConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        if (MIN_PASSWORD_LENGTH..=MAX_PASSWORD_LENGTH).contains(&self.min_length) {
+            Ok(())
+        } else {
+            Err(ConfigError::at(
+                "min_length",
+                format!("must be between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH}"),
+            ))
+        }
+    }
+}
+
+/// Settings of a `social_provider_select` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocialProviderSelectConfig {
+    /// Provider slugs offered (`google`, `github`).
+    pub providers: Vec<String>,
+}
+
+impl Config for SocialProviderSelectConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        non_empty_unique("providers", &self.providers)?;
+        for (index, provider) in self.providers.iter().enumerate() {
+            non_blank(&format!("providers[{index}]"), provider)?;
+        }
+        Ok(())
+    }
+}
+
+/// Second factors a user may present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaMethod {
+    /// A code from an authenticator app.
+    Totp,
+    /// A code sent by SMS.
+    Sms,
+    /// A code sent by e-mail.
+    Email,
+    /// A passkey or security key.
+    Webauthn,
+    /// A single-use recovery code.
+    RecoveryCode,
+}
+
+/// Settings of an `mfa_verification` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MfaVerificationConfig {
+    /// Accepted methods, in the order they are offered.
+    pub methods: Vec<MfaMethod>,
+}
+
+impl Default for MfaVerificationConfig {
+    fn default() -> Self {
+        Self {
+            methods: vec![MfaMethod::Totp],
+        }
+    }
+}
+
+impl Config for MfaVerificationConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        non_empty_unique("methods", &self.methods)
+    }
+}
+
+/// Settings of an `otp_input` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtpInputConfig {
+    /// The label shown above the code field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl Config for OtpInputConfig {}
+
+/// Settings of `send_email` and `send_sms` nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageConfig {
+    /// The message template's name.
+    pub template: String,
+    /// Generate a one-time code, include it in the message and expect it at a later `otp_input`.
+    #[serde(default)]
+    pub with_code: bool,
+}
+
+impl Config for MessageConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        non_blank("template", &self.template)
+    }
+}
+
+/// The longest a webhook may be waited for.
+pub const MAX_WEBHOOK_TIMEOUT_MS: u32 = 30_000;
+
+/// Settings of a `webhook` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// The `http://` or `https://` URL to call.
+    pub url: String,
+    /// How long to wait for an answer, 1 to 30 000 ms.
+    #[serde(default = "default_webhook_timeout")]
+    pub timeout_ms: u32,
+    /// Key for the request signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+fn default_webhook_timeout() -> u32 {
+    5_000
+}
+
+impl Config for WebhookConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        let has_scheme = self.url.starts_with("https://") || self.url.starts_with("http://");
+        let host = self.url.split_once("://").map_or("", |(_, rest)| rest);
+        if !has_scheme || host.is_empty() || self.url.chars().any(char::is_whitespace) {
+            return Err(ConfigError::at("url", "must be an http:// or https:// URL"));
+        }
+        if !(1..=MAX_WEBHOOK_TIMEOUT_MS).contains(&self.timeout_ms) {
+            return Err(ConfigError::at(
+                "timeout_ms",
+                format!("must be between 1 and {MAX_WEBHOOK_TIMEOUT_MS}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Settings of a `set_attribute` node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetAttributeConfig {
+    /// The attribute's name: letters, digits, `_`, `-` and `.` for nesting.
+    pub attribute: String,
+    /// The JSON value to store.
+    pub value: Value,
+}
+
+impl Config for SetAttributeConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        let well_formed = !self.attribute.is_empty()
+            && self.attribute.len() <= 128
+            && self
+                .attribute
+                .split('.')
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+        if well_formed {
+            Ok(())
+        } else {
+            Err(ConfigError::at(
+                "attribute",
+                "must be letters, digits, '_' and '-', with '.' between parts",
+            ))
+        }
+    }
+}
+
+/// How strongly a passkey ceremony asks for user verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UserVerification {
+    /// Verification is required.
+    Required,
+    /// Verification is asked for where the authenticator can.
+    #[default]
+    Preferred,
+    /// Verification is not asked for.
+    Discouraged,
+}
+
+/// Settings of a `webauthn` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebauthnConfig {
+    /// The user-verification requirement.
+    pub user_verification: UserVerification,
+}
+
+impl Config for WebauthnConfig {}
+
+/// The input types a `prompt` field can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptFieldType {
+    /// Free text.
+    Text,
+    /// An e-mail address.
+    Email,
+    /// A number.
+    Number,
+    /// A phone number.
+    Telephone,
+    /// A calendar date.
+    Date,
+    /// A yes/no box.
+    Checkbox,
+    /// One of `options`.
+    Dropdown,
+}
+
+/// One field of a `prompt` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptField {
+    /// The attribute the answer is stored under.
+    pub name: String,
+    /// The input type.
+    #[serde(rename = "type", default = "default_prompt_field_type")]
+    pub field_type: PromptFieldType,
+    /// The label shown; defaults to the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Placeholder text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    /// Whether an answer is required.
+    #[serde(default)]
+    pub required: bool,
+    /// The choices of a dropdown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+}
+
+fn default_prompt_field_type() -> PromptFieldType {
+    PromptFieldType::Text
+}
+
+/// Settings of a `prompt` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptConfig {
+    /// The fields asked for, in order.
+    pub fields: Vec<PromptField>,
+}
+
+impl Config for PromptConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.fields.is_empty() || self.fields.len() > MAX_LIST_LEN {
+            return Err(ConfigError::at(
+                "fields",
+                format!("must have 1 to {MAX_LIST_LEN} fields"),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (index, field) in self.fields.iter().enumerate() {
+            let path = format!("fields[{index}]");
+            let well_formed = !field.name.is_empty()
+                && field.name.len() <= 64
+                && field.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !well_formed {
+                return Err(ConfigError::at(
+                    &format!("{path}.name"),
+                    "must be 1 to 64 letters, digits, '_' and '-'",
+                ));
+            }
+            if !seen.insert(field.name.as_str()) {
+                return Err(ConfigError::at(&format!("{path}.name"), "is used twice"));
+            }
+            if (field.field_type == PromptFieldType::Dropdown) == field.options.is_empty() {
+                return Err(ConfigError::at(
+                    &format!("{path}.options"),
+                    "a dropdown needs options, and only a dropdown takes them",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Settings of a `totp_setup` node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TotpSetupConfig {
+    /// The issuer shown in authenticator apps (defaults to the server's name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Code length: 6 or 8.
+    pub digits: u8,
+    /// Code period in seconds: 30 or 60.
+    pub period: u32,
+}
+
+impl Default for TotpSetupConfig {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            digits: 6,
+            period: 30,
+        }
+    }
+}
+
+impl Config for TotpSetupConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        if !matches!(self.digits, 6 | 8) {
+            return Err(ConfigError::at("digits", "must be 6 or 8"));
+        }
+        if !matches!(self.period, 30 | 60) {
+            return Err(ConfigError::at("period", "must be 30 or 60"));
+        }
+        Ok(())
+    }
+}
+
+/// The longest list a node config may hold (providers, methods, identifier types).
+pub const MAX_LIST_LEN: usize = 64;
+
+fn non_blank(path: &str, text: &str) -> Result<(), ConfigError> {
+    if text.trim().is_empty() {
+        Err(ConfigError::at(path, "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+fn non_empty_unique<T: PartialEq>(path: &str, items: &[T]) -> Result<(), ConfigError> {
+    if items.is_empty() {
+        return Err(ConfigError::at(path, "must not be empty"));
+    }
+    if items.len() > MAX_LIST_LEN {
+        return Err(ConfigError::at(path, format!("must have at most {MAX_LIST_LEN} items")));
+    }
+    for (index, item) in items.iter().enumerate() {
+        if items[..index].contains(item) {
+            return Err(ConfigError::at(&format!("{path}[{index}]"), "is listed twice"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,679 @@
+//! The graph validator: coded findings in time linear in nodes + edges, never a panic.
+
+use std::collections::{BTreeMap, HashMap};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::report::{Finding, FindingCode as Code, Report};
+use crate::{Flow, FlowType, NodeKind, NodeType};
+
+/// The value of a switch edge's `condition` that marks its default branch (an edge without a
+/// condition is a default branch too).
+pub const DEFAULT_BRANCH: &str = "default";
+/// The longest condition or switch expression accepted.
+pub const MAX_EXPRESSION_LEN: usize = 1024;
+/// The deepest nesting of brackets accepted in an expression.
+pub const MAX_EXPRESSION_DEPTH: usize = 32;
+
+/// Node types added by an embedder, so that the validator knows them.
+#[derive(Debug, Clone, Default)]
+pub struct NodeRegistry {
+    custom: BTreeMap<String, CustomNodeSpec>,
+}
+
+/// What the validator needs to know about an embedder's node type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomNodeSpec {
+    /// Whether the node waits for the user (so a loop through it is fine).
+    pub waits_for_input: bool,
+}
+
+impl NodeRegistry {
+    /// Registers a custom node type under `name`; built-in names cannot be replaced.
+    pub fn register(&mut self, name: &str, spec: CustomNodeSpec) -> &mut Self {
+        if matches!(NodeType::from_name(name), NodeType::Other(_)) {
+            self.custom.insert(name.to_owned(), spec);
+        }
+        self
+    }
+
+    /// The spec of a custom node type, if registered.
+    pub fn custom(&self, name: &str) -> Option<CustomNodeSpec> {
+        self.custom.get(name).copied()
+    }
+}
+
+/// A flow whose graph passed validation, with everything the compiler needs already resolved.
+///
+/// Only [`check`] makes one, so holding one proves the graph is valid.
+#[derive(Debug)]
+pub struct ValidatedGraph<'f> {
+    flow: &'f Flow,
+    nodes: Vec<ValidNode<'f>>,
+    start: usize,
+}
+
+/// A node of a valid graph: its id, typed kind, outgoing edges and whether start reaches it.
+#[derive(Debug)]
+pub struct ValidNode<'f> {
+    /// The node's id.
+    pub id: &'f str,
+    /// The node's type and typed config.
+    pub kind: NodeKind,
+    /// Outgoing edges, in the order they were written.
+    pub successors: Vec<Successor<'f>>,
+    /// How many edges enter the node.
+    pub incoming: usize,
+    /// Whether the node can be reached from the start.
+    pub reachable: bool,
+}
+
+/// One outgoing edge of a valid node.
+#[derive(Debug, Clone, Copy)]
+pub struct Successor<'f> {
+    /// Index of the target in [`ValidatedGraph::nodes`].
+    pub target: usize,
+    /// The edge's condition, if any.
+    pub condition: Option<&'f str>,
+}
+
+impl<'f> ValidatedGraph<'f> {
+    /// The flow this graph belongs to.
+    pub fn flow(&self) -> &'f Flow {
+        self.flow
+    }
+
+    /// The nodes, in graph order.
+    pub fn nodes(&self) -> &[ValidNode<'f>] {
+        &self.nodes
+    }
+
+    /// Index of the start node in [`Self::nodes`].
+    pub fn start(&self) -> usize {
+        self.start
+    }
+}
+
+/// Validates a flow against the built-in node types.
+pub fn validate(flow: &Flow) -> Report {
+    check(flow, &NodeRegistry::default()).0
+}
+
+/// Validates a flow, knowing the embedder's node types; returns the report and, when the flow
+/// is valid, the resolved graph for the compiler.
+pub fn check<'f>(flow: &'f Flow, registry: &NodeRegistry) -> (Report, Option<ValidatedGraph<'f>>) {
+    let mut checker = Checker::new(flow, registry);
+    checker.run();
+    checker.finish()
+}
+
+/// A node as the checker tracks it; `kind` is `None` when its type or config is bad.
+struct Slot<'f> {
+    id: &'f str,
+    node_type: &'f NodeType,
+    kind: Option<NodeKind>,
+    successors: Vec<Successor<'f>>,
+    incoming: usize,
+    reachable: bool,
+}
+
+struct Checker<'f, 'r> {
+    flow: &'f Flow,
+    registry: &'r NodeRegistry,
+    report: Report,
+    slots: Vec<Slot<'f>>,
+    index: HashMap<&'f str, usize>,
+    starts: Vec<usize>,
+}
+
+impl<'f, 'r> Checker<'f, 'r> {
+    fn new(flow: &'f Flow, registry: &'r NodeRegistry) -> Self {
+        Self {
+            flow,
+            registry,
+            report: Report {
+                valid: true,
+                ..Report::default()
+            },
+            slots: Vec::with_capacity(flow.graph.nodes.len()),
+            index: HashMap::with_capacity(flow.graph.nodes.len()),
+            starts: Vec::new(),
+        }
+    }
+
+    fn run(&mut self) {
+        let node_findings = self.read_nodes();
+        self.check_starts();
+        let edge_findings = self.read_edges();
+        self.mark_reachable();
+        self.check_success_reachable();
+        for finding in node_findings.into_iter().chain(edge_findings) {
+            self.report.push(finding);
+        }
+        self.check_branches();
+        self.check_merged_password();
+        self.check_loops();
+        self.check_unused();
+    }
+
+    fn finish(self) -> (Report, Option<ValidatedGraph<'f>>) {
+        let start = match (self.report.valid, self.starts.first()) {
+            (true, Some(&start)) => start,
+            _ => return (self.report, None),
+        };
+        let nodes: Option<Vec<ValidNode<'f>>> = self
+            .slots
+            .into_iter()
+            .map(|slot| {
+                slot.kind.map(|kind| ValidNode {
+                    id: slot.id,
+                    kind,
+                    successors: slot.successors,
+                    incoming: slot.incoming,
+                    reachable: slot.reachable,
+                })
+            })
+            .collect();
+        let graph = nodes.map(|nodes| ValidatedGraph {
+            flow: self.flow,
+            nodes,
+            start,
+        });
+        (self.report, graph)
+    }
+
+    /// Indexes the nodes and reads their kinds; returns the per-node findings.
+    fn read_nodes(&mut self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let mut expressions = ExpressionCache::default();
+        for node in &self.flow.graph.nodes {
+            let id = node.id.as_str();
+            if self.index.contains_key(id) {
+                findings.push(
+                    Finding::new(Code::DuplicateNodeId, format!("Node id '{id}' is used more than once")).on_node(id),
+                );
+                continue;
+            }
+            let kind = match NodeKind::parse(&node.node_type, node.config.as_ref()) {
+                Some(Ok(kind)) => expressions.check(id, &kind).map(|()| kind),
+                Some(Err(error)) => Err(error.to_string()),
+                None => match self.registry.custom(node.node_type.as_str()) {
+                    Some(_) => Ok(NodeKind::Custom {
+                        node_type: node.node_type.as_str().to_owned(),
+                        config: node.config.clone().unwrap_or_default(),
+                    }),
+                    None => {
+                        findings.push(
+                            Finding::new(
+                                Code::UnknownNodeType,
+                                format!("Node '{id}' has unknown type '{}'", node.node_type),
+                            )
+                            .on_node(id),
+                        );
+                        Err(String::new())
+                    }
+                },
+            };
+            let kind = match kind {
+                Ok(kind) => Some(kind),
+                Err(message) if message.is_empty() => None,
+                Err(message) => {
+                    findings.push(
+                        Finding::new(Code::InvalidNodeConfig, format!("Node '{id}' has an invalid config: {message}"))
+                            .on_node(id),
+                    );
+                    None
+                }
+            };
+            if !allowed_in(&node.node_type, self.flow.flow_type) {
+                findings.push(
+                    Finding::new(
+                        Code::NodeNotAllowed,
+                        format!(
+                            "Node '{id}' of type '{}' is not allowed in a {} flow",
+                            node.node_type, self.flow.flow_type
+                        ),
+                    )
+                    .on_node(id),
+                );
+            }
+            if node.node_type == NodeType::Start {
+                self.starts.push(self.slots.len());
+            }
+            self.index.insert(id, self.slots.len());
+            self.slots.push(Slot {
+                id,
+                node_type: &node.node_type,
+                kind,
+                successors: Vec::new(),
+                incoming: 0,
+                reachable: false,
+            });
+        }
+        findings
+    }
+
+    fn check_starts(&mut self) {
+        match self.starts.as_slice() {
+            [] => self
+                .report
+                .push(Finding::new(Code::MissingStartNode, "Flow is missing a start node".to_owned())),
+            [_] => {}
+            [first, rest @ ..] => {
+                let first = self.slots.get(*first).map_or("", |slot| slot.id);
+                for extra in rest {
+                    let id = self.slots.get(*extra).map_or("", |slot| slot.id);
+                    self.report.push(
+                        Finding::new(
+                            Code::MultipleStartNodes,
+                            format!("Node '{id}' is a second start node; '{first}' is already the start"),
+                        )
+                        .on_node(id),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Resolves edge endpoints; returns findings for edges whose endpoints do not exist.
+    fn read_edges(&mut self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for edge in &self.flow.graph.edges {
+            let source = self.index.get(edge.source.as_str()).copied();
+            let target = self.index.get(edge.target.as_str()).copied();
+            let missing = match (source, target) {
+                (Some(source), Some(target)) => {
+                    if let Some(slot) = self.slots.get_mut(source) {
+                        slot.successors.push(Successor {
+                            target,
+                            condition: edge.condition.as_deref(),
+                        });
+                    }
+                    if let Some(slot) = self.slots.get_mut(target) {
+                        slot.incoming += 1;
+                    }
+                    continue;
+                }
+                (None, Some(_)) => "source node does not exist",
+                (Some(_), None) => "target node does not exist",
+                (None, None) => "source and target nodes do not exist",
+            };
+            findings.push(
+                Finding::new(Code::InvalidEdge, format!("Edge '{}' {missing}", edge.label()))
+                    .on_edge(&edge.source, &edge.target),
+            );
+        }
+        findings
+    }
+
+    fn mark_reachable(&mut self) {
+        let Some(&start) = self.starts.first() else {
+            return;
+        };
+        let mut stack = vec![start];
+        while let Some(current) = stack.pop() {
+            let Some(slot) = self.slots.get_mut(current) else {
+                continue;
+            };
+            if slot.reachable {
+                continue;
+            }
+            slot.reachable = true;
+            stack.extend(slot.successors.iter().map(|s| s.target));
+        }
+    }
+
+    fn check_success_reachable(&mut self) {
+        let reached = self
+            .slots
+            .iter()
+            .any(|slot| slot.reachable && *slot.node_type == NodeType::Success);
+        if !reached {
+            self.report
+                .push(Finding::new(Code::UnreachableSuccess, "No path to success node".to_owned()));
+        }
+    }
+
+    /// Checks that each node's outgoing edges fit what the node can produce.
+    fn check_branches(&mut self) {
+        for slot in &self.slots {
+            let findings = match slot.node_type {
+                NodeType::Success | NodeType::Failure => self.terminal_edges(slot),
+                NodeType::Condition => self.condition_edges(slot),
+                NodeType::Switch => self.switch_edges(slot),
+                NodeType::Other(_) if slot.kind.is_none() => Vec::new(),
+                _ => self.single_edge(slot),
+            };
+            for finding in findings {
+                self.report.push(finding);
+            }
+        }
+    }
+
+    fn terminal_edges(&self, slot: &Slot<'f>) -> Vec<Finding> {
+        slot.successors
+            .iter()
+            .map(|successor| {
+                let target = self.id_of(successor.target);
+                Finding::new(
+                    Code::TerminalHasOutgoingEdge,
+                    format!("Terminal node '{}' has an outgoing edge to '{target}'", slot.id),
+                )
+                .on_edge(slot.id, target)
+            })
+            .collect()
+    }
+
+    fn condition_edges(&self, slot: &Slot<'f>) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let mut seen = [false, false];
+        for successor in &slot.successors {
+            let target = self.id_of(successor.target);
+            let branch = match successor.condition {
+                Some("true") => 0,
+                Some("false") => 1,
+                other => {
+                    findings.push(
+                        Finding::new(
+                            Code::InvalidEdgeCondition,
+                            format!(
+                                "Edge '{}->{target}' leaves a condition with {}; use 'true' or 'false'",
+                                slot.id,
+                                other.map_or_else(|| "no condition".to_owned(), |c| format!("condition '{c}'"))
+                            ),
+                        )
+                        .on_edge(slot.id, target),
+                    );
+                    continue;
+                }
+            };
+            if std::mem::replace(&mut seen[branch], true) {
+                findings.push(
+                    Finding::new(
+                        Code::AmbiguousEdge,
+                        format!("Condition '{}' has more than one '{}' edge", slot.id, branch_name(branch)),
+                    )
+                    .on_edge(slot.id, target),
+                );
+            }
+        }
+        for (branch, present) in seen.into_iter().enumerate() {
+            if !present {
+                findings.push(
+                    Finding::new(
+                        Code::MissingBranch,
+                        format!("Condition '{}' is missing its '{}' branch", slot.id, branch_name(branch)),
+                    )
+                    .on_node(slot.id),
+                );
+            }
+        }
+        findings
+    }
+
+    fn switch_edges(&self, slot: &Slot<'f>) -> Vec<Finding> {
+        if slot.successors.is_empty() {
+            return vec![dead_end(slot.id)];
+        }
+        let mut findings = Vec::new();
+        let mut cases: HashMap<&str, ()> = HashMap::with_capacity(slot.successors.len());
+        let mut has_default = false;
+        for successor in &slot.successors {
+            let target = self.id_of(successor.target);
+            let is_default = matches!(successor.condition, None | Some(DEFAULT_BRANCH));
+            let repeated = if is_default {
+                std::mem::replace(&mut has_default, true)
+            } else {
+                cases.insert(successor.condition.unwrap_or_default(), ()).is_some()
+            };
+            if repeated {
+                findings.push(
+                    Finding::new(
+                        Code::AmbiguousEdge,
+                        format!(
+                            "Switch '{}' has more than one '{}' edge",
+                            slot.id,
+                            successor.condition.unwrap_or(DEFAULT_BRANCH)
+                        ),
+                    )
+                    .on_edge(slot.id, target),
+                );
+            }
+        }
+        if !has_default {
+            findings.push(
+                Finding::new(Code::MissingDefault, format!("Switch '{}' has no default edge", slot.id)).on_node(slot.id),
+            );
+        }
+        findings
+    }
+
+    fn single_edge(&self, slot: &Slot<'f>) -> Vec<Finding> {
+        if slot.successors.is_empty() {
+            return vec![dead_end(slot.id)];
+        }
+        let mut findings = Vec::new();
+        let mut unconditional = 0;
+        for successor in &slot.successors {
+            let target = self.id_of(successor.target);
+            match successor.condition {
+                None => {
+                    unconditional += 1;
+                    if unconditional == 2 {
+                        findings.push(
+                            Finding::new(
+                                Code::AmbiguousEdge,
+                                format!("Node '{}' has more than one unconditional outgoing edge", slot.id),
+                            )
+                            .on_edge(slot.id, target),
+                        );
+                    }
+                }
+                Some(condition) => findings.push(
+                    Finding::new(
+                        Code::InvalidEdgeCondition,
+                        format!(
+                            "Edge '{}->{target}' has condition '{condition}', but only condition and switch nodes branch",
+                            slot.id
+                        ),
+                    )
+                    .on_edge(slot.id, target),
+                ),
+            }
+        }
+        findings
+    }
+
+    /// An identifier prompt that also asks for the password needs that password node right after
+    /// it, entered from nowhere else, so the two can be shown as one prompt.
+    fn check_merged_password(&mut self) {
+        let mut findings = Vec::new();
+        for slot in &self.slots {
+            let Some(NodeKind::IdentifierInput(config)) = &slot.kind else {
+                continue;
+            };
+            if !config.with_password {
+                continue;
+            }
+            let merged = match slot.successors.as_slice() {
+                [only] => self
+                    .slots
+                    .get(only.target)
+                    .is_some_and(|next| *next.node_type == NodeType::PasswordInput && next.incoming == 1),
+                _ => false,
+            };
+            if !merged {
+                findings.push(
+                    Finding::new(
+                        Code::InvalidNodeConfig,
+                        format!(
+                            "Node '{}' has an invalid config: with_password: the next node must be a password_input that no other edge enters",
+                            slot.id
+                        ),
+                    )
+                    .on_node(slot.id),
+                );
+            }
+        }
+        for finding in findings {
+            self.report.push(finding);
+        }
+    }
+
+    /// Finds cycles (strongly connected components) in which no node waits for input.
+    fn check_loops(&mut self) {
+        let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(self.slots.len(), self.flow.graph.edges.len());
+        for _ in &self.slots {
+            graph.add_node(());
+        }
+        for (source, slot) in self.slots.iter().enumerate() {
+            for successor in &slot.successors {
+                graph.add_edge(NodeIndex::new(source), NodeIndex::new(successor.target), ());
+            }
+        }
+        let mut findings = Vec::new();
+        for mut component in tarjan_scc(&graph) {
+            let cyclic = match component.as_slice() {
+                [single] => self
+                    .slots
+                    .get(single.index())
+                    .is_some_and(|slot| slot.successors.iter().any(|s| s.target == single.index())),
+                _ => true,
+            };
+            if !cyclic || component.iter().any(|index| self.waits_for_input(index.index())) {
+                continue;
+            }
+            component.sort_unstable();
+            let names: Vec<String> = component
+                .iter()
+                .take(5)
+                .map(|index| format!("'{}'", self.id_of(index.index())))
+                .collect();
+            let more = if component.len() > 5 { ", ..." } else { "" };
+            let first = component.first().map_or("", |index| self.id_of(index.index()));
+            findings.push(
+                Finding::new(
+                    Code::LoopWithoutInput,
+                    format!("Loop through {}{more} never waits for input", names.join(", ")),
+                )
+                .on_node(first),
+            );
+        }
+        for finding in findings {
+            self.report.push(finding);
+        }
+    }
+
+    fn check_unused(&mut self) {
+        if self.starts.is_empty() {
+            return;
+        }
+        let findings: Vec<Finding> = self
+            .slots
+            .iter()
+            .filter(|slot| !slot.reachable)
+            .map(|slot| Finding::new(Code::UnusedNode, format!("Node '{}' is unreachable", slot.id)).on_node(slot.id))
+            .collect();
+        for finding in findings {
+            self.report.push(finding);
+        }
+    }
+
+    /// Whether the node at `index` waits for the user; nodes of unknown type count as waiting so
+    /// that one mistake is not reported twice.
+    fn waits_for_input(&self, index: usize) -> bool {
+        let Some(slot) = self.slots.get(index) else {
+            return true;
+        };
+        match &slot.kind {
+            Some(NodeKind::Custom { node_type, .. }) => self
+                .registry
+                .custom(node_type)
+                .is_some_and(|spec| spec.waits_for_input),
+            Some(kind) => kind.node_type().category() == Some(crate::NodeCategory::Input),
+            None => true,
+        }
+    }
+
+    fn id_of(&self, index: usize) -> &'f str {
+        self.slots.get(index).map_or("", |slot| slot.id)
+    }
+}
+
+fn dead_end(id: &str) -> Finding {
+    Finding::new(
+        Code::DeadEnd,
+        format!("Node '{id}' has no outgoing edge and is not a success or failure node"),
+    )
+    .on_node(id)
+}
+
+fn branch_name(branch: usize) -> &'static str {
+    if branch == 0 { "true" } else { "false" }
+}
+
+/// Whether a node type makes sense in a flow type.
+///
+/// Social sign-in only starts a session or an account; a second-factor check needs a factor that
+/// a brand-new account does not have yet; TOTP enrolment needs an account and is no way to
+/// recover one.
+pub fn allowed_in(node_type: &NodeType, flow_type: FlowType) -> bool {
+    use FlowType as F;
+    match node_type {
+        NodeType::SocialProviderSelect => matches!(flow_type, F::Login | F::Registration | F::InvitedRegistration),
+        NodeType::MfaVerification => !flow_type.creates_user(),
+        NodeType::TotpSetup => !flow_type.resets_password(),
+        _ => true,
+    }
+}
+
+/// Checks condition and switch expressions once per distinct text.
+#[derive(Default)]
+struct ExpressionCache {
+    seen: HashMap<String, Result<(), String>>,
+}
+
+impl ExpressionCache {
+    fn check(&mut self, _node_id: &str, kind: &NodeKind) -> Result<(), String> {
+        let (field, expression) = match kind {
+            NodeKind::Condition(config) => ("condition", config.condition.as_str()),
+            NodeKind::Switch(config) => ("expression", config.expression.as_str()),
+            _ => return Ok(()),
+        };
+        if let Some(result) = self.seen.get(expression) {
+            return result.clone();
+        }
+        let result = parse_expression(expression).map_err(|message| format!("{field}: {message}"));
+        self.seen.insert(expression.to_owned(), result.clone());
+        result
+    }
+}
+
+/// Parses an expression with the CEL parser after bounding its size and nesting, so that a
+/// hostile expression cannot exhaust the stack.
+pub fn parse_expression(expression: &str) -> Result<(), String> {
+    if expression.len() > MAX_EXPRESSION_LEN {
+        return Err(format!("is longer than {MAX_EXPRESSION_LEN} bytes"));
+    }
+    let mut depth = 0usize;
+    for byte in expression.bytes() {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_EXPRESSION_DEPTH {
+                    return Err(format!("nests deeper than {MAX_EXPRESSION_DEPTH} levels"));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    cel::Program::compile(expression)
+        .map(|_| ())
+        .map_err(|error| format!("does not parse: {}", error.to_string().trim()))
+}
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;
