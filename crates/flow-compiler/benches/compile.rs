@@ -1,1 +1,3 @@
+//! Criterion benchmark: validate and compile generated graphs (filled in below).
+
 fn main() {}

@@ -16,10 +16,17 @@ pub(crate) fn join(parent: &str, child: &str) -> String {
 }
 
 /// Deserializes `value` as `T`, reporting the path of the first bad field below `path`.
-pub(crate) fn deserialize_at<T: DeserializeOwned>(value: Value, path: &str) -> Result<T, ModelError> {
+pub(crate) fn deserialize_at<T: DeserializeOwned>(
+    value: Value,
+    path: &str,
+) -> Result<T, ModelError> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let inner = error.path().to_string();
-        let path = if inner == "." { path.to_owned() } else { join(path, &inner) };
+        let path = if inner == "." {
+            path.to_owned()
+        } else {
+            join(path, &inner)
+        };
         ModelError::InvalidField {
             path,
             message: error.into_inner().to_string(),
@@ -42,7 +49,11 @@ impl Fields {
                 path: path.to_owned(),
             }),
             other => Err(ModelError::InvalidField {
-                path: if path.is_empty() { ".".to_owned() } else { path.to_owned() },
+                path: if path.is_empty() {
+                    ".".to_owned()
+                } else {
+                    path.to_owned()
+                },
                 message: format!("expected an object, found {}", kind_of(&other)),
             }),
         }
@@ -61,7 +72,10 @@ impl Fields {
     }
 
     /// Takes a field that may be absent or null.
-    pub(crate) fn optional<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, ModelError> {
+    pub(crate) fn optional<T: DeserializeOwned>(
+        &mut self,
+        key: &str,
+    ) -> Result<Option<T>, ModelError> {
         match self.map.shift_remove(key) {
             None | Some(Value::Null) => Ok(None),
             Some(value) => deserialize_at(value, &self.path_of(key)).map(Some),

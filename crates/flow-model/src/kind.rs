@@ -87,7 +87,10 @@ impl NodeKind {
     ///
     /// Returns `None` for [`NodeType::Other`]: whether such a type exists is the validator's
     /// question (it consults the registry of custom types), not the parser's.
-    pub fn parse(node_type: &NodeType, config: Option<&Value>) -> Option<Result<Self, ConfigError>> {
+    pub fn parse(
+        node_type: &NodeType,
+        config: Option<&Value>,
+    ) -> Option<Result<Self, ConfigError>> {
         let config = config.cloned().unwrap_or(Value::Object(Default::default()));
         let kind = match node_type {
             NodeType::Start => read::<EmptyConfig>(config).map(|_| Self::Start),
@@ -140,7 +143,11 @@ impl NodeKind {
 /// Deserializes a config and runs its own checks.
 fn read<T: Config>(config: Value) -> Result<T, ConfigError> {
     let parsed: T = deserialize_at(config, "").map_err(|error| ConfigError {
-        path: error.path().unwrap_or_default().trim_start_matches('.').to_owned(),
+        path: error
+            .path()
+            .unwrap_or_default()
+            .trim_start_matches('.')
+            .to_owned(),
         message: match error {
             crate::ModelError::InvalidField { message, .. } => message,
             other => other.to_string(),
@@ -433,10 +440,12 @@ impl Config for SetAttributeConfig {
     fn check(&self) -> Result<(), ConfigError> {
         let well_formed = !self.attribute.is_empty()
             && self.attribute.len() <= 128
-            && self
-                .attribute
-                .split('.')
-                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+            && self.attribute.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            });
         if well_formed {
             Ok(())
         } else {
@@ -539,7 +548,10 @@ impl Config for PromptConfig {
             let path = format!("fields[{index}]");
             let well_formed = !field.name.is_empty()
                 && field.name.len() <= 64
-                && field.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                && field
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
             if !well_formed {
                 return Err(ConfigError::at(
                     &format!("{path}.name"),
@@ -611,11 +623,17 @@ fn non_empty_unique<T: PartialEq>(path: &str, items: &[T]) -> Result<(), ConfigE
         return Err(ConfigError::at(path, "must not be empty"));
     }
     if items.len() > MAX_LIST_LEN {
-        return Err(ConfigError::at(path, format!("must have at most {MAX_LIST_LEN} items")));
+        return Err(ConfigError::at(
+            path,
+            format!("must have at most {MAX_LIST_LEN} items"),
+        ));
     }
     for (index, item) in items.iter().enumerate() {
         if items[..index].contains(item) {
-            return Err(ConfigError::at(&format!("{path}[{index}]"), "is listed twice"));
+            return Err(ConfigError::at(
+                &format!("{path}[{index}]"),
+                "is listed twice",
+            ));
         }
     }
     Ok(())

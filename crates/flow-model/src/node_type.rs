@@ -88,10 +88,10 @@ impl NodeType {
 
     /// Reads a wire name; unknown names become [`NodeType::Other`].
     pub fn from_name(name: &str) -> Self {
-        BUILT_IN
-            .iter()
-            .find(|(_, wire)| *wire == name)
-            .map_or_else(|| Self::Other(name.to_owned()), |(node_type, _)| node_type.clone())
+        BUILT_IN.iter().find(|(_, wire)| *wire == name).map_or_else(
+            || Self::Other(name.to_owned()),
+            |(node_type, _)| node_type.clone(),
+        )
     }
 
     /// The wire name (`identifier_input`).

@@ -29,7 +29,10 @@ impl Report {
 
     /// Whether any finding (error or warning) has `code`.
     pub fn has(&self, code: FindingCode) -> bool {
-        self.errors.iter().chain(&self.warnings).any(|f| f.code == code)
+        self.errors
+            .iter()
+            .chain(&self.warnings)
+            .any(|f| f.code == code)
     }
 }
 

@@ -191,7 +191,11 @@ impl<'f, 'r> Checker<'f, 'r> {
             let id = node.id.as_str();
             if self.index.contains_key(id) {
                 findings.push(
-                    Finding::new(Code::DuplicateNodeId, format!("Node id '{id}' is used more than once")).on_node(id),
+                    Finding::new(
+                        Code::DuplicateNodeId,
+                        format!("Node id '{id}' is used more than once"),
+                    )
+                    .on_node(id),
                 );
                 continue;
             }
@@ -220,8 +224,11 @@ impl<'f, 'r> Checker<'f, 'r> {
                 Err(message) if message.is_empty() => None,
                 Err(message) => {
                     findings.push(
-                        Finding::new(Code::InvalidNodeConfig, format!("Node '{id}' has an invalid config: {message}"))
-                            .on_node(id),
+                        Finding::new(
+                            Code::InvalidNodeConfig,
+                            format!("Node '{id}' has an invalid config: {message}"),
+                        )
+                        .on_node(id),
                     );
                     None
                 }
@@ -256,9 +263,10 @@ impl<'f, 'r> Checker<'f, 'r> {
 
     fn check_starts(&mut self) {
         match self.starts.as_slice() {
-            [] => self
-                .report
-                .push(Finding::new(Code::MissingStartNode, "Flow is missing a start node".to_owned())),
+            [] => self.report.push(Finding::new(
+                Code::MissingStartNode,
+                "Flow is missing a start node".to_owned(),
+            )),
             [_] => {}
             [first, rest @ ..] => {
                 let first = self.slots.get(*first).map_or("", |slot| slot.id);
@@ -267,7 +275,9 @@ impl<'f, 'r> Checker<'f, 'r> {
                     self.report.push(
                         Finding::new(
                             Code::MultipleStartNodes,
-                            format!("Node '{id}' is a second start node; '{first}' is already the start"),
+                            format!(
+                                "Node '{id}' is a second start node; '{first}' is already the start"
+                            ),
                         )
                         .on_node(id),
                     );
@@ -300,8 +310,11 @@ impl<'f, 'r> Checker<'f, 'r> {
                 (None, None) => "source and target nodes do not exist",
             };
             findings.push(
-                Finding::new(Code::InvalidEdge, format!("Edge '{}' {missing}", edge.label()))
-                    .on_edge(&edge.source, &edge.target),
+                Finding::new(
+                    Code::InvalidEdge,
+                    format!("Edge '{}' {missing}", edge.label()),
+                )
+                .on_edge(&edge.source, &edge.target),
             );
         }
         findings
@@ -330,8 +343,10 @@ impl<'f, 'r> Checker<'f, 'r> {
             .iter()
             .any(|slot| slot.reachable && *slot.node_type == NodeType::Success);
         if !reached {
-            self.report
-                .push(Finding::new(Code::UnreachableSuccess, "No path to success node".to_owned()));
+            self.report.push(Finding::new(
+                Code::UnreachableSuccess,
+                "No path to success node".to_owned(),
+            ));
         }
     }
 
@@ -358,7 +373,10 @@ impl<'f, 'r> Checker<'f, 'r> {
                 let target = self.id_of(successor.target);
                 Finding::new(
                     Code::TerminalHasOutgoingEdge,
-                    format!("Terminal node '{}' has an outgoing edge to '{target}'", slot.id),
+                    format!(
+                        "Terminal node '{}' has an outgoing edge to '{target}'",
+                        slot.id
+                    ),
                 )
                 .on_edge(slot.id, target)
             })
@@ -392,7 +410,11 @@ impl<'f, 'r> Checker<'f, 'r> {
                 findings.push(
                     Finding::new(
                         Code::AmbiguousEdge,
-                        format!("Condition '{}' has more than one '{}' edge", slot.id, branch_name(branch)),
+                        format!(
+                            "Condition '{}' has more than one '{}' edge",
+                            slot.id,
+                            branch_name(branch)
+                        ),
                     )
                     .on_edge(slot.id, target),
                 );
@@ -403,7 +425,11 @@ impl<'f, 'r> Checker<'f, 'r> {
                 findings.push(
                     Finding::new(
                         Code::MissingBranch,
-                        format!("Condition '{}' is missing its '{}' branch", slot.id, branch_name(branch)),
+                        format!(
+                            "Condition '{}' is missing its '{}' branch",
+                            slot.id,
+                            branch_name(branch)
+                        ),
                     )
                     .on_node(slot.id),
                 );
@@ -425,7 +451,9 @@ impl<'f, 'r> Checker<'f, 'r> {
             let repeated = if is_default {
                 std::mem::replace(&mut has_default, true)
             } else {
-                cases.insert(successor.condition.unwrap_or_default(), ()).is_some()
+                cases
+                    .insert(successor.condition.unwrap_or_default(), ())
+                    .is_some()
             };
             if repeated {
                 findings.push(
@@ -443,7 +471,11 @@ impl<'f, 'r> Checker<'f, 'r> {
         }
         if !has_default {
             findings.push(
-                Finding::new(Code::MissingDefault, format!("Switch '{}' has no default edge", slot.id)).on_node(slot.id),
+                Finding::new(
+                    Code::MissingDefault,
+                    format!("Switch '{}' has no default edge", slot.id),
+                )
+                .on_node(slot.id),
             );
         }
         findings
@@ -497,10 +529,9 @@ impl<'f, 'r> Checker<'f, 'r> {
                 continue;
             }
             let merged = match slot.successors.as_slice() {
-                [only] => self
-                    .slots
-                    .get(only.target)
-                    .is_some_and(|next| *next.node_type == NodeType::PasswordInput && next.incoming == 1),
+                [only] => self.slots.get(only.target).is_some_and(|next| {
+                    *next.node_type == NodeType::PasswordInput && next.incoming == 1
+                }),
                 _ => false,
             };
             if !merged {
@@ -523,7 +554,8 @@ impl<'f, 'r> Checker<'f, 'r> {
 
     /// Finds cycles (strongly connected components) in which no node waits for input.
     fn check_loops(&mut self) {
-        let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(self.slots.len(), self.flow.graph.edges.len());
+        let mut graph: DiGraph<(), ()> =
+            DiGraph::with_capacity(self.slots.len(), self.flow.graph.edges.len());
         for _ in &self.slots {
             graph.add_node(());
         }
@@ -541,7 +573,11 @@ impl<'f, 'r> Checker<'f, 'r> {
                     .is_some_and(|slot| slot.successors.iter().any(|s| s.target == single.index())),
                 _ => true,
             };
-            if !cyclic || component.iter().any(|index| self.waits_for_input(index.index())) {
+            if !cyclic
+                || component
+                    .iter()
+                    .any(|index| self.waits_for_input(index.index()))
+            {
                 continue;
             }
             component.sort_unstable();
@@ -551,11 +587,16 @@ impl<'f, 'r> Checker<'f, 'r> {
                 .map(|index| format!("'{}'", self.id_of(index.index())))
                 .collect();
             let more = if component.len() > 5 { ", ..." } else { "" };
-            let first = component.first().map_or("", |index| self.id_of(index.index()));
+            let first = component
+                .first()
+                .map_or("", |index| self.id_of(index.index()));
             findings.push(
                 Finding::new(
                     Code::LoopWithoutInput,
-                    format!("Loop through {}{more} never waits for input", names.join(", ")),
+                    format!(
+                        "Loop through {}{more} never waits for input",
+                        names.join(", ")
+                    ),
                 )
                 .on_node(first),
             );
@@ -573,7 +614,13 @@ impl<'f, 'r> Checker<'f, 'r> {
             .slots
             .iter()
             .filter(|slot| !slot.reachable)
-            .map(|slot| Finding::new(Code::UnusedNode, format!("Node '{}' is unreachable", slot.id)).on_node(slot.id))
+            .map(|slot| {
+                Finding::new(
+                    Code::UnusedNode,
+                    format!("Node '{}' is unreachable", slot.id),
+                )
+                .on_node(slot.id)
+            })
             .collect();
         for finding in findings {
             self.report.push(finding);
@@ -621,7 +668,10 @@ fn branch_name(branch: usize) -> &'static str {
 pub fn allowed_in(node_type: &NodeType, flow_type: FlowType) -> bool {
     use FlowType as F;
     match node_type {
-        NodeType::SocialProviderSelect => matches!(flow_type, F::Login | F::Registration | F::InvitedRegistration),
+        NodeType::SocialProviderSelect => matches!(
+            flow_type,
+            F::Login | F::Registration | F::InvitedRegistration
+        ),
         NodeType::MfaVerification => !flow_type.creates_user(),
         NodeType::TotpSetup => !flow_type.resets_password(),
         _ => true,

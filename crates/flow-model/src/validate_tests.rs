@@ -7,7 +7,11 @@ use crate::FindingCode;
 
 /// Builds a flow from `id:type` nodes and `a->b` / `a-[cond]->b` edges.
 fn flow(flow_type: &str, nodes: &[&str], edges: &[&str]) -> Flow {
-    flow_with(flow_type, nodes.iter().map(|spec| node(spec, None)).collect(), edges)
+    flow_with(
+        flow_type,
+        nodes.iter().map(|spec| node(spec, None)).collect(),
+        edges,
+    )
 }
 
 fn flow_with(flow_type: &str, nodes: Vec<Value>, edges: &[&str]) -> Flow {
@@ -17,15 +21,18 @@ fn flow_with(flow_type: &str, nodes: Vec<Value>, edges: &[&str]) -> Flow {
             let (source, rest) = spec.split_once('-').expect("edge spec");
             match rest.strip_prefix('[') {
                 Some(rest) => {
-                    let (condition, target) = rest.split_once("]->").expect("conditional edge spec");
+                    let (condition, target) =
+                        rest.split_once("]->").expect("conditional edge spec");
                     json!({"source": source, "target": target, "condition": condition})
                 }
                 None => json!({"source": source, "target": rest.trim_start_matches('>')}),
             }
         })
         .collect();
-    Flow::from_value(json!({"name": "t", "type": flow_type, "graph": {"nodes": nodes, "edges": edges}}))
-        .expect("test flow parses")
+    Flow::from_value(
+        json!({"name": "t", "type": flow_type, "graph": {"nodes": nodes, "edges": edges}}),
+    )
+    .expect("test flow parses")
 }
 
 fn node(spec: &str, config: Option<Value>) -> Value {
@@ -40,10 +47,20 @@ fn node(spec: &str, config: Option<Value>) -> Value {
 fn codes(flow: &Flow) -> Vec<FindingCode> {
     let report = validate(flow);
     assert_eq!(report.valid, report.errors.is_empty());
-    report.errors.iter().chain(&report.warnings).map(|f| f.code).collect()
+    report
+        .errors
+        .iter()
+        .chain(&report.warnings)
+        .map(|f| f.code)
+        .collect()
 }
 
-const LINEAR: [&str; 4] = ["s:start", "id:identifier_input", "pw:password_input", "ok:success"];
+const LINEAR: [&str; 4] = [
+    "s:start",
+    "id:identifier_input",
+    "pw:password_input",
+    "ok:success",
+];
 
 #[test]
 fn linear_login_is_valid() {
@@ -58,13 +75,24 @@ fn seed_error_example_codes_and_messages() {
     let flow = flow("login", &["pw:password_input", "x:failure"], &["pw->mfa"]);
     let report = validate(&flow);
     assert!(!report.valid);
-    let first: Vec<(FindingCode, &str)> = report.errors.iter().map(|f| (f.code, f.message.as_str())).take(3).collect();
+    let first: Vec<(FindingCode, &str)> = report
+        .errors
+        .iter()
+        .map(|f| (f.code, f.message.as_str()))
+        .take(3)
+        .collect();
     assert_eq!(
         first,
         [
-            (FindingCode::MissingStartNode, "Flow is missing a start node"),
+            (
+                FindingCode::MissingStartNode,
+                "Flow is missing a start node"
+            ),
             (FindingCode::UnreachableSuccess, "No path to success node"),
-            (FindingCode::InvalidEdge, "Edge 'pw->mfa' target node does not exist"),
+            (
+                FindingCode::InvalidEdge,
+                "Edge 'pw->mfa' target node does not exist"
+            ),
         ]
     );
     let edge = report.errors[2].edge.as_ref().expect("edge ref");
@@ -73,68 +101,132 @@ fn seed_error_example_codes_and_messages() {
 
 #[test]
 fn missing_start_node() {
-    assert_eq!(codes(&flow("login", &["ok:success"], &[])), [FindingCode::MissingStartNode, FindingCode::UnreachableSuccess]);
+    assert_eq!(
+        codes(&flow("login", &["ok:success"], &[])),
+        [
+            FindingCode::MissingStartNode,
+            FindingCode::UnreachableSuccess
+        ]
+    );
 }
 
 #[test]
 fn multiple_start_nodes() {
-    let found = codes(&flow("login", &["a:start", "b:start", "ok:success"], &["a->ok", "b->ok"]));
-    assert_eq!(found, [FindingCode::MultipleStartNodes, FindingCode::UnusedNode]);
-    let report = validate(&flow("login", &["a:start", "b:start", "ok:success"], &["a->ok", "b->ok"]));
+    let found = codes(&flow(
+        "login",
+        &["a:start", "b:start", "ok:success"],
+        &["a->ok", "b->ok"],
+    ));
+    assert_eq!(
+        found,
+        [FindingCode::MultipleStartNodes, FindingCode::UnusedNode]
+    );
+    let report = validate(&flow(
+        "login",
+        &["a:start", "b:start", "ok:success"],
+        &["a->ok", "b->ok"],
+    ));
     assert_eq!(report.errors[0].node_id.as_deref(), Some("b"));
 }
 
 #[test]
 fn duplicate_node_id() {
-    let found = codes(&flow("login", &["s:start", "ok:success", "ok:failure"], &["s->ok"]));
+    let found = codes(&flow(
+        "login",
+        &["s:start", "ok:success", "ok:failure"],
+        &["s->ok"],
+    ));
     assert_eq!(found, [FindingCode::DuplicateNodeId]);
 }
 
 #[test]
 fn unknown_node_type() {
-    let found = codes(&flow("login", &["s:start", "x:teleport", "ok:success"], &["s->x", "x->ok"]));
+    let found = codes(&flow(
+        "login",
+        &["s:start", "x:teleport", "ok:success"],
+        &["s->x", "x->ok"],
+    ));
     assert_eq!(found, [FindingCode::UnknownNodeType]);
-    let report = validate(&flow("login", &["s:start", "x:teleport", "ok:success"], &["s->x", "x->ok"]));
-    assert_eq!(report.errors[0].message, "Node 'x' has unknown type 'teleport'");
+    let report = validate(&flow(
+        "login",
+        &["s:start", "x:teleport", "ok:success"],
+        &["s->x", "x->ok"],
+    ));
+    assert_eq!(
+        report.errors[0].message,
+        "Node 'x' has unknown type 'teleport'"
+    );
 }
 
 #[test]
 fn registered_custom_node_type_is_known() {
-    let flow = flow("login", &["s:start", "x:captcha", "ok:success"], &["s->x", "x->ok"]);
+    let flow = flow(
+        "login",
+        &["s:start", "x:captcha", "ok:success"],
+        &["s->x", "x->ok"],
+    );
     let mut registry = NodeRegistry::default();
-    registry.register("captcha", CustomNodeSpec { waits_for_input: true });
+    registry.register(
+        "captcha",
+        CustomNodeSpec {
+            waits_for_input: true,
+        },
+    );
     let (report, graph) = check(&flow, &registry);
     assert!(report.valid, "{report}");
-    assert!(matches!(graph.expect("valid").nodes()[1].kind, NodeKind::Custom { .. }));
+    assert!(matches!(
+        graph.expect("valid").nodes()[1].kind,
+        NodeKind::Custom { .. }
+    ));
 }
 
 #[test]
 fn invalid_node_config_names_the_config_path() {
     let nodes = vec![
         node("s:start", None),
-        node("id:identifier_input", Some(json!({"identifier_types": ["email", "fax"]}))),
+        node(
+            "id:identifier_input",
+            Some(json!({"identifier_types": ["email", "fax"]})),
+        ),
         node("ok:success", None),
     ];
     let report = validate(&flow_with("login", nodes, &["s->id", "id->ok"]));
     assert_eq!(report.errors.len(), 1, "{report}");
     assert_eq!(report.errors[0].code, FindingCode::InvalidNodeConfig);
-    assert!(report.errors[0].message.contains("identifier_types[1]"), "{}", report.errors[0].message);
+    assert!(
+        report.errors[0].message.contains("identifier_types[1]"),
+        "{}",
+        report.errors[0].message
+    );
 }
 
 #[test]
 fn unknown_config_key_is_invalid_config() {
-    let nodes = vec![node("s:start", None), node("ok:success", Some(json!({"redirect": "/"})))];
-    assert_eq!(codes(&flow_with("login", nodes, &["s->ok"])), [FindingCode::InvalidNodeConfig]);
+    let nodes = vec![
+        node("s:start", None),
+        node("ok:success", Some(json!({"redirect": "/"}))),
+    ];
+    assert_eq!(
+        codes(&flow_with("login", nodes, &["s->ok"])),
+        [FindingCode::InvalidNodeConfig]
+    );
 }
 
 #[test]
 fn condition_that_does_not_parse_is_invalid_config() {
     let nodes = vec![
         node("s:start", None),
-        node("c:condition", Some(json!({"condition": "user.mfa_enabled &&"}))),
+        node(
+            "c:condition",
+            Some(json!({"condition": "user.mfa_enabled &&"})),
+        ),
         node("ok:success", None),
     ];
-    let found = codes(&flow_with("login", nodes, &["s->c", "c-[true]->ok", "c-[false]->ok"]));
+    let found = codes(&flow_with(
+        "login",
+        nodes,
+        &["s->c", "c-[true]->ok", "c-[false]->ok"],
+    ));
     assert_eq!(found, [FindingCode::InvalidNodeConfig]);
 }
 
@@ -143,24 +235,43 @@ fn deeply_nested_expression_is_refused_without_parsing() {
     let deep = format!("{}true{}", "(".repeat(5000), ")".repeat(5000));
     assert!(parse_expression(&deep).is_err());
     let nested = format!("{}true{}", "(".repeat(40), ")".repeat(40));
-    assert!(parse_expression(&nested).unwrap_err().contains("nests deeper"));
+    assert!(
+        parse_expression(&nested)
+            .unwrap_err()
+            .contains("nests deeper")
+    );
 }
 
 #[test]
 fn invalid_edge_source() {
-    let found = codes(&flow("login", &["s:start", "ok:success"], &["s->ok", "ghost->ok"]));
+    let found = codes(&flow(
+        "login",
+        &["s:start", "ok:success"],
+        &["s->ok", "ghost->ok"],
+    ));
     assert_eq!(found, [FindingCode::InvalidEdge]);
 }
 
 #[test]
 fn unreachable_success() {
-    let found = codes(&flow("login", &["s:start", "f:failure", "ok:success"], &["s->f"]));
-    assert_eq!(found, [FindingCode::UnreachableSuccess, FindingCode::UnusedNode]);
+    let found = codes(&flow(
+        "login",
+        &["s:start", "f:failure", "ok:success"],
+        &["s->f"],
+    ));
+    assert_eq!(
+        found,
+        [FindingCode::UnreachableSuccess, FindingCode::UnusedNode]
+    );
 }
 
 #[test]
 fn unused_node_is_a_warning_with_the_seed_message() {
-    let report = validate(&flow("login", &["s:start", "ok:success", "fallback:failure"], &["s->ok"]));
+    let report = validate(&flow(
+        "login",
+        &["s:start", "ok:success", "fallback:failure"],
+        &["s->ok"],
+    ));
     assert!(report.valid);
     assert_eq!(report.warnings.len(), 1);
     assert_eq!(report.warnings[0].code, FindingCode::UnusedNode);
@@ -170,10 +281,25 @@ fn unused_node_is_a_warning_with_the_seed_message() {
 
 #[test]
 fn dead_end() {
-    let found = codes(&flow("login", &["s:start", "id:identifier_input", "ok:success"], &["s->ok", "s->id"]));
+    let found = codes(&flow(
+        "login",
+        &["s:start", "id:identifier_input", "ok:success"],
+        &["s->ok", "s->id"],
+    ));
     assert!(found.contains(&FindingCode::DeadEnd), "{found:?}");
-    let found = codes(&flow("login", &["s:start", "pw:password_input", "ok:success"], &["s->pw"]));
-    assert_eq!(found, [FindingCode::UnreachableSuccess, FindingCode::DeadEnd, FindingCode::UnusedNode]);
+    let found = codes(&flow(
+        "login",
+        &["s:start", "pw:password_input", "ok:success"],
+        &["s->pw"],
+    ));
+    assert_eq!(
+        found,
+        [
+            FindingCode::UnreachableSuccess,
+            FindingCode::DeadEnd,
+            FindingCode::UnusedNode
+        ]
+    );
 }
 
 #[test]
@@ -186,7 +312,10 @@ fn missing_branch() {
     let report = validate(&flow_with("login", nodes, &["s->c", "c-[true]->ok"]));
     assert_eq!(report.errors.len(), 1, "{report}");
     assert_eq!(report.errors[0].code, FindingCode::MissingBranch);
-    assert_eq!(report.errors[0].message, "Condition 'c' is missing its 'false' branch");
+    assert_eq!(
+        report.errors[0].message,
+        "Condition 'c' is missing its 'false' branch"
+    );
 }
 
 #[test]
@@ -196,7 +325,11 @@ fn condition_edges_take_true_or_false_only() {
         node("c:condition", Some(json!({"condition": "true"}))),
         node("ok:success", None),
     ];
-    let found = codes(&flow_with("login", nodes, &["s->c", "c-[true]->ok", "c-[false]->ok", "c-[maybe]->ok"]));
+    let found = codes(&flow_with(
+        "login",
+        nodes,
+        &["s->c", "c-[true]->ok", "c-[false]->ok", "c-[maybe]->ok"],
+    ));
     assert_eq!(found, [FindingCode::InvalidEdgeCondition]);
 }
 
@@ -207,7 +340,10 @@ fn missing_default() {
         node("sw:switch", Some(json!({"expression": "user.locale"}))),
         node("ok:success", None),
     ];
-    assert_eq!(codes(&flow_with("login", nodes, &["s->sw", "sw-[en]->ok"])), [FindingCode::MissingDefault]);
+    assert_eq!(
+        codes(&flow_with("login", nodes, &["s->sw", "sw-[en]->ok"])),
+        [FindingCode::MissingDefault]
+    );
 }
 
 #[test]
@@ -218,19 +354,31 @@ fn switch_with_default_and_cases_is_valid() {
         node("ok:success", None),
         node("no:failure", None),
     ];
-    let found = codes(&flow_with("login", nodes, &["s->sw", "sw-[en]->ok", "sw-[default]->no"]));
+    let found = codes(&flow_with(
+        "login",
+        nodes,
+        &["s->sw", "sw-[en]->ok", "sw-[default]->no"],
+    ));
     assert!(found.is_empty(), "{found:?}");
 }
 
 #[test]
 fn ambiguous_edge() {
-    let found = codes(&flow("login", &["s:start", "ok:success", "no:failure"], &["s->ok", "s->no"]));
+    let found = codes(&flow(
+        "login",
+        &["s:start", "ok:success", "no:failure"],
+        &["s->ok", "s->no"],
+    ));
     assert_eq!(found, [FindingCode::AmbiguousEdge]);
 }
 
 #[test]
 fn edge_condition_on_an_ordinary_node() {
-    let found = codes(&flow("login", &["s:start", "ok:success"], &["s-[true]->ok"]));
+    let found = codes(&flow(
+        "login",
+        &["s:start", "ok:success"],
+        &["s-[true]->ok"],
+    ));
     assert_eq!(found, [FindingCode::InvalidEdgeCondition]);
 }
 
@@ -238,14 +386,24 @@ fn edge_condition_on_an_ordinary_node() {
 fn loop_without_input() {
     let nodes = vec![
         node("s:start", None),
-        node("a:set_attribute", Some(json!({"attribute": "n", "value": 1}))),
+        node(
+            "a:set_attribute",
+            Some(json!({"attribute": "n", "value": 1})),
+        ),
         node("c:condition", Some(json!({"condition": "true"}))),
         node("ok:success", None),
     ];
-    let report = validate(&flow_with("login", nodes, &["s->a", "a->c", "c-[true]->a", "c-[false]->ok"]));
+    let report = validate(&flow_with(
+        "login",
+        nodes,
+        &["s->a", "a->c", "c-[true]->a", "c-[false]->ok"],
+    ));
     assert_eq!(report.errors.len(), 1, "{report}");
     assert_eq!(report.errors[0].code, FindingCode::LoopWithoutInput);
-    assert_eq!(report.errors[0].message, "Loop through 'a', 'c' never waits for input");
+    assert_eq!(
+        report.errors[0].message,
+        "Loop through 'a', 'c' never waits for input"
+    );
 }
 
 #[test]
@@ -256,14 +414,26 @@ fn loop_through_an_input_is_fine() {
         node("c:condition", Some(json!({"condition": "attributes.ok"}))),
         node("ok:success", None),
     ];
-    let found = codes(&flow_with("login", nodes, &["s->pw", "pw->c", "c-[false]->pw", "c-[true]->ok"]));
+    let found = codes(&flow_with(
+        "login",
+        nodes,
+        &["s->pw", "pw->c", "c-[false]->pw", "c-[true]->ok"],
+    ));
     assert!(found.is_empty(), "{found:?}");
 }
 
 #[test]
 fn self_loop_without_input() {
-    let nodes = vec![node("s:start", None), node("sw:switch", Some(json!({"expression": "1"}))), node("ok:success", None)];
-    let found = codes(&flow_with("login", nodes, &["s->sw", "sw-[1]->sw", "sw-[default]->ok"]));
+    let nodes = vec![
+        node("s:start", None),
+        node("sw:switch", Some(json!({"expression": "1"}))),
+        node("ok:success", None),
+    ];
+    let found = codes(&flow_with(
+        "login",
+        nodes,
+        &["s->sw", "sw-[1]->sw", "sw-[default]->ok"],
+    ));
     assert_eq!(found, [FindingCode::LoopWithoutInput]);
 }
 
@@ -271,7 +441,10 @@ fn self_loop_without_input() {
 fn node_not_allowed() {
     let nodes = vec![
         node("s:start", None),
-        node("p:social_provider_select", Some(json!({"providers": ["google"]}))),
+        node(
+            "p:social_provider_select",
+            Some(json!({"providers": ["google"]})),
+        ),
         node("ok:success", None),
     ];
     let report = validate(&flow_with("password_reset", nodes, &["s->p", "p->ok"]));
@@ -285,7 +458,11 @@ fn node_not_allowed() {
 
 #[test]
 fn terminal_has_outgoing_edge() {
-    let found = codes(&flow("login", &["s:start", "ok:success", "no:failure"], &["s->ok", "ok->no"]));
+    let found = codes(&flow(
+        "login",
+        &["s:start", "ok:success", "no:failure"],
+        &["s->ok", "ok->no"],
+    ));
     assert_eq!(found, [FindingCode::TerminalHasOutgoingEdge]);
 }
 
@@ -296,7 +473,10 @@ fn with_password_needs_a_password_node_next() {
         node("id:identifier_input", Some(json!({"with_password": true}))),
         node("ok:success", None),
     ];
-    assert_eq!(codes(&flow_with("login", nodes, &["s->id", "id->ok"])), [FindingCode::InvalidNodeConfig]);
+    assert_eq!(
+        codes(&flow_with("login", nodes, &["s->id", "id->ok"])),
+        [FindingCode::InvalidNodeConfig]
+    );
 }
 
 #[test]
