@@ -1,0 +1,377 @@
+//! Graph to program: lay the reachable nodes out along their main paths, resolve each node's
+//! meaning for the flow type, and emit steps with explicit jump targets.
+
+use flow_model::{
+    Flow, FlowType, NodeKind, NodeRegistry, Report, SuccessConfig, ValidNode, ValidatedGraph, check,
+};
+use sha2::{Digest, Sha256};
+
+use crate::program::{
+    Completion, MergedPassword, Op, PROGRAM_FORMAT, PasswordPolicy, Program, Step, SwitchCase,
+};
+
+/// The failure code of a `failure` node without one.
+pub const DEFAULT_FAILURE_CODE: &str = "flow_failed";
+
+/// Validates and compiles a flow with the built-in node types.
+pub fn compile(flow: &Flow) -> Result<Program, Report> {
+    compile_with(flow, &NodeRegistry::default())
+}
+
+/// Validates and compiles a flow that may use an embedder's node types.
+pub fn compile_with(flow: &Flow, registry: &NodeRegistry) -> Result<Program, Report> {
+    match check(flow, registry) {
+        (_, Some(graph)) => Ok(compile_validated(&graph)),
+        (report, None) => Err(report),
+    }
+}
+
+/// Compiles a graph the validator accepted. Deterministic: the same graph gives the same
+/// program, byte for byte.
+pub fn compile_validated(graph: &ValidatedGraph<'_>) -> Program {
+    let layout = Layout::of(graph);
+    let steps = Emitter::new(graph, &layout).emit();
+    let flow = graph.flow();
+    Program {
+        format: PROGRAM_FORMAT,
+        flow_id: flow.id.clone(),
+        flow_name: flow.name.as_str().to_owned(),
+        flow_type: flow.flow_type,
+        version: flow.version,
+        content_hash: content_hash(flow.flow_type, &steps),
+        steps,
+    }
+}
+
+fn content_hash(flow_type: FlowType, steps: &[Step]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(flow_type.as_str().as_bytes());
+    hasher.update([0]);
+    // Serializing plain data into a Vec cannot fail; an empty body would still hash the type.
+    hasher.update(serde_json::to_vec(steps).unwrap_or_default());
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The order nodes are emitted in, and which nodes were merged into the prompt before them.
+struct Layout {
+    order: Vec<usize>,
+    /// For a merged identifier node, the password node it absorbed.
+    absorbed_by: Vec<Option<usize>>,
+}
+
+impl Layout {
+    /// Places chains: from each unplaced node, follow main successors while they are unplaced,
+    /// then resume at the branches left behind. A linear graph becomes a linear order.
+    fn of(graph: &ValidatedGraph<'_>) -> Self {
+        let nodes = graph.nodes();
+        let mut placed = vec![false; nodes.len()];
+        let mut absorbed_by = vec![None; nodes.len()];
+        let mut order = Vec::with_capacity(nodes.len());
+        let mut pending = vec![graph.start()];
+        while let Some(head) = pending.pop() {
+            let mut current = head;
+            while !placed.get(current).copied().unwrap_or(true) {
+                let Some(node) = nodes.get(current) else {
+                    break;
+                };
+                placed[current] = true;
+                order.push(current);
+                let mut successors = main_first(node);
+                if let Some(password) = merged_password(graph, node) {
+                    if let Some(slot) = placed.get_mut(password) {
+                        *slot = true;
+                    }
+                    absorbed_by[current] = Some(password);
+                    successors = nodes.get(password).map(main_first).unwrap_or_default();
+                }
+                let Some((&main, rest)) = successors.split_first() else {
+                    break;
+                };
+                pending.extend(rest.iter().rev());
+                current = main;
+            }
+        }
+        Self { order, absorbed_by }
+    }
+}
+
+/// Successor node indexes, the main path first: `true` before `false`, switch cases in edge
+/// order before the default.
+fn main_first(node: &ValidNode<'_>) -> Vec<usize> {
+    let mut successors: Vec<(u8, usize)> = node
+        .successors
+        .iter()
+        .map(|successor| {
+            let rank = match (&node.kind, successor.condition) {
+                (NodeKind::Condition(_), Some("false")) => 1,
+                (NodeKind::Switch(_), None | Some(flow_model::DEFAULT_BRANCH)) => 1,
+                _ => 0,
+            };
+            (rank, successor.target)
+        })
+        .collect();
+    successors.sort_by_key(|(rank, _)| *rank);
+    successors.into_iter().map(|(_, target)| target).collect()
+}
+
+/// The password node an identifier prompt absorbs (`with_password`), if any.
+fn merged_password(graph: &ValidatedGraph<'_>, node: &ValidNode<'_>) -> Option<usize> {
+    match &node.kind {
+        NodeKind::IdentifierInput(config) if config.with_password => {
+            let next = node.successors.first()?.target;
+            matches!(graph.nodes().get(next)?.kind, NodeKind::PasswordInput(_)).then_some(next)
+        }
+        _ => None,
+    }
+}
+
+/// Emits steps in layout order; targets are first recorded as node indexes, then resolved.
+struct Emitter<'g, 'f> {
+    graph: &'g ValidatedGraph<'f>,
+    layout: &'g Layout,
+    steps: Vec<Step>,
+    first_step: Vec<usize>,
+}
+
+impl<'g, 'f> Emitter<'g, 'f> {
+    fn new(graph: &'g ValidatedGraph<'f>, layout: &'g Layout) -> Self {
+        Self {
+            graph,
+            layout,
+            steps: Vec::with_capacity(layout.order.len() + layout.order.len() / 4),
+            first_step: vec![0; graph.nodes().len()],
+        }
+    }
+
+    fn emit(mut self) -> Vec<Step> {
+        let flow_type = self.graph.flow().flow_type;
+        for (position, &index) in self.layout.order.iter().enumerate() {
+            let Some(node) = self.graph.nodes().get(index) else {
+                continue;
+            };
+            self.first_step[index] = self.steps.len();
+            let absorbed = self.layout.absorbed_by.get(index).copied().flatten();
+            let op = self.op_for(node, absorbed, flow_type);
+            // The start node emits nothing and falls through to its successor.
+            let falls_through = op.as_ref().is_none_or(Op::falls_through);
+            if let Some(op) = op {
+                self.steps.push(Step {
+                    node_id: node.id.to_owned(),
+                    op,
+                });
+            }
+            if falls_through {
+                let continues_at = absorbed
+                    .and_then(|password| self.graph.nodes().get(password))
+                    .unwrap_or(node)
+                    .successors
+                    .first()
+                    .map(|successor| successor.target);
+                if let Some(next) = continues_at {
+                    if self.layout.order.get(position + 1) != Some(&next) {
+                        self.steps.push(Step {
+                            node_id: node.id.to_owned(),
+                            op: Op::Jump { target: next },
+                        });
+                    }
+                }
+            }
+        }
+        self.resolve_targets();
+        self.steps
+    }
+
+    /// The operation a node means in this flow type; `None` for the start node, which only
+    /// marks where the program begins.
+    fn op_for(
+        &self,
+        node: &ValidNode<'f>,
+        absorbed: Option<usize>,
+        flow_type: FlowType,
+    ) -> Option<Op> {
+        let password_policy = |index: usize| match self.graph.nodes().get(index).map(|n| &n.kind) {
+            Some(NodeKind::PasswordInput(config)) => Some(PasswordPolicy {
+                min_length: config.min_length,
+                confirm: config.confirm,
+            }),
+            _ => None,
+        };
+        let absorbed_id = absorbed
+            .and_then(|index| self.graph.nodes().get(index))
+            .map(|n| n.id.to_owned());
+        Some(match &node.kind {
+            NodeKind::Start => return None,
+            NodeKind::IdentifierInput(config) if flow_type.creates_user() => {
+                Op::CollectIdentifier {
+                    identifier_types: config.identifier_types.clone(),
+                    new_password: absorbed.zip(absorbed_id).and_then(|(index, node_id)| {
+                        password_policy(index).map(|policy| MergedPassword { node_id, policy })
+                    }),
+                }
+            }
+            NodeKind::IdentifierInput(config) => Op::IdentifyUser {
+                identifier_types: config.identifier_types.clone(),
+                verify_password: absorbed_id,
+            },
+            NodeKind::PasswordInput(config) if sets_password(flow_type) => {
+                Op::SetPassword(PasswordPolicy {
+                    min_length: config.min_length,
+                    confirm: config.confirm,
+                })
+            }
+            NodeKind::PasswordInput(_) => Op::VerifyPassword,
+            NodeKind::SocialProviderSelect(config) => Op::SelectSocialProvider {
+                providers: config.providers.clone(),
+            },
+            NodeKind::MfaVerification(config) => Op::VerifyMfa {
+                methods: config.methods.clone(),
+            },
+            NodeKind::OtpInput(config) => Op::VerifyOtp {
+                label: config.label.clone(),
+            },
+            NodeKind::Webauthn(config) if registers_factor(flow_type) => Op::WebauthnRegister {
+                user_verification: config.user_verification,
+            },
+            NodeKind::Webauthn(config) => Op::WebauthnAuthenticate {
+                user_verification: config.user_verification,
+            },
+            NodeKind::Prompt(config) => Op::Prompt {
+                fields: config.fields.clone(),
+            },
+            NodeKind::TotpSetup(config) => Op::EnrollTotp {
+                issuer: config.issuer.clone(),
+                digits: config.digits,
+                period: config.period,
+            },
+            NodeKind::SendEmail(config) => Op::SendEmail {
+                template: config.template.clone(),
+                with_code: config.with_code,
+            },
+            NodeKind::SendSms(config) => Op::SendSms {
+                template: config.template.clone(),
+                with_code: config.with_code,
+            },
+            NodeKind::Webhook(config) => Op::CallWebhook {
+                url: config.url.clone(),
+                timeout_ms: config.timeout_ms,
+                secret: config.secret.clone(),
+            },
+            NodeKind::SetAttribute(config) => Op::SetAttribute {
+                attribute: config.attribute.clone(),
+                value: config.value.clone(),
+            },
+            NodeKind::Custom { node_type, config } => Op::Custom {
+                node_type: node_type.clone(),
+                config: config.clone(),
+            },
+            NodeKind::Condition(config) => {
+                let branch = |wanted: &str| {
+                    node.successors
+                        .iter()
+                        .find(|successor| successor.condition == Some(wanted))
+                        .map_or(0, |successor| successor.target)
+                };
+                Op::Branch {
+                    condition: config.condition.clone(),
+                    if_true: branch("true"),
+                    if_false: branch("false"),
+                }
+            }
+            NodeKind::Switch(config) => {
+                let is_default = |condition: Option<&str>| {
+                    matches!(condition, None | Some(flow_model::DEFAULT_BRANCH))
+                };
+                Op::Switch {
+                    expression: config.expression.clone(),
+                    cases: node
+                        .successors
+                        .iter()
+                        .filter_map(|successor| {
+                            let value = successor.condition.filter(|c| !is_default(Some(c)))?;
+                            Some(SwitchCase {
+                                value: value.to_owned(),
+                                target: successor.target,
+                            })
+                        })
+                        .collect(),
+                    default: node
+                        .successors
+                        .iter()
+                        .find(|successor| is_default(successor.condition))
+                        .map_or(0, |successor| successor.target),
+                }
+            }
+            NodeKind::Success(config) => succeed(flow_type, config),
+            NodeKind::Failure(config) => Op::Fail {
+                code: config
+                    .code
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_FAILURE_CODE.to_owned()),
+                message: config.message.clone(),
+            },
+            // `NodeKind` is non-exhaustive for embedders; a kind this compiler does not know is
+            // run as a custom node of the same type name.
+            other => Op::Custom {
+                node_type: other.node_type().as_str().to_owned(),
+                config: serde_json::Value::Null,
+            },
+        })
+    }
+
+    /// Rewrites node-index targets into step indexes.
+    fn resolve_targets(&mut self) {
+        let first_step = &self.first_step;
+        let at = |node: &mut usize| *node = first_step.get(*node).copied().unwrap_or(0);
+        for step in &mut self.steps {
+            match &mut step.op {
+                Op::Jump { target } => at(target),
+                Op::Branch {
+                    if_true, if_false, ..
+                } => {
+                    at(if_true);
+                    at(if_false);
+                }
+                Op::Switch { cases, default, .. } => {
+                    cases.iter_mut().for_each(|case| at(&mut case.target));
+                    at(default);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Whether a `password_input` sets a new password (rather than verifying one) in this flow type.
+fn sets_password(flow_type: FlowType) -> bool {
+    flow_type.creates_user() || flow_type.resets_password()
+}
+
+/// Whether a `webauthn` node registers a new passkey (rather than authenticating) in this flow type.
+fn registers_factor(flow_type: FlowType) -> bool {
+    flow_type.creates_user() || flow_type == FlowType::MfaSetup
+}
+
+/// What a success node does in this flow type.
+fn succeed(flow_type: FlowType, config: &SuccessConfig) -> Op {
+    let (completion, signs_in_by_default) = match flow_type {
+        FlowType::Login => (Completion::Authenticate, true),
+        FlowType::Registration | FlowType::InvitedRegistration => (Completion::CreateUser, true),
+        FlowType::PasswordReset | FlowType::AccountRecovery => (Completion::UpdatePassword, false),
+        FlowType::MfaSetup => (Completion::StoreFactor, false),
+        _ => (Completion::Authenticate, true),
+    };
+    Op::Succeed {
+        completion,
+        sign_in: flow_type == FlowType::Login || config.auto_login.unwrap_or(signs_in_by_default),
+        redirect_url: config.redirect_url.clone(),
+        message: config.message.clone(),
+    }
+}
+
+#[cfg(test)]
+#[path = "compile_tests.rs"]
+mod tests;

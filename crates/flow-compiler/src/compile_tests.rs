@@ -1,0 +1,295 @@
+//! Compiler unit tests: layout, meaning by flow type, merging, determinism.
+
+use flow_model::Flow;
+use serde_json::{Value, json};
+
+use super::*;
+
+fn flow(flow_type: &str, nodes: Value, edges: Value) -> Flow {
+    Flow::from_value(
+        json!({"name": "t", "type": flow_type, "graph": {"nodes": nodes, "edges": edges}}),
+    )
+    .expect("test flow parses")
+}
+
+fn listing(program: &Program) -> String {
+    program.to_string()
+}
+
+fn mfa_login() -> Flow {
+    flow(
+        "login",
+        json!([
+            {"id": "start", "type": "start"},
+            {"id": "identifier", "type": "identifier_input"},
+            {"id": "password", "type": "password_input"},
+            {"id": "mfa_check", "type": "condition", "config": {"condition": "user.mfa_enabled"}},
+            {"id": "mfa_verify", "type": "mfa_verification", "config": {"methods": ["totp", "sms"]}},
+            {"id": "success", "type": "success"}
+        ]),
+        json!([
+            {"source": "start", "target": "identifier"},
+            {"source": "identifier", "target": "password"},
+            {"source": "password", "target": "mfa_check"},
+            {"source": "mfa_check", "target": "mfa_verify", "condition": "true"},
+            {"source": "mfa_check", "target": "success", "condition": "false"},
+            {"source": "mfa_verify", "target": "success"}
+        ]),
+    )
+}
+
+#[test]
+fn seed_mfa_login_compiles_to_a_linear_program() {
+    let program = compile(&mfa_login()).expect("valid");
+    assert_eq!(
+        listing(&program),
+        "  0 identifier       identify_user\n  \
+           1 password         verify_password\n  \
+           2 mfa_check        branch \"user.mfa_enabled\" ? 3 : 4\n  \
+           3 mfa_verify       verify_mfa\n  \
+           4 success          succeed Authenticate sign_in=true\n"
+    );
+    assert_eq!(program.flow_type, FlowType::Login);
+    assert_eq!(program.flow_id, "flow_t");
+    assert_eq!(program.version, 1);
+    assert_eq!(program.content_hash.len(), 64);
+}
+
+#[test]
+fn nodes_mean_what_the_flow_type_says() {
+    let nodes = json!([
+        {"id": "s", "type": "start"},
+        {"id": "id", "type": "identifier_input"},
+        {"id": "pw", "type": "password_input", "config": {"min_length": 12}},
+        {"id": "ok", "type": "success"}
+    ]);
+    let edges = json!([{"source": "s", "target": "id"}, {"source": "id", "target": "pw"}, {"source": "pw", "target": "ok"}]);
+    let ops = |flow_type: &str| -> Vec<Op> {
+        compile(&flow(flow_type, nodes.clone(), edges.clone()))
+            .expect("valid")
+            .steps
+            .into_iter()
+            .map(|step| step.op)
+            .collect()
+    };
+    let login = ops("login");
+    assert!(matches!(login[0], Op::IdentifyUser { .. }));
+    assert_eq!(login[1], Op::VerifyPassword);
+    assert!(matches!(
+        login[2],
+        Op::Succeed {
+            completion: Completion::Authenticate,
+            sign_in: true,
+            ..
+        }
+    ));
+
+    let registration = ops("registration");
+    assert!(matches!(registration[0], Op::CollectIdentifier { .. }));
+    assert_eq!(
+        registration[1],
+        Op::SetPassword(PasswordPolicy {
+            min_length: 12,
+            confirm: false
+        })
+    );
+    assert!(matches!(
+        registration[2],
+        Op::Succeed {
+            completion: Completion::CreateUser,
+            sign_in: true,
+            ..
+        }
+    ));
+
+    let reset = ops("password_reset");
+    assert!(matches!(reset[0], Op::IdentifyUser { .. }));
+    assert!(matches!(reset[1], Op::SetPassword(_)));
+    assert!(matches!(
+        reset[2],
+        Op::Succeed {
+            completion: Completion::UpdatePassword,
+            sign_in: false,
+            ..
+        }
+    ));
+
+    let recovery = ops("account_recovery");
+    assert!(matches!(
+        recovery[2],
+        Op::Succeed {
+            completion: Completion::UpdatePassword,
+            ..
+        }
+    ));
+
+    let setup = ops("mfa_setup");
+    assert_eq!(setup[1], Op::VerifyPassword);
+    assert!(matches!(
+        setup[2],
+        Op::Succeed {
+            completion: Completion::StoreFactor,
+            sign_in: false,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn registration_auto_login_can_be_switched_off() {
+    let program = compile(&flow(
+        "registration",
+        json!([{"id": "s", "type": "start"}, {"id": "ok", "type": "success", "config": {"auto_login": false, "redirect_url": "/welcome"}}]),
+        json!([{"source": "s", "target": "ok"}]),
+    ))
+    .expect("valid");
+    assert_eq!(
+        program.steps[0].op,
+        Op::Succeed {
+            completion: Completion::CreateUser,
+            sign_in: false,
+            redirect_url: Some("/welcome".to_owned()),
+            message: None
+        }
+    );
+}
+
+#[test]
+fn identifier_with_password_is_one_prompt() {
+    let nodes = json!([
+        {"id": "s", "type": "start"},
+        {"id": "id", "type": "identifier_input", "config": {"with_password": true}},
+        {"id": "pw", "type": "password_input"},
+        {"id": "ok", "type": "success"}
+    ]);
+    let edges = json!([{"source": "s", "target": "id"}, {"source": "id", "target": "pw"}, {"source": "pw", "target": "ok"}]);
+    let login = compile(&flow("login", nodes.clone(), edges.clone())).expect("valid");
+    assert_eq!(
+        listing(&login),
+        "  0 id               identify_user +password(pw)\n  1 ok               succeed Authenticate sign_in=true\n"
+    );
+    let registration = compile(&flow("registration", nodes, edges)).expect("valid");
+    assert!(matches!(
+        &registration.steps[0].op,
+        Op::CollectIdentifier { new_password: Some(MergedPassword { node_id, .. }), .. } if node_id == "pw"
+    ));
+    assert_eq!(registration.steps.len(), 2);
+}
+
+#[test]
+fn a_loop_back_compiles_to_an_explicit_jump() {
+    let program = compile(&flow(
+        "login",
+        json!([
+            {"id": "s", "type": "start"},
+            {"id": "otp", "type": "otp_input"},
+            {"id": "c", "type": "condition", "config": {"condition": "attributes.otp_ok"}},
+            {"id": "a", "type": "set_attribute", "config": {"attribute": "tries", "value": 1}},
+            {"id": "ok", "type": "success"}
+        ]),
+        json!([
+            {"source": "s", "target": "otp"},
+            {"source": "otp", "target": "c"},
+            {"source": "c", "target": "ok", "condition": "true"},
+            {"source": "c", "target": "a", "condition": "false"},
+            {"source": "a", "target": "otp"}
+        ]),
+    ))
+    .expect("valid");
+    assert_eq!(
+        listing(&program),
+        "  0 otp              verify_otp\n  \
+           1 c                branch \"attributes.otp_ok\" ? 2 : 3\n  \
+           2 ok               succeed Authenticate sign_in=true\n  \
+           3 a                set_attribute\n  \
+           4 a                jump -> 0\n"
+    );
+}
+
+#[test]
+fn switch_cases_in_edge_order_default_last() {
+    let program = compile(&flow(
+        "login",
+        json!([
+            {"id": "s", "type": "start"},
+            {"id": "sw", "type": "switch", "config": {"expression": "request.country"}},
+            {"id": "de", "type": "failure", "config": {"code": "blocked"}},
+            {"id": "fr", "type": "success"},
+            {"id": "other", "type": "success"}
+        ]),
+        json!([
+            {"source": "s", "target": "sw"},
+            {"source": "sw", "target": "other", "condition": "default"},
+            {"source": "sw", "target": "de", "condition": "DE"},
+            {"source": "sw", "target": "fr", "condition": "FR"}
+        ]),
+    ))
+    .expect("valid");
+    assert_eq!(
+        listing(&program),
+        "  0 sw               switch \"request.country\" \"DE\"->1 \"FR\"->2 default->3\n  \
+           1 de               fail blocked\n  \
+           2 fr               succeed Authenticate sign_in=true\n  \
+           3 other            succeed Authenticate sign_in=true\n"
+    );
+}
+
+#[test]
+fn unreachable_nodes_are_not_compiled() {
+    let program = compile(&flow(
+        "login",
+        json!([{"id": "s", "type": "start"}, {"id": "ok", "type": "success"}, {"id": "fallback", "type": "failure"}]),
+        json!([{"source": "s", "target": "ok"}]),
+    ))
+    .expect("valid despite the warning");
+    assert_eq!(program.steps.len(), 1);
+}
+
+#[test]
+fn invalid_graph_is_refused_with_the_report() {
+    let report = compile(&flow(
+        "login",
+        json!([{"id": "ok", "type": "success"}]),
+        json!([]),
+    ))
+    .expect_err("invalid");
+    assert!(report.has(flow_model::FindingCode::MissingStartNode));
+}
+
+#[test]
+fn deterministic_and_position_independent() {
+    let first = serde_json::to_vec(&compile(&mfa_login()).expect("valid")).expect("serializes");
+    let second = serde_json::to_vec(&compile(&mfa_login()).expect("valid")).expect("serializes");
+    assert_eq!(first, second);
+
+    let mut moved = mfa_login();
+    moved.graph.nodes[1].position =
+        Some(serde_json::from_value(json!({"x": 5, "y": 7})).expect("position"));
+    assert_eq!(
+        compile(&moved).expect("valid").content_hash,
+        compile(&mfa_login()).expect("valid").content_hash
+    );
+
+    let mut changed = mfa_login();
+    changed.graph.nodes[3].config = Some(json!({"condition": "!user.mfa_enabled"}));
+    assert_ne!(
+        compile(&changed).expect("valid").content_hash,
+        compile(&mfa_login()).expect("valid").content_hash
+    );
+}
+
+#[test]
+fn program_round_trips_through_json() {
+    let program = compile(&mfa_login()).expect("valid");
+    let text = serde_json::to_string(&program).expect("serializes");
+    assert_eq!(Program::from_json(&text).expect("decodes"), program);
+    let future = text.replacen("\"format\":1", "\"format\":2", 1);
+    assert_eq!(
+        Program::from_json(&future),
+        Err(crate::CompileError::UnsupportedFormat(2))
+    );
+    assert!(matches!(
+        Program::from_json("{}"),
+        Err(crate::CompileError::Decode(_))
+    ));
+}
