@@ -171,13 +171,13 @@ impl<'g, 'f> Emitter<'g, 'f> {
                     .successors
                     .first()
                     .map(|successor| successor.target);
-                if let Some(next) = continues_at {
-                    if self.layout.order.get(position + 1) != Some(&next) {
-                        self.steps.push(Step {
-                            node_id: node.id.to_owned(),
-                            op: Op::Jump { target: next },
-                        });
-                    }
+                if let Some(next) = continues_at
+                    && self.layout.order.get(position + 1) != Some(&next)
+                {
+                    self.steps.push(Step {
+                        node_id: node.id.to_owned(),
+                        op: Op::Jump { target: next },
+                    });
                 }
             }
         }
