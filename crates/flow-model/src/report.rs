@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 pub struct Report {
     /// True when the flow can be compiled.
     pub valid: bool,
-    /// Problems that stop compilation.
+    /// Problems that stop compilation (absent on the wire means none).
+    #[serde(default)]
     pub errors: Vec<Finding>,
-    /// Problems worth knowing about that do not stop compilation.
+    /// Problems worth knowing about that do not stop compilation (absent means none).
+    #[serde(default)]
     pub warnings: Vec<Finding>,
 }
 

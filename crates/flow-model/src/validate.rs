@@ -552,8 +552,14 @@ impl<'f, 'r> Checker<'f, 'r> {
         }
     }
 
-    /// Finds cycles (strongly connected components) in which no node waits for input.
+    /// Finds cycles in which no node waits for input: the cycles of the graph left when every
+    /// waiting node is taken out (a component that merely contains a waiting node can still hold
+    /// a cycle that avoids it).
     fn check_loops(&mut self) {
+        let server_side: Vec<bool> = (0..self.slots.len())
+            .map(|index| !self.waits_for_input(index))
+            .collect();
+        let is_server_side = |index: usize| server_side.get(index).copied().unwrap_or(false);
         let mut graph: DiGraph<(), ()> =
             DiGraph::with_capacity(self.slots.len(), self.flow.graph.edges.len());
         for _ in &self.slots {
@@ -561,7 +567,9 @@ impl<'f, 'r> Checker<'f, 'r> {
         }
         for (source, slot) in self.slots.iter().enumerate() {
             for successor in &slot.successors {
-                graph.add_edge(NodeIndex::new(source), NodeIndex::new(successor.target), ());
+                if is_server_side(source) && is_server_side(successor.target) {
+                    graph.add_edge(NodeIndex::new(source), NodeIndex::new(successor.target), ());
+                }
             }
         }
         let mut findings = Vec::new();
@@ -573,11 +581,7 @@ impl<'f, 'r> Checker<'f, 'r> {
                     .is_some_and(|slot| slot.successors.iter().any(|s| s.target == single.index())),
                 _ => true,
             };
-            if !cyclic
-                || component
-                    .iter()
-                    .any(|index| self.waits_for_input(index.index()))
-            {
+            if !cyclic || !is_server_side(component.first().map_or(0, |index| index.index())) {
                 continue;
             }
             component.sort_unstable();

@@ -490,3 +490,37 @@ fn every_code_has_a_test_above() {
         );
     }
 }
+
+#[test]
+fn a_server_side_cycle_inside_a_larger_loop_with_input_is_found() {
+    // n2 and n3 bounce between each other without asking anything, although the larger loop
+    // through the start and the identifier prompt does wait for input (found by proptest).
+    let nodes = vec![
+        node("n0:start", None),
+        node("n1:identifier_input", None),
+        node(
+            "n2:condition",
+            Some(json!({"condition": "user.mfa_enabled"})),
+        ),
+        node(
+            "n3:condition",
+            Some(json!({"condition": "user.mfa_enabled"})),
+        ),
+        node("n4:success", None),
+    ];
+    let edges = [
+        "n0->n1",
+        "n1->n2",
+        "n2-[true]->n3",
+        "n2-[false]->n0",
+        "n3-[true]->n4",
+        "n3-[false]->n2",
+    ];
+    let report = validate(&flow_with("login", nodes, &edges));
+    assert_eq!(report.errors.len(), 1, "{report}");
+    assert_eq!(report.errors[0].code, FindingCode::LoopWithoutInput);
+    assert_eq!(
+        report.errors[0].message,
+        "Loop through 'n2', 'n3' never waits for input"
+    );
+}
