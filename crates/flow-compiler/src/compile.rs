@@ -44,16 +44,31 @@ pub fn compile_validated(graph: &ValidatedGraph<'_>) -> Program {
 }
 
 fn content_hash(flow_type: FlowType, steps: &[Step]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(flow_type.as_str().as_bytes());
-    hasher.update([0]);
-    // Serializing plain data into a Vec cannot fail; an empty body would still hash the type.
-    hasher.update(serde_json::to_vec(steps).unwrap_or_default());
+    let mut hasher = HashWriter(Sha256::new());
+    hasher.0.update(flow_type.as_str().as_bytes());
+    hasher.0.update([0]);
+    // Serializing plain data into the hasher cannot fail: the writer never errors.
+    let _ = serde_json::to_writer(&mut hasher, steps);
     hasher
+        .0
         .finalize()
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+/// Feeds serialized bytes straight into the hash, so no copy of the program is built.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The order nodes are emitted in, and which nodes were merged into the prompt before them.
@@ -80,18 +95,20 @@ impl Layout {
                 };
                 placed[current] = true;
                 order.push(current);
-                let mut successors = main_first(node);
-                if let Some(password) = merged_password(graph, node) {
-                    if let Some(slot) = placed.get_mut(password) {
-                        *slot = true;
+                let continue_from = match merged_password(graph, node) {
+                    Some(password) => {
+                        if let Some(slot) = placed.get_mut(password) {
+                            *slot = true;
+                        }
+                        absorbed_by[current] = Some(password);
+                        nodes.get(password)
                     }
-                    absorbed_by[current] = Some(password);
-                    successors = nodes.get(password).map(main_first).unwrap_or_default();
-                }
-                let Some((&main, rest)) = successors.split_first() else {
+                    None => Some(node),
+                };
+                let Some(main) = continue_from.and_then(|node| follow_main(node, &mut pending))
+                else {
                     break;
                 };
-                pending.extend(rest.iter().rev());
                 current = main;
             }
         }
@@ -99,23 +116,29 @@ impl Layout {
     }
 }
 
-/// Successor node indexes, the main path first: `true` before `false`, switch cases in edge
-/// order before the default.
-fn main_first(node: &ValidNode<'_>) -> Vec<usize> {
-    let mut successors: Vec<(u8, usize)> = node
-        .successors
+/// Returns the main successor of `node` (its `true` edge, a switch's first case, or its only
+/// edge) and pushes the others on `pending` so that they are laid out in edge order afterwards.
+/// Allocates nothing: this runs once per node.
+fn follow_main(node: &ValidNode<'_>, pending: &mut Vec<usize>) -> Option<usize> {
+    let is_side_branch = |condition: Option<&str>| match &node.kind {
+        NodeKind::Condition(_) => condition == Some("false"),
+        NodeKind::Switch(_) => matches!(condition, None | Some(flow_model::DEFAULT_BRANCH)),
+        _ => false,
+    };
+    let successors = &node.successors;
+    let main = successors
         .iter()
-        .map(|successor| {
-            let rank = match (&node.kind, successor.condition) {
-                (NodeKind::Condition(_), Some("false")) => 1,
-                (NodeKind::Switch(_), None | Some(flow_model::DEFAULT_BRANCH)) => 1,
-                _ => 0,
-            };
-            (rank, successor.target)
-        })
-        .collect();
-    successors.sort_by_key(|(rank, _)| *rank);
-    successors.into_iter().map(|(_, target)| target).collect()
+        .position(|s| !is_side_branch(s.condition))
+        .or_else(|| (!successors.is_empty()).then_some(0))?;
+    // `pending` is a stack: push side branches last-first, then the other main-rank edges.
+    for side in [true, false] {
+        for (position, successor) in successors.iter().enumerate().rev() {
+            if position != main && is_side_branch(successor.condition) == side {
+                pending.push(successor.target);
+            }
+        }
+    }
+    successors.get(main).map(|successor| successor.target)
 }
 
 /// The password node an identifier prompt absorbs (`with_password`), if any.

@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::NodeType;
-use crate::fields::deserialize_at;
 
 /// A node's type and typed configuration, read from its `type` and `config` fields.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -91,7 +90,8 @@ impl NodeKind {
         node_type: &NodeType,
         config: Option<&Value>,
     ) -> Option<Result<Self, ConfigError>> {
-        let config = config.cloned().unwrap_or(Value::Object(Default::default()));
+        let empty = Value::Object(serde_json::Map::new());
+        let config = config.unwrap_or(&empty);
         let kind = match node_type {
             NodeType::Start => read::<EmptyConfig>(config).map(|_| Self::Start),
             NodeType::Success => read(config).map(Self::Success),
@@ -141,17 +141,18 @@ impl NodeKind {
 }
 
 /// Deserializes a config and runs its own checks.
-fn read<T: Config>(config: Value) -> Result<T, ConfigError> {
-    let parsed: T = deserialize_at(config, "").map_err(|error| ConfigError {
-        path: error
-            .path()
-            .unwrap_or_default()
-            .trim_start_matches('.')
-            .to_owned(),
-        message: match error {
-            crate::ModelError::InvalidField { message, .. } => message,
-            other => other.to_string(),
-        },
+fn read<T: Config>(config: &Value) -> Result<T, ConfigError> {
+    // Read without path tracking first: it is the common case and several times cheaper. Only a
+    // config that fails is read again to find the path of the problem.
+    let parsed = T::deserialize(config).map_err(|_| {
+        let tracked: Result<T, _> = serde_path_to_error::deserialize(config);
+        match tracked {
+            Err(error) => ConfigError {
+                path: error.path().to_string().trim_start_matches('.').to_owned(),
+                message: error.into_inner().to_string(),
+            },
+            Ok(_) => ConfigError::at("", "does not fit the node type"),
+        }
     })?;
     parsed.check()?;
     Ok(parsed)

@@ -1,8 +1,10 @@
 //! The graph validator: coded findings in time linear in nodes + edges, never a panic.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use petgraph::algo::tarjan_scc;
+use foldhash::{HashMap, HashMapExt};
+
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::report::{Finding, FindingCode as Code, Report};
@@ -555,57 +557,90 @@ impl<'f, 'r> Checker<'f, 'r> {
     /// Finds cycles in which no node waits for input: the cycles of the graph left when every
     /// waiting node is taken out (a component that merely contains a waiting node can still hold
     /// a cycle that avoids it).
+    ///
+    /// Kahn's algorithm peels off every server-side node that no cycle leads into; only what is
+    /// left (nothing, for a valid flow) goes through Kosaraju's algorithm to name the loops. Both
+    /// are iterative, so a long chain cannot exhaust the stack.
     fn check_loops(&mut self) {
-        let server_side: Vec<bool> = (0..self.slots.len())
+        let count = self.slots.len();
+        let server_side: Vec<bool> = (0..count)
             .map(|index| !self.waits_for_input(index))
             .collect();
         let is_server_side = |index: usize| server_side.get(index).copied().unwrap_or(false);
-        let mut graph: DiGraph<(), ()> =
-            DiGraph::with_capacity(self.slots.len(), self.flow.graph.edges.len());
-        for _ in &self.slots {
-            graph.add_node(());
-        }
-        for (source, slot) in self.slots.iter().enumerate() {
-            for successor in &slot.successors {
-                if is_server_side(source) && is_server_side(successor.target) {
-                    graph.add_edge(NodeIndex::new(source), NodeIndex::new(successor.target), ());
+        let server_successors = |index: usize| {
+            self.slots
+                .get(index)
+                .into_iter()
+                .flat_map(|slot| slot.successors.iter().map(|s| s.target))
+                .filter(move |&target| is_server_side(index) && is_server_side(target))
+        };
+        let mut in_degree = vec![0usize; count];
+        for index in 0..count {
+            for target in server_successors(index) {
+                if let Some(degree) = in_degree.get_mut(target) {
+                    *degree += 1;
                 }
             }
         }
-        let mut findings = Vec::new();
-        for mut component in tarjan_scc(&graph) {
-            let cyclic = match component.as_slice() {
-                [single] => self
-                    .slots
-                    .get(single.index())
-                    .is_some_and(|slot| slot.successors.iter().any(|s| s.target == single.index())),
-                _ => true,
-            };
-            if !cyclic || !is_server_side(component.first().map_or(0, |index| index.index())) {
-                continue;
+        let mut ready: Vec<usize> = (0..count)
+            .filter(|&index| in_degree.get(index) == Some(&0))
+            .collect();
+        let mut peeled = vec![false; count];
+        while let Some(index) = ready.pop() {
+            if let Some(flag) = peeled.get_mut(index) {
+                *flag = true;
             }
-            component.sort_unstable();
+            for target in server_successors(index) {
+                if let Some(degree) = in_degree.get_mut(target) {
+                    *degree -= 1;
+                    if *degree == 0 {
+                        ready.push(target);
+                    }
+                }
+            }
+        }
+        if peeled.iter().all(|&done| done) {
+            return;
+        }
+        let mut graph: DiGraph<(), ()> = DiGraph::new();
+        let nodes: Vec<NodeIndex> = (0..count).map(|_| graph.add_node(())).collect();
+        for index in (0..count).filter(|&index| !peeled.get(index).copied().unwrap_or(true)) {
+            for target in server_successors(index) {
+                if let (Some(&from), Some(&to)) = (nodes.get(index), nodes.get(target)) {
+                    graph.add_edge(from, to, ());
+                }
+            }
+        }
+        let mut components: Vec<Vec<usize>> = kosaraju_scc(&graph)
+            .into_iter()
+            .map(|component| {
+                let mut indexes: Vec<usize> = component.iter().map(|node| node.index()).collect();
+                indexes.sort_unstable();
+                indexes
+            })
+            .filter(|component| match component.as_slice() {
+                [single] => server_successors(*single).any(|target| target == *single),
+                [] => false,
+                _ => true,
+            })
+            .collect();
+        components.sort_unstable();
+        for component in components {
             let names: Vec<String> = component
                 .iter()
                 .take(5)
-                .map(|index| format!("'{}'", self.id_of(index.index())))
+                .map(|&index| format!("'{}'", self.id_of(index)))
                 .collect();
             let more = if component.len() > 5 { ", ..." } else { "" };
-            let first = component
-                .first()
-                .map_or("", |index| self.id_of(index.index()));
-            findings.push(
-                Finding::new(
-                    Code::LoopWithoutInput,
-                    format!(
-                        "Loop through {}{more} never waits for input",
-                        names.join(", ")
-                    ),
-                )
-                .on_node(first),
-            );
-        }
-        for finding in findings {
+            let first = component.first().map_or("", |&index| self.id_of(index));
+            let finding = Finding::new(
+                Code::LoopWithoutInput,
+                format!(
+                    "Loop through {}{more} never waits for input",
+                    names.join(", ")
+                ),
+            )
+            .on_node(first);
             self.report.push(finding);
         }
     }

@@ -524,3 +524,34 @@ fn a_server_side_cycle_inside_a_larger_loop_with_input_is_found() {
         "Loop through 'n2', 'n3' never waits for input"
     );
 }
+
+#[test]
+fn a_very_long_chain_of_server_side_steps_does_not_exhaust_the_stack() {
+    // Recursive graph walks overflow on graphs like this one; every walk here must be iterative.
+    let count = 50_000;
+    let mut nodes = vec![node("s:start", None)];
+    let mut edges = vec!["s->a0".to_owned()];
+    for index in 0..count {
+        nodes.push(node(
+            &format!("a{index}:set_attribute"),
+            Some(json!({"attribute": "n", "value": index})),
+        ));
+        let next = if index + 1 == count {
+            "ok".to_owned()
+        } else {
+            format!("a{}", index + 1)
+        };
+        edges.push(format!("a{index}->{next}"));
+    }
+    nodes.push(node("ok:success", None));
+    let edges: Vec<&str> = edges.iter().map(String::as_str).collect();
+    let chain = flow_with("login", nodes.clone(), &edges);
+    assert!(validate(&chain).valid);
+
+    // Closing the chain into a loop is found, still without recursion.
+    let mut looped = edges.clone();
+    looped.pop();
+    looped.push("a49999->a0");
+    let report = validate(&flow_with("login", nodes, &looped));
+    assert!(report.has(FindingCode::LoopWithoutInput), "{report}");
+}

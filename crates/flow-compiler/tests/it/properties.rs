@@ -1,8 +1,6 @@
 //! Property tests: random graphs never panic the validator or the compiler, and every program
 //! compiled from a valid graph stays in bounds and always reaches a terminal or an input step.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use flow_compiler::{Program, compile};
 use flow_model::{Flow, FlowType, validate};
 use proptest::prelude::*;
