@@ -2,7 +2,8 @@
 //! meaning for the flow type, and emit steps with explicit jump targets.
 
 use flow_model::{
-    Flow, FlowType, NodeKind, NodeRegistry, Report, SuccessConfig, ValidNode, ValidatedGraph, check,
+    Flow, FlowType, NodeKind, NodeRegistry, Report, SuccessConfig, Successor, ValidNode,
+    ValidatedGraph, check,
 };
 use sha2::{Digest, Sha256};
 
@@ -21,17 +22,17 @@ pub fn compile(flow: &Flow) -> Result<Program, Report> {
 /// Validates and compiles a flow that may use an embedder's node types.
 pub fn compile_with(flow: &Flow, registry: &NodeRegistry) -> Result<Program, Report> {
     match check(flow, registry) {
-        (_, Some(graph)) => Ok(compile_validated(&graph)),
+        (_, Some(graph)) => Ok(compile_validated(graph)),
         (report, None) => Err(report),
     }
 }
 
 /// Compiles a graph the validator accepted. Deterministic: the same graph gives the same
 /// program, byte for byte.
-pub fn compile_validated(graph: &ValidatedGraph<'_>) -> Program {
-    let layout = Layout::of(graph);
-    let steps = Emitter::new(graph, &layout).emit();
+pub fn compile_validated(graph: ValidatedGraph<'_>) -> Program {
+    let layout = Layout::of(&graph);
     let flow = graph.flow();
+    let steps = Emitter::new(graph.into_nodes(), flow.flow_type, &layout).emit();
     Program {
         format: PROGRAM_FORMAT,
         flow_id: flow.id.clone(),
@@ -47,8 +48,12 @@ fn content_hash(flow_type: FlowType, steps: &[Step]) -> String {
     let mut hasher = HashWriter(Sha256::new());
     hasher.0.update(flow_type.as_str().as_bytes());
     hasher.0.update([0]);
-    // Serializing plain data into the hasher cannot fail: the writer never errors.
-    let _ = serde_json::to_writer(&mut hasher, steps);
+    // Serializing plain data into the hasher cannot fail: the writer never errors. The buffer
+    // turns the serializer's many tiny writes into few large hash updates.
+    let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut hasher);
+    let _ = serde_json::to_writer(&mut buffered, steps);
+    let _ = std::io::Write::flush(&mut buffered);
+    drop(buffered);
     hasher
         .0
         .finalize()
@@ -154,51 +159,55 @@ fn merged_password(graph: &ValidatedGraph<'_>, node: &ValidNode<'_>) -> Option<u
 
 /// Emits steps in layout order; targets are first recorded as node indexes, then resolved.
 struct Emitter<'g, 'f> {
-    graph: &'g ValidatedGraph<'f>,
+    nodes: Vec<ValidNode<'f>>,
+    flow_type: FlowType,
     layout: &'g Layout,
     steps: Vec<Step>,
     first_step: Vec<usize>,
 }
 
 impl<'g, 'f> Emitter<'g, 'f> {
-    fn new(graph: &'g ValidatedGraph<'f>, layout: &'g Layout) -> Self {
+    fn new(nodes: Vec<ValidNode<'f>>, flow_type: FlowType, layout: &'g Layout) -> Self {
         Self {
-            graph,
+            first_step: vec![0; nodes.len()],
+            nodes,
+            flow_type,
             layout,
             steps: Vec::with_capacity(layout.order.len() + layout.order.len() / 4),
-            first_step: vec![0; graph.nodes().len()],
         }
     }
 
     fn emit(mut self) -> Vec<Step> {
-        let flow_type = self.graph.flow().flow_type;
         for (position, &index) in self.layout.order.iter().enumerate() {
-            let Some(node) = self.graph.nodes().get(index) else {
+            let Some(node) = self.nodes.get_mut(index) else {
                 continue;
             };
+            // Each node is emitted once, so its config moves into the step instead of being copied.
+            let id = node.id;
+            let kind = std::mem::replace(&mut node.kind, NodeKind::Start);
+            let successors = std::mem::take(&mut node.successors);
             self.first_step[index] = self.steps.len();
             let absorbed = self.layout.absorbed_by.get(index).copied().flatten();
-            let op = self.op_for(node, absorbed, flow_type);
+            let op = self.op_for(kind, &successors, absorbed);
             // The start node emits nothing and falls through to its successor.
             let falls_through = op.as_ref().is_none_or(Op::falls_through);
             if let Some(op) = op {
                 self.steps.push(Step {
-                    node_id: node.id.to_owned(),
+                    node_id: id.to_owned(),
                     op,
                 });
             }
             if falls_through {
-                let continues_at = absorbed
-                    .and_then(|password| self.graph.nodes().get(password))
-                    .unwrap_or(node)
-                    .successors
-                    .first()
-                    .map(|successor| successor.target);
+                let continues_at = match absorbed {
+                    Some(password) => self.nodes.get(password).and_then(|n| n.successors.first()),
+                    None => successors.first(),
+                }
+                .map(|successor| successor.target);
                 if let Some(next) = continues_at
                     && self.layout.order.get(position + 1) != Some(&next)
                 {
                     self.steps.push(Step {
-                        node_id: node.id.to_owned(),
+                        node_id: id.to_owned(),
                         op: Op::Jump { target: next },
                     });
                 }
@@ -212,11 +221,12 @@ impl<'g, 'f> Emitter<'g, 'f> {
     /// marks where the program begins.
     fn op_for(
         &self,
-        node: &ValidNode<'f>,
+        kind: NodeKind,
+        successors: &[Successor<'f>],
         absorbed: Option<usize>,
-        flow_type: FlowType,
     ) -> Option<Op> {
-        let password_policy = |index: usize| match self.graph.nodes().get(index).map(|n| &n.kind) {
+        let flow_type = self.flow_type;
+        let password_policy = |index: usize| match self.nodes.get(index).map(|n| &n.kind) {
             Some(NodeKind::PasswordInput(config)) => Some(PasswordPolicy {
                 min_length: config.min_length,
                 confirm: config.confirm,
@@ -224,20 +234,20 @@ impl<'g, 'f> Emitter<'g, 'f> {
             _ => None,
         };
         let absorbed_id = absorbed
-            .and_then(|index| self.graph.nodes().get(index))
+            .and_then(|index| self.nodes.get(index))
             .map(|n| n.id.to_owned());
-        Some(match &node.kind {
+        Some(match kind {
             NodeKind::Start => return None,
             NodeKind::IdentifierInput(config) if flow_type.creates_user() => {
                 Op::CollectIdentifier {
-                    identifier_types: config.identifier_types.clone(),
+                    identifier_types: config.identifier_types,
                     new_password: absorbed.zip(absorbed_id).and_then(|(index, node_id)| {
                         password_policy(index).map(|policy| MergedPassword { node_id, policy })
                     }),
                 }
             }
             NodeKind::IdentifierInput(config) => Op::IdentifyUser {
-                identifier_types: config.identifier_types.clone(),
+                identifier_types: config.identifier_types,
                 verify_password: absorbed_id,
             },
             NodeKind::PasswordInput(config) if sets_password(flow_type) => {
@@ -248,13 +258,13 @@ impl<'g, 'f> Emitter<'g, 'f> {
             }
             NodeKind::PasswordInput(_) => Op::VerifyPassword,
             NodeKind::SocialProviderSelect(config) => Op::SelectSocialProvider {
-                providers: config.providers.clone(),
+                providers: config.providers,
             },
             NodeKind::MfaVerification(config) => Op::VerifyMfa {
-                methods: config.methods.clone(),
+                methods: config.methods,
             },
             NodeKind::OtpInput(config) => Op::VerifyOtp {
-                label: config.label.clone(),
+                label: config.label,
             },
             NodeKind::Webauthn(config) if registers_factor(flow_type) => Op::WebauthnRegister {
                 user_verification: config.user_verification,
@@ -263,43 +273,40 @@ impl<'g, 'f> Emitter<'g, 'f> {
                 user_verification: config.user_verification,
             },
             NodeKind::Prompt(config) => Op::Prompt {
-                fields: config.fields.clone(),
+                fields: config.fields,
             },
             NodeKind::TotpSetup(config) => Op::EnrollTotp {
-                issuer: config.issuer.clone(),
+                issuer: config.issuer,
                 digits: config.digits,
                 period: config.period,
             },
             NodeKind::SendEmail(config) => Op::SendEmail {
-                template: config.template.clone(),
+                template: config.template,
                 with_code: config.with_code,
             },
             NodeKind::SendSms(config) => Op::SendSms {
-                template: config.template.clone(),
+                template: config.template,
                 with_code: config.with_code,
             },
             NodeKind::Webhook(config) => Op::CallWebhook {
-                url: config.url.clone(),
+                url: config.url,
                 timeout_ms: config.timeout_ms,
-                secret: config.secret.clone(),
+                secret: config.secret,
             },
             NodeKind::SetAttribute(config) => Op::SetAttribute {
-                attribute: config.attribute.clone(),
-                value: config.value.clone(),
+                attribute: config.attribute,
+                value: config.value,
             },
-            NodeKind::Custom { node_type, config } => Op::Custom {
-                node_type: node_type.clone(),
-                config: config.clone(),
-            },
+            NodeKind::Custom { node_type, config } => Op::Custom { node_type, config },
             NodeKind::Condition(config) => {
                 let branch = |wanted: &str| {
-                    node.successors
+                    successors
                         .iter()
                         .find(|successor| successor.condition == Some(wanted))
                         .map_or(0, |successor| successor.target)
                 };
                 Op::Branch {
-                    condition: config.condition.clone(),
+                    condition: config.condition,
                     if_true: branch("true"),
                     if_false: branch("false"),
                 }
@@ -309,9 +316,8 @@ impl<'g, 'f> Emitter<'g, 'f> {
                     matches!(condition, None | Some(flow_model::DEFAULT_BRANCH))
                 };
                 Op::Switch {
-                    expression: config.expression.clone(),
-                    cases: node
-                        .successors
+                    expression: config.expression,
+                    cases: successors
                         .iter()
                         .filter_map(|successor| {
                             let value = successor.condition.filter(|c| !is_default(Some(c)))?;
@@ -321,8 +327,7 @@ impl<'g, 'f> Emitter<'g, 'f> {
                             })
                         })
                         .collect(),
-                    default: node
-                        .successors
+                    default: successors
                         .iter()
                         .find(|successor| is_default(successor.condition))
                         .map_or(0, |successor| successor.target),
@@ -334,7 +339,7 @@ impl<'g, 'f> Emitter<'g, 'f> {
                     .code
                     .clone()
                     .unwrap_or_else(|| DEFAULT_FAILURE_CODE.to_owned()),
-                message: config.message.clone(),
+                message: config.message,
             },
             // `NodeKind` is non-exhaustive for embedders; a kind this compiler does not know is
             // run as a custom node of the same type name.
@@ -379,7 +384,7 @@ fn registers_factor(flow_type: FlowType) -> bool {
 }
 
 /// What a success node does in this flow type.
-fn succeed(flow_type: FlowType, config: &SuccessConfig) -> Op {
+fn succeed(flow_type: FlowType, config: SuccessConfig) -> Op {
     let (completion, signs_in_by_default) = match flow_type {
         FlowType::Login => (Completion::Authenticate, true),
         FlowType::Registration | FlowType::InvitedRegistration => (Completion::CreateUser, true),
@@ -390,8 +395,8 @@ fn succeed(flow_type: FlowType, config: &SuccessConfig) -> Op {
     Op::Succeed {
         completion,
         sign_in: flow_type == FlowType::Login || config.auto_login.unwrap_or(signs_in_by_default),
-        redirect_url: config.redirect_url.clone(),
-        message: config.message.clone(),
+        redirect_url: config.redirect_url,
+        message: config.message,
     }
 }
 

@@ -17,5 +17,6 @@ pub use node_type::{NodeCategory, NodeType};
 pub use report::{EdgeRef, Finding, FindingCode, Report, Severity};
 pub use validate::{
     CustomNodeSpec, DEFAULT_BRANCH, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LEN, NodeRegistry,
-    Successor, ValidNode, ValidatedGraph, allowed_in, check, parse_expression, validate,
+    Successor, Successors, ValidNode, ValidatedGraph, allowed_in, check, parse_expression,
+    validate,
 };

@@ -63,13 +63,16 @@ pub struct ValidNode<'f> {
     pub id: &'f str,
     /// The node's type and typed config.
     pub kind: NodeKind,
-    /// Outgoing edges, in the order they were written.
-    pub successors: Vec<Successor<'f>>,
+    /// Outgoing edges, in the order they were written (held inline: most nodes have one or two).
+    pub successors: Successors<'f>,
     /// How many edges enter the node.
     pub incoming: usize,
     /// Whether the node can be reached from the start.
     pub reachable: bool,
 }
+
+/// The outgoing edges of a node; up to two are stored without a heap allocation.
+pub type Successors<'f> = smallvec::SmallVec<[Successor<'f>; 2]>;
 
 /// One outgoing edge of a valid node.
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +98,12 @@ impl<'f> ValidatedGraph<'f> {
     pub fn start(&self) -> usize {
         self.start
     }
+
+    /// The nodes by value, for a consumer (the compiler) that moves their configs into what it
+    /// builds instead of copying them.
+    pub fn into_nodes(self) -> Vec<ValidNode<'f>> {
+        self.nodes
+    }
 }
 
 /// Validates a flow against the built-in node types.
@@ -115,7 +124,7 @@ struct Slot<'f> {
     id: &'f str,
     node_type: &'f NodeType,
     kind: Option<NodeKind>,
-    successors: Vec<Successor<'f>>,
+    successors: Successors<'f>,
     incoming: usize,
     reachable: bool,
 }
@@ -255,7 +264,7 @@ impl<'f, 'r> Checker<'f, 'r> {
                 id,
                 node_type: &node.node_type,
                 kind,
-                successors: Vec::new(),
+                successors: Successors::new(),
                 incoming: 0,
                 reachable: false,
             });
