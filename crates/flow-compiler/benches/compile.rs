@@ -83,5 +83,18 @@ fn bench_parse(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_validate_and_compile, bench_parse);
+fn bench_expression(c: &mut Criterion) {
+    c.bench_function("expression/parse", |b| {
+        b.iter(|| {
+            flow_model::parse_expression(black_box("user.mfa_enabled && attributes.step > 3"))
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    bench_validate_and_compile,
+    bench_parse,
+    bench_expression
+);
 criterion_main!(benches);

@@ -69,9 +69,12 @@ pub struct Step {
 }
 
 /// What a step does. Input operations wait for the user; the rest run on the server.
+///
+/// Deliberately exhaustive: the engine matches every operation without a wildcard, so a new
+/// operation is a compile error wherever it must be handled. Stored programs carry a format
+/// number for the same reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum Op {
     /// Ask for the identifier of an existing user and look the user up; when `verify_password`
     /// names the merged password node, ask for and verify the password in the same prompt.

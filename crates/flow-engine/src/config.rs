@@ -1,0 +1,71 @@
+//! Engine settings: lifetimes, attempt limits and argon2 cost.
+
+/// Argon2id cost parameters for password hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    /// Memory in KiB.
+    pub m_cost: u32,
+    /// Iterations.
+    pub t_cost: u32,
+    /// Lanes.
+    pub p_cost: u32,
+}
+
+impl HashParams {
+    /// The argon2 crate's defaults, which follow OWASP's minimum for argon2id:
+    /// m = 19456 KiB, t = 2, p = 1 (about 20 to 40 ms per hash on one core).
+    pub fn production() -> Self {
+        Self {
+            m_cost: argon2::Params::DEFAULT_M_COST,
+            t_cost: argon2::Params::DEFAULT_T_COST,
+            p_cost: argon2::Params::DEFAULT_P_COST,
+        }
+    }
+
+    /// Cheap parameters (m = 1024 KiB, t = 1, p = 1) for tests and benchmarks. **Never** use
+    /// them for real passwords.
+    pub fn insecure_for_tests() -> Self {
+        Self {
+            m_cost: 1024,
+            t_cost: 1,
+            p_cost: 1,
+        }
+    }
+}
+
+/// How the engine behaves. There is no `Default`: start from [`EngineConfig::recommended`] and
+/// change what you need, so that a changed recommendation is a visible choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How long an execution can be resumed after it started, in seconds (recommended: 900).
+    pub execution_ttl_secs: i64,
+    /// Failed password or code attempts per execution before it fails with
+    /// `too_many_attempts` (recommended: 5).
+    pub max_attempts: u32,
+    /// How long a one-time code stays valid, in seconds (recommended: 600).
+    pub code_ttl_secs: i64,
+    /// Argon2id cost (recommended: [`HashParams::production`]).
+    pub hash: HashParams,
+    /// How many argon2 computations may run at once, process-wide for this engine
+    /// (recommended: the number of cores). Further ones wait, which bounds memory and keeps
+    /// the blocking pool from being monopolized.
+    pub hash_concurrency: usize,
+    /// Steps one start or resume may run before it is stopped as a runaway loop
+    /// (recommended: 256).
+    pub max_steps_per_run: usize,
+}
+
+impl EngineConfig {
+    /// The recommended settings: 15-minute executions, 5 attempts, 10-minute codes, production
+    /// argon2 parameters, hashing bounded by the core count.
+    pub fn recommended() -> Self {
+        Self {
+            execution_ttl_secs: 900,
+            max_attempts: 5,
+            code_ttl_secs: 600,
+            hash: HashParams::production(),
+            hash_concurrency: std::thread::available_parallelism().map_or(1, usize::from),
+            max_steps_per_run: 256,
+        }
+    }
+}

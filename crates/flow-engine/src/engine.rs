@@ -1,0 +1,544 @@
+//! The engine: starts executions, resumes them with submissions, runs steps until one waits for
+//! input or the program ends, and persists the execution after every step.
+
+use std::sync::Arc;
+
+use flow_compiler::Program;
+use serde_json::{Map, Value, json};
+
+use crate::config::EngineConfig;
+use crate::expr::{Expressions, Variables};
+use crate::handler::{HandlerRegistry, NodeHandler};
+use crate::password::Passwords;
+use crate::ports::Ports;
+use crate::{
+    EngineError, Execution, ExecutionId, ExecutionStatus, Form, Outcome, PortError, RequestContext,
+    Submission, TenantId, TraceEntry, UserId,
+};
+
+/// The failure code of an execution stopped by its attempt limit.
+pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
+/// The failure code of a step this flowd cannot run (yet).
+pub const UNSUPPORTED_STEP: &str = "unsupported_step";
+
+/// Most trace entries kept per execution; older ones are dropped first. (Re-submitting an
+/// empty form is not attempt-limited, so the trace must not grow without bound.)
+pub const MAX_TRACE_ENTRIES: usize = 200;
+
+/// Longest input value copied into the `inputs` that conditions see.
+const MAX_INPUT_BYTES: usize = 1024;
+
+/// Where a step leaves the execution.
+#[derive(Debug)]
+pub(crate) enum Next {
+    /// Continue with the following step.
+    Advance,
+    /// Continue at a step.
+    Goto(usize),
+    /// Wait for input on the form (at `form.step`).
+    Wait(Form),
+    /// End with this outcome (a completion).
+    End(Outcome),
+    /// End unsuccessfully.
+    Fail {
+        /// Stable code.
+        code: String,
+        /// Message for the user.
+        message: String,
+    },
+}
+
+/// A step's decision plus what goes into the trace.
+#[derive(Debug)]
+pub(crate) struct StepResult {
+    pub(crate) next: Next,
+    pub(crate) result: String,
+    pub(crate) detail: Option<String>,
+}
+
+impl StepResult {
+    pub(crate) fn new(next: Next, result: impl Into<String>) -> Self {
+        Self {
+            next,
+            result: result.into(),
+            detail: None,
+        }
+    }
+
+    pub(crate) fn advance(result: &str) -> Self {
+        Self::new(Next::Advance, result)
+    }
+
+    pub(crate) fn wait(form: Form, result: impl Into<String>) -> Self {
+        Self::new(Next::Wait(form), result)
+    }
+
+    pub(crate) fn fail(code: &str, message: impl Into<String>) -> Self {
+        Self::new(
+            Next::Fail {
+                code: code.to_owned(),
+                message: message.into(),
+            },
+            format!("failed:{code}"),
+        )
+    }
+
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// Runs compiled flows. Cheap to share: put it in an `Arc` and call it from any thread.
+///
+/// Every method is **synchronous and blocking** (ports, argon2). Async servers must call it
+/// from a blocking pool (`web::block`, `spawn_blocking`), never on the async executor.
+pub struct Engine {
+    pub(crate) config: EngineConfig,
+    pub(crate) ports: Ports,
+    pub(crate) passwords: Passwords,
+    pub(crate) expressions: Expressions,
+    pub(crate) handlers: HandlerRegistry,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .field("handlers", &self.handlers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine over `ports`. Fails if the argon2 parameters are unusable. Computes one
+    /// argon2 hash (the dummy hash unknown users are verified against).
+    pub fn new(config: EngineConfig, ports: Ports) -> Result<Self, EngineError> {
+        let passwords = Passwords::new(config.hash, config.hash_concurrency, ports.random.clone())?;
+        Ok(Self {
+            config,
+            ports,
+            passwords,
+            expressions: Expressions::default(),
+            handlers: HandlerRegistry::new(),
+        })
+    }
+
+    /// Registers the handler of an embedder's node type (steps `Op::Custom { node_type }`).
+    pub fn register_handler(
+        &mut self,
+        node_type: &str,
+        handler: Arc<dyn NodeHandler>,
+    ) -> &mut Self {
+        self.handlers.register(node_type, handler);
+        self
+    }
+
+    /// Replaces all handlers.
+    pub fn with_handlers(mut self, handlers: HandlerRegistry) -> Self {
+        self.handlers = handlers;
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The ports.
+    pub fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
+    /// An argon2id hash of `password` with the engine's parameters, for embedders that seed
+    /// users through the [`UserDirectory`](crate::UserDirectory) directly.
+    pub fn hash_password(&self, password: &str) -> Result<String, EngineError> {
+        self.passwords.hash(password)
+    }
+
+    /// How many argon2 computations (hashes and verifications, including the dummy
+    /// verifications of unknown users) this engine has run: a counter for metrics.
+    pub fn password_computations(&self) -> u64 {
+        self.passwords.computations()
+    }
+
+    /// Starts an execution of `program` and runs it until it waits for input or ends.
+    /// The execution is pinned to this program for its whole life.
+    pub fn start(
+        &self,
+        program: &Arc<Program>,
+        request: RequestContext,
+    ) -> Result<(ExecutionId, Outcome), EngineError> {
+        let now = self.ports.clock.now_secs();
+        let mut bytes = [0u8; 16];
+        self.ports.random.fill(&mut bytes);
+        let id = ExecutionId::from_random_bytes(bytes);
+        let execution = Execution {
+            id,
+            tenant: request.tenant.clone(),
+            program: program.clone(),
+            pc: 0,
+            status: ExecutionStatus::Running,
+            request,
+            identifier: None,
+            user_id: None,
+            attributes: Map::new(),
+            inputs: Map::new(),
+            methods: Vec::new(),
+            attempts: Default::default(),
+            new_password_hash: None,
+            pending_code: None,
+            prompt: None,
+            failure: None,
+            created_at: now,
+            updated_at: now,
+            expires_at: now.saturating_add(self.config.execution_ttl_secs),
+            revision: 0,
+            trace: Vec::new(),
+        };
+        self.ports.executions.insert(&execution)?;
+        let outcome = self.run(execution, None)?;
+        Ok((id, outcome))
+    }
+
+    /// Continues an execution with the user's submission, in whatever tenant it belongs to.
+    /// Servers resolve a tenant per request and should use [`Engine::resume_in`].
+    pub fn resume(&self, id: &ExecutionId, submission: Submission) -> Result<Outcome, EngineError> {
+        let execution = self.resumable(None, id)?;
+        self.resume_loaded(execution, submission)
+    }
+
+    /// Continues an execution of `tenant` with the user's submission; an execution of another
+    /// tenant is [`EngineError::NotFound`].
+    pub fn resume_in(
+        &self,
+        tenant: &TenantId,
+        id: &ExecutionId,
+        submission: Submission,
+    ) -> Result<Outcome, EngineError> {
+        let execution = self.resumable(Some(tenant), id)?;
+        self.resume_loaded(execution, submission)
+    }
+
+    /// The prompt the execution is waiting on (with the errors of the last submission), for
+    /// protocols that re-display the current step (authentik's GET).
+    pub fn current(&self, tenant: &TenantId, id: &ExecutionId) -> Result<Outcome, EngineError> {
+        let execution = self.resumable(Some(tenant), id)?;
+        self.waiting_form(&execution).cloned().map(Outcome::Prompt)
+    }
+
+    /// A snapshot of the execution.
+    pub fn execution(&self, id: &ExecutionId) -> Result<Execution, EngineError> {
+        self.ports.executions.load(id)?.ok_or(EngineError::NotFound)
+    }
+
+    /// The execution's trace: one entry per step run, never a secret.
+    pub fn trace(&self, id: &ExecutionId) -> Result<Vec<TraceEntry>, EngineError> {
+        Ok(self.execution(id)?.trace)
+    }
+
+    /// Housekeeping: deletes expired executions and one-time codes. Returns how many of each.
+    /// Call it now and then (a timer in the server; never needed for correctness, since
+    /// expired records are refused anyway).
+    pub fn delete_expired(&self) -> Result<(usize, usize), EngineError> {
+        let now = self.ports.clock.now_secs();
+        let executions = self.ports.executions.delete_expired(now)?;
+        let codes = self.ports.codes.delete_expired(now)?;
+        Ok((executions, codes))
+    }
+
+    /// Loads an execution that may be resumed now, or says why not.
+    fn resumable(
+        &self,
+        tenant: Option<&TenantId>,
+        id: &ExecutionId,
+    ) -> Result<Execution, EngineError> {
+        let execution = self
+            .ports
+            .executions
+            .load(id)?
+            .filter(|execution| tenant.is_none_or(|tenant| &execution.tenant == tenant))
+            .ok_or(EngineError::NotFound)?;
+        match execution.status {
+            ExecutionStatus::Failed if execution.failure.as_deref() == Some(TOO_MANY_ATTEMPTS) => {
+                return Err(EngineError::TooManyAttempts);
+            }
+            ExecutionStatus::Completed | ExecutionStatus::Failed => {
+                return Err(EngineError::AlreadyCompleted);
+            }
+            // Another request is running its server steps right now.
+            ExecutionStatus::Running => return Err(EngineError::Conflict),
+            ExecutionStatus::Waiting => {}
+        }
+        if self.ports.clock.now_secs() >= execution.expires_at {
+            return Err(EngineError::Expired);
+        }
+        Ok(execution)
+    }
+
+    fn waiting_form<'e>(&self, execution: &'e Execution) -> Result<&'e Form, EngineError> {
+        execution
+            .prompt
+            .as_ref()
+            .ok_or_else(|| EngineError::Internal("waiting execution without a prompt".into()))
+    }
+
+    fn resume_loaded(
+        &self,
+        mut execution: Execution,
+        submission: Submission,
+    ) -> Result<Outcome, EngineError> {
+        let form = self.waiting_form(&execution)?;
+        if let Some(action) = &submission.action_id
+            && !form.actions.iter().any(|offered| &offered.id == action)
+        {
+            return Err(EngineError::InvalidAction {
+                action: action.clone(),
+            });
+        }
+        // Conditions may look at what was typed, but never at secrets.
+        let inputs: Map<String, Value> = form
+            .fields
+            .iter()
+            .filter(|field| !field.kind.is_secret())
+            .filter_map(|field| {
+                submission
+                    .inputs
+                    .get(&field.name)
+                    .filter(|value| value.len() <= MAX_INPUT_BYTES)
+                    .map(|value| (field.name.clone(), Value::String(value.trim().to_owned())))
+            })
+            .collect();
+        execution.inputs = inputs;
+        self.run(execution, Some(submission))
+    }
+
+    /// Runs steps from `execution.pc`, the first one with `input`, saving after each.
+    fn run(
+        &self,
+        mut execution: Execution,
+        mut input: Option<Submission>,
+    ) -> Result<Outcome, EngineError> {
+        let program = execution.program.clone();
+        for _ in 0..self.config.max_steps_per_run.max(1) {
+            let index = execution.pc;
+            let at_ms = self.ports.clock.now_millis();
+            let submission = input.take();
+            let (node_id, op_name, result) = match program.step(index) {
+                Some(step) => {
+                    let result = self.execute(&mut execution, index, step, submission.as_ref());
+                    (step.node_id.clone(), step.op.name(), result)
+                }
+                None => (
+                    String::new(),
+                    "none",
+                    Ok(StepResult::fail(
+                        "invalid_program",
+                        "This flow cannot continue. Please start again.",
+                    )
+                    .with_detail(format!("no step {index}"))),
+                ),
+            };
+            let result = match result {
+                Ok(result) => result,
+                Err(error) => {
+                    self.abandon(execution, index, node_id, op_name, &error, at_ms);
+                    return Err(error);
+                }
+            };
+            push_trace(
+                &mut execution.trace,
+                TraceEntry {
+                    step: index,
+                    node_id,
+                    op: op_name.to_owned(),
+                    result: result.result,
+                    detail: result.detail,
+                    at_ms,
+                },
+            );
+            let outcome = self.apply(&mut execution, index, result.next);
+            self.persist(&mut execution)?;
+            if let Some(outcome) = outcome {
+                return Ok(outcome);
+            }
+        }
+        let index = execution.pc;
+        push_trace(
+            &mut execution.trace,
+            TraceEntry {
+                step: index,
+                node_id: String::new(),
+                op: "none".to_owned(),
+                result: "failed:step_limit".to_owned(),
+                detail: Some(format!(
+                    "more than {} steps without waiting for input",
+                    self.config.max_steps_per_run
+                )),
+                at_ms: self.ports.clock.now_millis(),
+            },
+        );
+        let outcome = self.apply(
+            &mut execution,
+            index,
+            Next::Fail {
+                code: "step_limit".to_owned(),
+                message: "This flow cannot continue. Please start again.".to_owned(),
+            },
+        );
+        self.persist(&mut execution)?;
+        outcome.ok_or_else(|| EngineError::Internal("step limit without outcome".into()))
+    }
+
+    /// Moves the execution as the step decided; returns the outcome if the run stops here.
+    fn apply(&self, execution: &mut Execution, index: usize, next: Next) -> Option<Outcome> {
+        match next {
+            Next::Advance => {
+                execution.pc = index.saturating_add(1);
+                execution.status = ExecutionStatus::Running;
+                execution.prompt = None;
+                None
+            }
+            Next::Goto(target) => {
+                execution.pc = target;
+                execution.status = ExecutionStatus::Running;
+                execution.prompt = None;
+                None
+            }
+            Next::Wait(form) => {
+                execution.pc = form.step;
+                execution.status = ExecutionStatus::Waiting;
+                execution.prompt = Some(form.clone());
+                Some(Outcome::Prompt(form))
+            }
+            Next::End(outcome) => {
+                execution.status = ExecutionStatus::Completed;
+                clear_secrets(execution);
+                Some(outcome)
+            }
+            Next::Fail { code, message } => {
+                execution.status = ExecutionStatus::Failed;
+                execution.failure = Some(code.clone());
+                clear_secrets(execution);
+                Some(Outcome::Failed { code, message })
+            }
+        }
+    }
+
+    /// Saves with compare-and-swap on the revision.
+    fn persist(&self, execution: &mut Execution) -> Result<(), EngineError> {
+        let expected = execution.revision;
+        execution.revision = expected.saturating_add(1);
+        execution.updated_at = self.ports.clock.now_secs();
+        self.ports
+            .executions
+            .save(execution, expected)
+            .map_err(|error| match error {
+                PortError::Conflict => EngineError::Conflict,
+                other => EngineError::Store(other),
+            })
+    }
+
+    /// A step failed with an error: record it and fail the execution (best effort), so that it
+    /// does not stay `running` until it expires.
+    fn abandon(
+        &self,
+        mut execution: Execution,
+        index: usize,
+        node_id: String,
+        op: &str,
+        error: &EngineError,
+        at_ms: i64,
+    ) {
+        push_trace(
+            &mut execution.trace,
+            TraceEntry {
+                step: index,
+                node_id,
+                op: op.to_owned(),
+                result: format!("error:{}", error.code()),
+                detail: None,
+                at_ms,
+            },
+        );
+        execution.status = ExecutionStatus::Failed;
+        execution.failure = Some(error.code().to_owned());
+        clear_secrets(&mut execution);
+        // The caller reports the original error; a failed save changes nothing for it.
+        let _ = self.persist(&mut execution);
+    }
+
+    /// The variables conditions see.
+    pub(crate) fn variables(&self, execution: &Execution) -> Result<Variables, EngineError> {
+        let user = match &execution.user_id {
+            Some(id) => self.ports.users.get(&execution.tenant, id)?,
+            None => None,
+        };
+        let user = match user {
+            Some(user) => json!({
+                "id": user.id,
+                "identifier": user.identifier,
+                "exists": true,
+                "mfa_enabled": !user.mfa_methods.is_empty(),
+                "mfa_methods": user.mfa_methods,
+                "attributes": user.attributes,
+            }),
+            None => json!({
+                "id": null,
+                "identifier": execution.identifier,
+                "exists": false,
+                "mfa_enabled": false,
+                "mfa_methods": [],
+                "attributes": {},
+            }),
+        };
+        let program = &execution.program;
+        let request = &execution.request;
+        Ok(Variables {
+            user,
+            inputs: Value::Object(execution.inputs.clone()),
+            attributes: Value::Object(execution.attributes.clone()),
+            flow: json!({
+                "id": program.flow_id,
+                "name": program.flow_name,
+                "type": program.flow_type.as_str(),
+                "version": program.version,
+            }),
+            request: json!({
+                "tenant": request.tenant,
+                "client_ip": request.client_ip,
+                "user_agent": request.user_agent,
+                "origin": request.origin,
+                "locale": request.locale,
+            }),
+        })
+    }
+
+    /// A fresh user id (UUID v4 text).
+    pub(crate) fn new_user_id(&self) -> UserId {
+        let mut bytes = [0u8; 16];
+        self.ports.random.fill(&mut bytes);
+        UserId::new(
+            uuid::Builder::from_random_bytes(bytes)
+                .into_uuid()
+                .to_string(),
+        )
+    }
+}
+
+/// Forgets what an ended execution no longer needs and should not keep: the new password's
+/// hash, the pending code, the prompt.
+fn clear_secrets(execution: &mut Execution) {
+    execution.new_password_hash = None;
+    execution.pending_code = None;
+    execution.prompt = None;
+}
+
+/// Appends to a trace, dropping the oldest entries beyond [`MAX_TRACE_ENTRIES`].
+fn push_trace(trace: &mut Vec<TraceEntry>, entry: TraceEntry) {
+    if trace.len() >= MAX_TRACE_ENTRIES {
+        let excess = trace.len() + 1 - MAX_TRACE_ENTRIES;
+        trace.drain(..excess);
+    }
+    trace.push(entry);
+}

@@ -1,0 +1,73 @@
+//! The error types of `flow-engine`: what a call into the engine or one of its ports can fail with.
+
+/// Why an [`Engine`](crate::Engine) call did not produce an outcome. Each variant has a stable
+/// machine code ([`EngineError::code`]) that protocol adapters map to their wire errors.
+///
+/// Mistakes a user can correct (a wrong password, a taken identifier) are *not* errors: they
+/// come back as field errors on an [`Outcome::Prompt`](crate::Outcome::Prompt).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// No execution has this id (or it belongs to another tenant).
+    #[error("no such flow execution")]
+    NotFound,
+    /// The execution outlived its time to live.
+    #[error("the flow execution has expired")]
+    Expired,
+    /// The execution already ended (completed or failed) and cannot be resumed.
+    #[error("the flow execution has already ended")]
+    AlreadyCompleted,
+    /// Another submission changed the execution first; reload and try again.
+    #[error("the flow execution was changed by a concurrent request")]
+    Conflict,
+    /// The execution ended because its attempt limit was reached.
+    #[error("too many failed attempts")]
+    TooManyAttempts,
+    /// The submission named an action the current prompt does not offer.
+    #[error("the action {action:?} is not offered by the current step")]
+    InvalidAction {
+        /// The action id that was submitted.
+        action: String,
+    },
+    /// A port (store, directory, mailer) failed.
+    #[error("storage error: {0}")]
+    Store(#[from] PortError),
+    /// Something that should not happen did: an unusable program, a hashing failure.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    /// The stable machine code of this error (`not_found`, `expired`, `already_completed`,
+    /// `conflict`, `too_many_attempts`, `invalid_action`, `store_error`, `internal_error`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::Expired => "expired",
+            Self::AlreadyCompleted => "already_completed",
+            Self::Conflict => "conflict",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::InvalidAction { .. } => "invalid_action",
+            Self::Store(_) => "store_error",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+}
+
+/// What a port implementation (store, directory, mailer) can fail with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PortError {
+    /// A uniqueness rule was violated (an identifier that is taken, an id that exists).
+    #[error("already exists")]
+    Duplicate,
+    /// A compare-and-swap lost: the stored revision is not the expected one.
+    #[error("revision conflict")]
+    Conflict,
+    /// The record to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The backend failed (database down, SMTP refused, ...); the text is for operators.
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+}

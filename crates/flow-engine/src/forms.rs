@@ -1,0 +1,201 @@
+//! The forms of the built-in input steps.
+
+use flow_compiler::PasswordPolicy;
+use flow_model::{IdentifierType, PromptField, PromptFieldType};
+
+use crate::code::CODE_DIGITS;
+use crate::identifier;
+use crate::outcome::{
+    ACTION_SUBMIT, FIELD_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM,
+};
+use crate::password::MAX_PASSWORD_BYTES;
+use crate::{Action, Field, FieldError, FieldHints, FieldKind, Form, FormPurpose};
+
+/// Where a form is shown and what it already knows.
+pub(crate) struct At<'a> {
+    pub(crate) step: usize,
+    pub(crate) node_id: &'a str,
+    pub(crate) user_hint: Option<&'a str>,
+}
+
+impl At<'_> {
+    fn form(&self, purpose: FormPurpose, fields: Vec<Field>, label: &str) -> Form {
+        Form {
+            node_id: self.node_id.to_owned(),
+            step: self.step,
+            purpose,
+            user_hint: self.user_hint.map(str::to_owned),
+            fields,
+            actions: vec![Action {
+                id: ACTION_SUBMIT.to_owned(),
+                label: label.to_owned(),
+                primary: true,
+            }],
+            errors: Vec::new(),
+        }
+    }
+}
+
+fn with_hints(mut field: Field, hints: FieldHints) -> Field {
+    field.hints = hints;
+    field
+}
+
+fn identifier_field(accepted: &[IdentifierType], value: Option<&str>, username: bool) -> Field {
+    let mut field = with_hints(
+        Field::new(
+            FIELD_IDENTIFIER,
+            identifier::field_kind(accepted),
+            &identifier::label(accepted),
+            true,
+        ),
+        FieldHints {
+            max_length: Some(254),
+            autocomplete: Some(if username { "username" } else { "email" }.to_owned()),
+            ..FieldHints::default()
+        },
+    );
+    field.value = value.map(str::to_owned);
+    field
+}
+
+fn password_field() -> Field {
+    with_hints(
+        Field::new(FIELD_PASSWORD, FieldKind::Password, "Password", true),
+        FieldHints {
+            autocomplete: Some("current-password".to_owned()),
+            ..FieldHints::default()
+        },
+    )
+}
+
+fn new_password_fields(policy: PasswordPolicy) -> Vec<Field> {
+    let hints = FieldHints {
+        min_length: Some(policy.min_length),
+        max_length: u32::try_from(MAX_PASSWORD_BYTES).ok(),
+        autocomplete: Some("new-password".to_owned()),
+        placeholder: None,
+    };
+    let mut fields = vec![with_hints(
+        Field::new(FIELD_PASSWORD, FieldKind::NewPassword, "New password", true),
+        hints.clone(),
+    )];
+    if policy.confirm {
+        fields.push(with_hints(
+            Field::new(
+                FIELD_PASSWORD_CONFIRM,
+                FieldKind::NewPassword,
+                "Repeat the new password",
+                true,
+            ),
+            hints,
+        ));
+    }
+    fields
+}
+
+/// Identify an existing user, maybe asking for the password too.
+pub(crate) fn identify(
+    at: &At<'_>,
+    accepted: &[IdentifierType],
+    with_password: bool,
+    value: Option<&str>,
+) -> Form {
+    let mut fields = vec![identifier_field(accepted, value, true)];
+    if with_password {
+        fields.push(password_field());
+    }
+    at.form(FormPurpose::Identify, fields, "Continue")
+}
+
+/// Verify the identified user's password.
+pub(crate) fn verify_password(at: &At<'_>) -> Form {
+    at.form(
+        FormPurpose::VerifyPassword,
+        vec![password_field()],
+        "Sign in",
+    )
+}
+
+/// Choose the identifier of a new account, maybe with the new password.
+pub(crate) fn collect_identifier(
+    at: &At<'_>,
+    accepted: &[IdentifierType],
+    new_password: Option<PasswordPolicy>,
+    value: Option<&str>,
+) -> Form {
+    let username = accepted != [IdentifierType::Email];
+    let mut fields = vec![identifier_field(accepted, value, username)];
+    if let Some(policy) = new_password {
+        fields.extend(new_password_fields(policy));
+    }
+    at.form(FormPurpose::CollectIdentifier, fields, "Continue")
+}
+
+/// Choose a new password.
+pub(crate) fn set_password(at: &At<'_>, policy: PasswordPolicy) -> Form {
+    at.form(
+        FormPurpose::SetPassword,
+        new_password_fields(policy),
+        "Set password",
+    )
+}
+
+/// Enter a one-time code.
+pub(crate) fn code(at: &At<'_>, label: Option<&str>) -> Form {
+    let field = with_hints(
+        Field::new(
+            FIELD_CODE,
+            FieldKind::Code,
+            label.unwrap_or("Verification code"),
+            true,
+        ),
+        FieldHints {
+            min_length: Some(CODE_DIGITS),
+            max_length: Some(CODE_DIGITS),
+            autocomplete: Some("one-time-code".to_owned()),
+            placeholder: None,
+        },
+    );
+    at.form(FormPurpose::VerifyCode, vec![field], "Verify")
+}
+
+/// Answer profile questions; `value_of` prefills answers.
+pub(crate) fn prompt(
+    at: &At<'_>,
+    fields: &[PromptField],
+    value_of: impl Fn(&str) -> Option<String>,
+) -> Form {
+    let fields = fields
+        .iter()
+        .map(|field| {
+            let kind = match field.field_type {
+                PromptFieldType::Text => FieldKind::Text,
+                PromptFieldType::Email => FieldKind::Email,
+                PromptFieldType::Number => FieldKind::Number,
+                PromptFieldType::Telephone => FieldKind::Telephone,
+                PromptFieldType::Date => FieldKind::Date,
+                PromptFieldType::Checkbox => FieldKind::Checkbox,
+                PromptFieldType::Dropdown => FieldKind::Choice,
+            };
+            let label = field.label.as_deref().unwrap_or(&field.name);
+            let mut out = Field::new(&field.name, kind, label, field.required);
+            out.hints.placeholder = field.placeholder.clone();
+            out.options = field.options.clone();
+            out.value = value_of(&field.name);
+            out
+        })
+        .collect();
+    at.form(FormPurpose::Prompt, fields, "Continue")
+}
+
+/// The error of a required field left empty.
+pub(crate) fn required(field: &str) -> FieldError {
+    FieldError::on(field, "required", "This field is required.")
+}
+
+/// Puts `errors` on `form`.
+pub(crate) fn with_errors(mut form: Form, errors: Vec<FieldError>) -> Form {
+    form.errors = errors;
+    form
+}

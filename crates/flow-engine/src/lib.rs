@@ -1,0 +1,42 @@
+//! flow-engine's crate root: module layout and re-exports (the crate documentation is README.md).
+#![doc = include_str!("../README.md")]
+
+mod code;
+mod config;
+mod engine;
+mod error;
+mod expr;
+mod forms;
+mod handler;
+mod identifier;
+pub mod memory;
+mod outcome;
+mod password;
+pub mod ports;
+mod steps;
+mod types;
+
+pub use config::{EngineConfig, HashParams};
+pub use engine::{Engine, MAX_TRACE_ENTRIES, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
+pub use error::{EngineError, PortError};
+pub use handler::{HandlerContext, HandlerOutcome, HandlerRegistry, NodeHandler};
+pub use outcome::{
+    ACTION_SUBMIT, Action, FIELD_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM,
+    Field, FieldError, FieldHints, FieldKind, Form, FormPurpose, Outcome,
+};
+pub use ports::{
+    Clock, CodeCheck, CodeStore, ExecutionStore, Mailer, OsRandom, OutgoingMessage, Ports, Random,
+    SmsSender, StoredCode, SystemClock, UserDirectory,
+};
+pub use types::{
+    DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, RequestContext,
+    Submission, TenantId, TraceEntry, User, UserId,
+};
+
+/// Locks a mutex, recovering the data if another thread panicked while holding it (every
+/// critical section here leaves the data consistent, so a poisoned lock is still usable).
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

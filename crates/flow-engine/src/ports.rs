@@ -1,0 +1,210 @@
+//! The ports: traits the engine calls for storage and side effects, implemented by adapters
+//! (`memory` here, SQL and SMTP in `flow-store`).
+//!
+//! The traits are **synchronous** and object-safe (`Arc<dyn ...>`). The engine is synchronous
+//! as a whole: argon2 hashing and blocking database drivers (diesel) dominate its cost, so an
+//! async server runs each engine call on a blocking pool (`actix_web::web::block`,
+//! `tokio::task::spawn_blocking`) and never on the async executor. A sync trait keeps adapters
+//! simple (no boxed futures) and lets embedders without an async runtime use the engine.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+use crate::{Execution, ExecutionId, NewUser, PortError, TenantId, User, UserId};
+
+/// Persists executions. Saves are compare-and-swap on [`Execution::revision`], so of two
+/// concurrent submissions exactly one wins.
+pub trait ExecutionStore: Send + Sync {
+    /// Stores a new execution; [`PortError::Duplicate`] if the id exists.
+    fn insert(&self, execution: &Execution) -> Result<(), PortError>;
+
+    /// Loads an execution by id.
+    fn load(&self, id: &ExecutionId) -> Result<Option<Execution>, PortError>;
+
+    /// Replaces the stored execution if its revision is still `expected_revision`;
+    /// [`PortError::Conflict`] otherwise, [`PortError::NotFound`] if it is gone.
+    fn save(&self, execution: &Execution, expected_revision: u64) -> Result<(), PortError>;
+
+    /// Deletes executions that expired before `now_secs`; returns how many.
+    fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError>;
+}
+
+/// Users, their attributes and their credentials, per tenant.
+pub trait UserDirectory: Send + Sync {
+    /// The user with this normalized identifier in `tenant`.
+    fn find_by_identifier(
+        &self,
+        tenant: &TenantId,
+        identifier: &str,
+    ) -> Result<Option<User>, PortError>;
+
+    /// The user with this id in `tenant`.
+    fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, PortError>;
+
+    /// Creates a user; [`PortError::Duplicate`] if the identifier (or id) is taken in `tenant`.
+    fn create(&self, tenant: &TenantId, user: NewUser) -> Result<User, PortError>;
+
+    /// The user's argon2 PHC password hash, if the user has a password.
+    fn password_hash(&self, tenant: &TenantId, id: &UserId) -> Result<Option<String>, PortError>;
+
+    /// Sets the user's password hash; [`PortError::NotFound`] if there is no such user.
+    fn set_password_hash(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        hash: &str,
+    ) -> Result<(), PortError>;
+
+    /// Merges `attributes` into the user's attributes (a key with `null` removes it).
+    fn set_attributes(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        attributes: &Map<String, Value>,
+    ) -> Result<(), PortError>;
+}
+
+/// A one-time code at rest: only its salted hash, an expiry and the attempts left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCode {
+    /// Salted hash of the code (hex), as made by the engine.
+    pub hash: String,
+    /// Expiry (Unix seconds).
+    pub expires_at: i64,
+    /// Wrong guesses allowed before the code is deleted.
+    pub attempts_left: u32,
+}
+
+/// The result of checking a code with [`CodeStore::verify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// The code matched and has been consumed.
+    Valid,
+    /// It did not match; `attempts_left` more guesses are allowed (0: the code is gone).
+    Invalid {
+        /// Guesses left.
+        attempts_left: u32,
+    },
+    /// The code expired (and has been deleted).
+    Expired,
+    /// No code is stored under the key.
+    Missing,
+}
+
+/// One-time codes, stored hashed with an expiry and an attempt budget.
+pub trait CodeStore: Send + Sync {
+    /// Stores (or replaces) the code under `key`.
+    fn put(&self, tenant: &TenantId, key: &str, code: StoredCode) -> Result<(), PortError>;
+
+    /// Atomically checks the code under `key`: `matches` compares a candidate against the stored
+    /// hash. A match consumes the code; a miss spends one attempt.
+    fn verify(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        now_secs: i64,
+        matches: &dyn Fn(&StoredCode) -> bool,
+    ) -> Result<CodeCheck, PortError>;
+
+    /// Deletes codes that expired before `now_secs`; returns how many.
+    fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError>;
+}
+
+/// A message to send through a [`Mailer`] or [`SmsSender`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// The tenant sending it.
+    pub tenant: TenantId,
+    /// Template name (`password_reset_code`).
+    pub template: String,
+    /// Recipient address or phone number.
+    pub to: String,
+    /// The one-time code to include, if any. Adapters must never log it.
+    pub code: Option<String>,
+    /// The execution it belongs to.
+    pub execution_id: ExecutionId,
+    /// Preferred locale of the recipient.
+    pub locale: Option<String>,
+}
+
+/// Sends e-mail.
+pub trait Mailer: Send + Sync {
+    /// Sends (or queues) one message.
+    fn send(&self, message: &OutgoingMessage) -> Result<(), PortError>;
+}
+
+/// Sends text messages.
+pub trait SmsSender: Send + Sync {
+    /// Sends (or queues) one message.
+    fn send(&self, message: &OutgoingMessage) -> Result<(), PortError>;
+}
+
+/// The time, so that tests can move it.
+pub trait Clock: Send + Sync {
+    /// Now, in Unix milliseconds.
+    fn now_millis(&self) -> i64;
+
+    /// Now, in Unix seconds.
+    fn now_secs(&self) -> i64 {
+        self.now_millis().div_euclid(1000)
+    }
+}
+
+/// A source of cryptographically secure random bytes.
+pub trait Random: Send + Sync {
+    /// Fills `dest` with random bytes.
+    fn fill(&self, dest: &mut [u8]);
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| {
+                i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+            })
+    }
+}
+
+/// The operating system's generator (through `rand`'s thread-local CSPRNG).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn fill(&self, dest: &mut [u8]) {
+        rand::fill(dest);
+    }
+}
+
+/// Every port the engine uses, as shared trait objects.
+#[derive(Clone)]
+pub struct Ports {
+    /// Execution persistence.
+    pub executions: Arc<dyn ExecutionStore>,
+    /// Users and credentials.
+    pub users: Arc<dyn UserDirectory>,
+    /// One-time codes.
+    pub codes: Arc<dyn CodeStore>,
+    /// E-mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// Text messages; without one, `send_sms` steps fail with `unsupported_step`.
+    pub sms: Option<Arc<dyn SmsSender>>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness for ids, codes and salts.
+    pub random: Arc<dyn Random>,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports")
+            .field("sms", &self.sms.is_some())
+            .finish_non_exhaustive()
+    }
+}

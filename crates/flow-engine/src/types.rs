@@ -1,0 +1,316 @@
+//! Domain types of the engine: tenants, ids, request context, submissions, users and the
+//! execution snapshot that stores persist.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use flow_compiler::Program;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::Form;
+
+/// The built-in tenant that a single-tenant deployment uses without noticing.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// A tenant: every execution, user and code belongs to exactly one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TenantId(String);
+
+impl TenantId {
+    /// A tenant with the given id (resolved by the HTTP layer, e.g. from the `Host` header).
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for TenantId {
+    /// The built-in [`DEFAULT_TENANT`].
+    fn default() -> Self {
+        Self(DEFAULT_TENANT.to_owned())
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The id of one flow execution: a random UUID v4, unguessable, used as `flowId` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ExecutionId(Uuid);
+
+impl ExecutionId {
+    /// Builds a v4 id from 16 random bytes (the version and variant bits are set here).
+    pub fn from_random_bytes(bytes: [u8; 16]) -> Self {
+        Self(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+
+    /// Parses an id from its hyphenated text form; anything but a UUID v4 is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Uuid::try_parse(text)
+            .ok()
+            .filter(|uuid| uuid.get_version_num() == 4)
+            .map(Self)
+    }
+
+    /// The underlying UUID.
+    pub fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+}
+
+impl fmt::Display for ExecutionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+/// The id of a user, unique within a tenant. The engine generates UUID v4 text for new users;
+/// directories may hold other ids for users they imported.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    /// A user id from its text.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Facts about the request that started an execution, resolved by the protocol adapter.
+/// Conditions see them as the `request` variable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestContext {
+    /// The tenant the request was made for.
+    pub tenant: TenantId,
+    /// The client's address, as the adapter determined it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    /// The `User-Agent` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The `Origin` of the client application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The preferred locale (`en-GB`), for messages and templates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+}
+
+impl RequestContext {
+    /// A context for `tenant` with nothing else known.
+    pub fn for_tenant(tenant: TenantId) -> Self {
+        Self {
+            tenant,
+            ..Self::default()
+        }
+    }
+}
+
+/// What the client sent to continue an execution: the chosen action and the field values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    /// The action the user chose; `None` means the prompt's primary action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<String>,
+    /// Field values by field name.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, String>,
+}
+
+impl Submission {
+    /// A submission of the primary action with the given inputs.
+    pub fn with_inputs<K, V>(inputs: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self {
+            action_id: None,
+            inputs: inputs
+                .into_iter()
+                .map(|(key, value)| (key.into(), value.into()))
+                .collect(),
+        }
+    }
+
+    /// The trimmed value of `field`, or `None` when it is missing or blank.
+    pub fn value(&self, field: &str) -> Option<&str> {
+        self.inputs
+            .get(field)
+            .map(|value| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// The value of `field` exactly as sent (passwords are not trimmed), `None` when empty.
+    pub fn raw(&self, field: &str) -> Option<&str> {
+        self.inputs
+            .get(field)
+            .map(String::as_str)
+            .filter(|value| !value.is_empty())
+    }
+}
+
+/// Where an execution stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    /// A request is running server steps; a concurrent resume gets `conflict`.
+    Running,
+    /// Waiting for the user's input at `pc`.
+    Waiting,
+    /// Ended successfully.
+    Completed,
+    /// Ended unsuccessfully; `failure` holds the code.
+    Failed,
+}
+
+impl ExecutionStatus {
+    /// Whether the execution has ended.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+}
+
+/// One entry of an execution's debugging trace. It never holds a password, secret or code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceEntry {
+    /// Index of the step in the program.
+    pub step: usize,
+    /// The graph node the step came from.
+    pub node_id: String,
+    /// The step's operation (`verify_password`).
+    pub op: String,
+    /// A short result code (`prompt`, `accepted`, `rejected:invalid_credentials`, `true`).
+    pub result: String,
+    /// Extra detail for operators, e.g. why a condition could not be evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// When the step ran (Unix milliseconds).
+    pub at_ms: i64,
+}
+
+/// A one-time code an earlier step sent, which a later `verify_otp` step checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCode {
+    /// The key the code is stored under in the [`CodeStore`](crate::CodeStore).
+    pub key: String,
+    /// The authentication method verifying it completes (`email_otp`, `sms_otp`).
+    pub method: String,
+}
+
+/// The state of one flow execution: plain data, persisted after every step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    /// The execution id.
+    pub id: ExecutionId,
+    /// The tenant it runs in.
+    pub tenant: TenantId,
+    /// The program it started with; it stays pinned to it even when the flow is recompiled.
+    pub program: Arc<Program>,
+    /// The step to run (or the step waiting for input).
+    pub pc: usize,
+    /// Where it stands.
+    pub status: ExecutionStatus,
+    /// The request that started it.
+    pub request: RequestContext,
+    /// The identifier the user typed, normalized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    /// The identified (or created) user; `None` for an unknown identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    /// Attributes collected so far (prompt answers, `set_attribute`).
+    #[serde(default)]
+    pub attributes: Map<String, Value>,
+    /// Non-secret inputs of the last accepted submission (the `inputs` of conditions).
+    #[serde(default)]
+    pub inputs: Map<String, Value>,
+    /// Authentication methods completed (`password`, `email_otp`).
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Failed attempts per kind (`password`, `code`).
+    #[serde(default)]
+    pub attempts: BTreeMap<String, u32>,
+    /// Argon2 hash of a new password collected for a later `success` step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_password_hash: Option<String>,
+    /// The code a later `verify_otp` step checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_code: Option<PendingCode>,
+    /// The form the execution waits on (with the errors of the last submission).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<Form>,
+    /// The failure code once the execution failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// Creation time (Unix seconds).
+    pub created_at: i64,
+    /// Last change (Unix seconds).
+    pub updated_at: i64,
+    /// After this instant (Unix seconds) the execution can no longer be resumed.
+    pub expires_at: i64,
+    /// Incremented by every save; stores compare and swap on it.
+    pub revision: u64,
+    /// What every step did, for debugging.
+    #[serde(default)]
+    pub trace: Vec<TraceEntry>,
+}
+
+/// A user as the directory holds it. Credentials (the password hash) are kept apart and only
+/// read through [`UserDirectory::password_hash`](crate::UserDirectory::password_hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The user's id.
+    pub id: UserId,
+    /// The tenant the user belongs to.
+    pub tenant: TenantId,
+    /// The normalized identifier (e-mail address, username or phone number), unique per tenant.
+    pub identifier: String,
+    /// Profile attributes (`email`, `given_name`, ...).
+    #[serde(default)]
+    pub attributes: Map<String, Value>,
+    /// Enrolled second factors (`totp`, `webauthn`); empty means MFA is not enabled.
+    #[serde(default)]
+    pub mfa_methods: Vec<String>,
+    /// Creation time (Unix seconds).
+    pub created_at: i64,
+}
+
+/// A user to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// The id to give the user.
+    pub id: UserId,
+    /// The normalized identifier; it must not be taken in the tenant.
+    pub identifier: String,
+    /// Argon2 PHC string of the initial password, if the flow set one.
+    pub password_hash: Option<String>,
+    /// Initial profile attributes.
+    pub attributes: Map<String, Value>,
+    /// Creation time (Unix seconds).
+    pub created_at: i64,
+}

@@ -1,0 +1,10 @@
+//! Integration tests of flow-engine: the default flows end to end on the memory ports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod example;
+mod extension;
+mod lifecycle;
+mod login;
+mod recovery;
+mod registration;
