@@ -6,6 +6,7 @@ mod config;
 mod engine;
 mod error;
 mod expr;
+mod flows;
 mod forms;
 mod handler;
 mod identifier;
@@ -19,6 +20,7 @@ mod types;
 pub use config::{EngineConfig, HashParams};
 pub use engine::{Engine, MAX_TRACE_ENTRIES, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
 pub use error::{EngineError, PortError};
+pub use flows::{FlowPage, FlowQuery, FlowRepository, FlowVersion, StoredFlow};
 pub use handler::{HandlerContext, HandlerOutcome, HandlerRegistry, NodeHandler};
 pub use outcome::{
     ACTION_SUBMIT, Action, FIELD_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM,
