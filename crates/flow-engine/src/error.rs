@@ -71,3 +71,53 @@ pub enum PortError {
     #[error("backend unavailable: {0}")]
     Unavailable(String),
 }
+
+/// Why a [`FlowCatalog`](crate::FlowCatalog) call failed. Each variant has a stable machine
+/// code ([`CatalogError::code`]) that the admin API maps to its HTTP status and error body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// No flow has this id or name in the tenant.
+    #[error("no such flow")]
+    NotFound,
+    /// Another flow of the tenant already has this name.
+    #[error("a flow named {0:?} already exists")]
+    NameTaken(String),
+    /// The flow's graph does not validate, so it cannot be compiled or activated; the report
+    /// says why.
+    #[error("the flow is invalid:\n{0}")]
+    Invalid(flow_model::Report),
+    /// The flow exists but is not active, so no new execution may start on it.
+    #[error("the flow {0:?} is not active")]
+    Inactive(String),
+    /// No flow is marked default for this type in the tenant.
+    #[error("no default {0} flow")]
+    NoDefault(flow_model::FlowType),
+    /// The flow repository failed (or holds inconsistent data, such as an active flow without
+    /// its compiled version).
+    #[error("storage error: {0}")]
+    Store(#[from] PortError),
+}
+
+impl CatalogError {
+    /// The stable machine code of this error (`flow_not_found`, `name_taken`, `invalid_flow`,
+    /// `flow_inactive`, `no_default_flow`, `store_error`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "flow_not_found",
+            Self::NameTaken(_) => "name_taken",
+            Self::Invalid(_) => "invalid_flow",
+            Self::Inactive(_) => "flow_inactive",
+            Self::NoDefault(_) => "no_default_flow",
+            Self::Store(_) => "store_error",
+        }
+    }
+
+    /// The validator's report, for [`CatalogError::Invalid`].
+    pub fn report(&self) -> Option<&flow_model::Report> {
+        match self {
+            Self::Invalid(report) => Some(report),
+            _ => None,
+        }
+    }
+}

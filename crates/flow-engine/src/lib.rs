@@ -1,6 +1,7 @@
 //! flow-engine's crate root: module layout and re-exports (the crate documentation is README.md).
 #![doc = include_str!("../README.md")]
 
+mod catalog;
 mod code;
 mod config;
 mod engine;
@@ -17,9 +18,10 @@ pub mod ports;
 mod steps;
 mod types;
 
+pub use catalog::{ActiveFlow, FLOW_ID_PREFIX, FlowCatalog, FlowPatch, MAX_FLOW_ID_LEN, NewFlow};
 pub use config::{EngineConfig, HashParams};
 pub use engine::{Engine, MAX_TRACE_ENTRIES, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
-pub use error::{EngineError, PortError};
+pub use error::{CatalogError, EngineError, PortError};
 pub use flows::{FlowPage, FlowQuery, FlowRepository, FlowVersion, StoredFlow};
 pub use handler::{HandlerContext, HandlerOutcome, HandlerRegistry, NodeHandler};
 pub use outcome::{

@@ -1,6 +1,7 @@
 //! Integration tests of flow-engine: the default flows end to end on the memory ports.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod catalog;
 mod common;
 mod example;
 mod extension;
