@@ -1,0 +1,170 @@
+//! Wire types of the admin API: the seed-002 response shapes. They carry no logic beyond the
+//! conversion from the catalog's types.
+
+use flow_engine::{StoredFlow, TraceEntry};
+use flow_model::{Flow, FlowStatus, FlowType};
+use serde::Serialize;
+
+/// One item of `GET /api/admin/flows`.
+#[derive(Debug, Serialize)]
+pub struct FlowSummary {
+    /// The flow id.
+    pub id: String,
+    /// The slug.
+    pub name: String,
+    /// The display name.
+    pub display_name: String,
+    /// The flow type.
+    #[serde(rename = "type")]
+    pub flow_type: FlowType,
+    /// The status.
+    pub status: FlowStatus,
+    /// The latest version.
+    pub version: u32,
+    /// Extension: whether the flow is the default of its type.
+    pub is_default: bool,
+    /// Creation time (Unix seconds).
+    pub created_at: i64,
+    /// Last update (Unix seconds).
+    pub updated_at: i64,
+}
+
+impl From<&StoredFlow> for FlowSummary {
+    fn from(stored: &StoredFlow) -> Self {
+        let flow = &stored.flow;
+        Self {
+            id: flow.id.clone(),
+            name: flow.name.as_str().to_owned(),
+            display_name: flow.display_name.clone(),
+            flow_type: flow.flow_type,
+            status: flow.status,
+            version: flow.version,
+            is_default: stored.is_default,
+            created_at: flow.created_at,
+            updated_at: flow.updated_at,
+        }
+    }
+}
+
+/// `GET /api/admin/flows`.
+#[derive(Debug, Serialize)]
+pub struct FlowList {
+    /// The page.
+    pub items: Vec<FlowSummary>,
+    /// How many flows match the filters in all.
+    pub total: u64,
+    /// Opaque cursor of the next page; `null` on the last page.
+    pub cursor: Option<String>,
+}
+
+/// `POST /api/admin/flows` (201).
+#[derive(Debug, Serialize)]
+pub struct CreatedFlow {
+    /// The new id.
+    pub id: String,
+    /// The slug.
+    pub name: String,
+    /// The display name.
+    pub display_name: String,
+    /// The flow type.
+    #[serde(rename = "type")]
+    pub flow_type: FlowType,
+    /// Always `draft`.
+    pub status: FlowStatus,
+    /// Always 1.
+    pub version: u32,
+    /// Always false.
+    pub compiled: bool,
+    /// Extension: whether the flow is the default of its type.
+    pub is_default: bool,
+    /// Creation time (Unix seconds).
+    pub created_at: i64,
+}
+
+impl From<&StoredFlow> for CreatedFlow {
+    fn from(stored: &StoredFlow) -> Self {
+        let flow = &stored.flow;
+        Self {
+            id: flow.id.clone(),
+            name: flow.name.as_str().to_owned(),
+            display_name: flow.display_name.clone(),
+            flow_type: flow.flow_type,
+            status: flow.status,
+            version: flow.version,
+            compiled: flow.compiled,
+            is_default: stored.is_default,
+            created_at: flow.created_at,
+        }
+    }
+}
+
+/// `GET /api/admin/flows/:id` and the answer to `PUT`: the whole flow with its graph.
+#[derive(Debug, Serialize)]
+pub struct FlowDetails<'a> {
+    /// The flow as seed 002 shows it (unknown fields included).
+    #[serde(flatten)]
+    pub flow: &'a Flow,
+    /// Extension: whether the flow is the default of its type.
+    pub is_default: bool,
+    /// Extension: when the flow was last activated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activated_at: Option<i64>,
+    /// Extension: when the flow was last deactivated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<i64>,
+}
+
+impl<'a> From<&'a StoredFlow> for FlowDetails<'a> {
+    fn from(stored: &'a StoredFlow) -> Self {
+        Self {
+            flow: &stored.flow,
+            is_default: stored.is_default,
+            activated_at: stored.activated_at,
+            deactivated_at: stored.deactivated_at,
+        }
+    }
+}
+
+/// `POST /api/admin/flows/:id/compile`.
+#[derive(Debug, Serialize)]
+pub struct Compiled {
+    /// The flow id.
+    pub id: String,
+    /// Always true.
+    pub compiled: bool,
+    /// When it was compiled.
+    pub compiled_at: Option<i64>,
+    /// The new version.
+    pub version: u32,
+}
+
+/// `POST /api/admin/flows/:id/activate`.
+#[derive(Debug, Serialize)]
+pub struct Activated {
+    /// The flow id.
+    pub id: String,
+    /// Always `active`.
+    pub status: FlowStatus,
+    /// When it was activated.
+    pub activated_at: Option<i64>,
+}
+
+/// `POST /api/admin/flows/:id/deactivate`.
+#[derive(Debug, Serialize)]
+pub struct Deactivated {
+    /// The flow id.
+    pub id: String,
+    /// Always `inactive`.
+    pub status: FlowStatus,
+    /// When it was deactivated.
+    pub deactivated_at: Option<i64>,
+}
+
+/// `GET /api/admin/executions/:id/trace`.
+#[derive(Debug, Serialize)]
+pub struct Trace {
+    /// The execution id.
+    pub execution_id: String,
+    /// The steps run, oldest first.
+    pub steps: Vec<TraceEntry>,
+}

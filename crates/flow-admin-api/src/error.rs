@@ -1,0 +1,158 @@
+//! The one error type of the admin API and its mapping to HTTP: every failure is
+//! `{code, message, details?}` with a stable code.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use flow_engine::CatalogError;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Why an admin request failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// No or a wrong bearer token.
+    #[error("a valid admin bearer token is required")]
+    Unauthorized,
+    /// The body is not JSON.
+    #[error("the body is not valid JSON: {message}")]
+    InvalidJson {
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What the parser saw.
+        message: String,
+    },
+    /// The body is JSON but a field is missing or has the wrong shape.
+    #[error("{field}: {message}")]
+    InvalidRequest {
+        /// The path of the field.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The flow name breaks the naming rule.
+    #[error("a flow name is 1 to 64 lowercase letters, digits and hyphens")]
+    InvalidName,
+    /// A query parameter is invalid.
+    #[error("query parameter {parameter}: {message}")]
+    InvalidQuery {
+        /// The parameter.
+        parameter: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The body is larger than the limit.
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The request body could not be read.
+    #[error("the request body could not be read")]
+    BodyUnreadable,
+    /// No admin endpoint has this path and method.
+    #[error("no such endpoint")]
+    NoRoute,
+    /// No execution has this id.
+    #[error("no such flow execution")]
+    ExecutionNotFound,
+    /// A rule of the flow catalog said no.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The server could not run the request (its worker pool is gone).
+    #[error("the server could not run the request")]
+    Internal,
+}
+
+/// The wire shape of every error.
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<Value>,
+}
+
+impl AdminError {
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidJson { .. } => "invalid_json",
+            Self::InvalidRequest { .. } => "invalid_request",
+            Self::InvalidName => "invalid_name",
+            Self::InvalidQuery { .. } => "invalid_query",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::BodyUnreadable => "body_unreadable",
+            Self::NoRoute => "not_found",
+            Self::ExecutionNotFound => "execution_not_found",
+            Self::Catalog(CatalogError::Store(_)) => "store_unavailable",
+            Self::Catalog(error) => error.code(),
+            Self::Internal => "internal_error",
+        }
+    }
+
+    fn details(&self) -> Option<Value> {
+        match self {
+            Self::InvalidJson { line, column, .. } => Some(json!({"line": line, "column": column})),
+            Self::InvalidRequest { field, .. } => Some(json!({"field": field})),
+            Self::InvalidQuery { parameter, .. } => Some(json!({"parameter": parameter})),
+            Self::PayloadTooLarge { limit } => Some(json!({"limit": limit})),
+            Self::Catalog(CatalogError::Invalid(report)) => serde_json::to_value(report).ok(),
+            _ => None,
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            // Storage failures are for the operator's log, not for the client.
+            Self::Catalog(CatalogError::Store(_)) => "the flow store is unavailable".to_owned(),
+            Self::Catalog(CatalogError::Invalid(_)) => {
+                "the flow is invalid; see details".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::InvalidJson { .. }
+            | Self::InvalidRequest { .. }
+            | Self::InvalidName
+            | Self::InvalidQuery { .. }
+            | Self::BodyUnreadable => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NoRoute | Self::ExecutionNotFound | Self::Catalog(CatalogError::NotFound) => {
+                StatusCode::NOT_FOUND
+            }
+            Self::Catalog(CatalogError::NameTaken(_)) => StatusCode::CONFLICT,
+            Self::Catalog(CatalogError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Catalog(CatalogError::Inactive(_) | CatalogError::NoDefault(_)) => {
+                StatusCode::CONFLICT
+            }
+            Self::Catalog(CatalogError::Store(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Catalog(_) | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code()).json(ErrorBody {
+            code: self.code(),
+            message: self.public_message(),
+            details: self.details(),
+        });
+        if matches!(self, Self::Unauthorized) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"flowd-admin\""),
+            );
+        }
+        response
+    }
+}

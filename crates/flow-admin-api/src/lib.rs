@@ -1,0 +1,55 @@
+#![doc = include_str!("../README.md")]
+
+mod auth;
+mod body;
+pub mod dto;
+mod error;
+mod node_types;
+mod routes;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use flow_engine::{Engine, FlowCatalog};
+
+pub use auth::{Admin, AdminToken};
+pub use error::AdminError;
+pub use routes::{DEFAULT_LIMIT, MAX_LIMIT};
+
+/// The largest request body accepted by default (1 MiB): room for a flow of thousands of nodes.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// What the admin handlers need: the catalog, the engine (for execution traces) and the token.
+pub struct AdminState {
+    /// The flow catalog all flow calls go to.
+    pub catalog: Arc<FlowCatalog>,
+    /// The engine, for `GET /api/admin/executions/:id/trace`; `None` answers 404 there.
+    pub engine: Option<Arc<Engine>>,
+    /// The admin bearer token (its digest).
+    pub token: AdminToken,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+/// Mounts `/api/admin/...` on an actix app or scope.
+pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
+    use routes as r;
+    cfg.service(
+        web::scope("/api/admin")
+            .app_data(state)
+            .route("/flows", web::get().to(r::list_flows))
+            .route("/flows", web::post().to(r::create_flow))
+            .route("/flows/import", web::post().to(r::import_flow))
+            .route("/flows/{id}", web::get().to(r::get_flow))
+            .route("/flows/{id}", web::put().to(r::update_flow))
+            .route("/flows/{id}", web::delete().to(r::delete_flow))
+            .route("/flows/{id}/validate", web::post().to(r::validate_flow))
+            .route("/flows/{id}/compile", web::post().to(r::compile_flow))
+            .route("/flows/{id}/activate", web::post().to(r::activate_flow))
+            .route("/flows/{id}/deactivate", web::post().to(r::deactivate_flow))
+            .route("/flows/{id}/export", web::get().to(r::export_flow))
+            .route("/node-types", web::get().to(r::node_types))
+            .route("/executions/{id}/trace", web::get().to(r::execution_trace))
+            .default_service(web::to(r::no_route)),
+    );
+}
