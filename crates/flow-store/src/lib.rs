@@ -1,0 +1,46 @@
+//! flow-store's crate root: module layout and re-exports (the crate documentation is README.md).
+#![doc = include_str!("../README.md")]
+
+mod codes;
+mod db;
+mod error;
+mod executions;
+mod flows;
+mod mail;
+mod schema;
+mod users;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use flow_engine::{Mailer, OsRandom, Ports, SystemClock};
+
+pub use db::{Backend, Database, DatabaseOptions, MIGRATIONS};
+pub use error::StoreError;
+pub use mail::{FileOutbox, SmtpMailer, render};
+
+impl Database {
+    /// The engine's ports on this database: executions, users and codes here, `mailer` for
+    /// e-mail, no SMS sender, the system clock and the OS random generator. Replace fields of
+    /// the returned [`Ports`] to change any of them.
+    pub fn ports(self: &Arc<Self>, mailer: Arc<dyn Mailer>) -> Ports {
+        Ports {
+            executions: self.clone(),
+            users: self.clone(),
+            codes: self.clone(),
+            mailer,
+            sms: None,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+        }
+    }
+}
+
+/// Now in Unix seconds, for bookkeeping columns (`updated_at`) the ports give no time for.
+pub(crate) fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
+}

@@ -1,0 +1,169 @@
+//! Diesel table definitions, written by hand to match `migrations/` (portable types only:
+//! `Text`, `Integer`, `BigInt`, `Bool`, which both SQLite and PostgreSQL map the same way).
+
+diesel::table! {
+    /// Flow definitions (the seed-002 JSON in `body`), unique by id and by name per tenant.
+    flows (tenant_id, id) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// Flow id.
+        id -> Text,
+        /// Flow name (slug), unique per tenant.
+        name -> Text,
+        /// Flow type (`login`).
+        flow_type -> Text,
+        /// Status (`draft`, `active`, `inactive`).
+        status -> Text,
+        /// Latest version.
+        version -> BigInt,
+        /// Whether this is the default flow of its type.
+        is_default -> Bool,
+        /// Format of `body`.
+        body_format -> Integer,
+        /// The flow as JSON.
+        body -> Text,
+        /// Last activation.
+        activated_at -> Nullable<BigInt>,
+        /// Last deactivation.
+        deactivated_at -> Nullable<BigInt>,
+        /// Creation time.
+        created_at -> BigInt,
+        /// Last update.
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Compiled versions of flows.
+    flow_versions (tenant_id, flow_id, version) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// The flow.
+        flow_id -> Text,
+        /// Version number.
+        version -> BigInt,
+        /// Snapshot of the flow's graph when the version was saved (JSON).
+        graph -> Nullable<Text>,
+        /// The program's `format`.
+        program_format -> Integer,
+        /// The compiled program (JSON).
+        program -> Text,
+        /// The program's content hash.
+        content_hash -> Text,
+        /// Compile time.
+        compiled_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Flow executions: the engine's snapshot as JSON plus the revision for compare-and-swap.
+    executions (id) {
+        /// Execution id (UUID v4 text).
+        id -> Text,
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// The flow of the pinned program.
+        flow_id -> Text,
+        /// Execution status.
+        status -> Text,
+        /// Revision, compared and swapped on every save.
+        revision -> BigInt,
+        /// Format of `body`.
+        body_format -> Integer,
+        /// The execution as JSON.
+        body -> Text,
+        /// Creation time.
+        created_at -> BigInt,
+        /// Last save.
+        updated_at -> BigInt,
+        /// Expiry.
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Users, unique by id and by identifier per tenant.
+    users (tenant_id, id) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// User id.
+        id -> Text,
+        /// Normalized identifier.
+        identifier -> Text,
+        /// Format of `attributes` and `mfa_methods`.
+        data_format -> Integer,
+        /// Profile attributes (JSON object).
+        attributes -> Text,
+        /// Enrolled second factors (JSON array).
+        mfa_methods -> Text,
+        /// Creation time.
+        created_at -> BigInt,
+        /// Last change.
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Credentials of users (password hashes now; TOTP secrets and passkeys later).
+    credentials (tenant_id, user_id, kind, credential_id) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// The user.
+        user_id -> Text,
+        /// Kind (`password`).
+        kind -> Text,
+        /// Tells several credentials of one kind apart (`""` for the password).
+        credential_id -> Text,
+        /// Format of `secret`.
+        secret_format -> Integer,
+        /// The secret (an argon2 PHC string for passwords).
+        secret -> Text,
+        /// Creation time.
+        created_at -> BigInt,
+        /// Last change.
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// One-time codes, hashed, with expiry and attempt budget.
+    one_time_codes (tenant_id, code_key) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// The engine's key for the code.
+        code_key -> Text,
+        /// Salted hash of the code.
+        code_hash -> Text,
+        /// Expiry.
+        expires_at -> BigInt,
+        /// Wrong guesses left.
+        attempts_left -> Integer,
+    }
+}
+
+diesel::table! {
+    /// Token signing keys (used by a later issue).
+    signing_keys (tenant_id, kid) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// Key id.
+        kid -> Text,
+        /// JOSE algorithm.
+        algorithm -> Text,
+        /// Format of `private_key`.
+        key_format -> Integer,
+        /// The private key.
+        private_key -> Text,
+        /// The public key as a JWK.
+        public_jwk -> Text,
+        /// `active` or `retired`.
+        status -> Text,
+        /// Creation time.
+        created_at -> BigInt,
+        /// After this time the key no longer signs.
+        not_after -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(flows, flow_versions);
+diesel::allow_tables_to_appear_in_same_query!(users, credentials);

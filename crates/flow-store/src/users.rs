@@ -1,0 +1,266 @@
+//! [`UserDirectory`] on SQL: `users` (identifier unique per tenant, attributes as versioned
+//! JSON) and `credentials` (the password hash as kind `password`).
+
+use diesel::prelude::*;
+use flow_engine::{NewUser, PortError, TenantId, User, UserDirectory, UserId};
+use serde_json::{Map, Value};
+
+use crate::db::{AnyConnection, Fail};
+use crate::schema::{credentials, users};
+use crate::{Database, now_secs};
+
+/// The format of `users.attributes` (a JSON object) and `users.mfa_methods` (a JSON array).
+const USER_DATA_FORMAT: i32 = 1;
+/// The format of a password credential: an argon2 PHC string.
+const PASSWORD_FORMAT: i32 = 1;
+/// `credentials.kind` of the password.
+const KIND_PASSWORD: &str = "password";
+
+/// A row of `users`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    tenant_id: String,
+    id: String,
+    identifier: String,
+    data_format: i32,
+    attributes: String,
+    mfa_methods: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = Fail;
+
+    fn try_from(row: UserRow) -> Result<Self, Fail> {
+        if row.data_format != USER_DATA_FORMAT {
+            return Err(Fail::corrupt("unsupported user format", row.data_format));
+        }
+        Ok(Self {
+            id: UserId::new(row.id),
+            tenant: TenantId::new(row.tenant_id),
+            identifier: row.identifier,
+            attributes: decode_attributes(&row.attributes)?,
+            mfa_methods: serde_json::from_str(&row.mfa_methods)
+                .map_err(|error| Fail::corrupt("cannot decode mfa methods", error))?,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// A row of `credentials`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = credentials)]
+struct CredentialRow {
+    tenant_id: String,
+    user_id: String,
+    kind: String,
+    credential_id: String,
+    secret_format: i32,
+    secret: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl CredentialRow {
+    fn password(tenant: &TenantId, user: &UserId, hash: &str, now: i64) -> Self {
+        Self {
+            tenant_id: tenant.as_str().to_owned(),
+            user_id: user.as_str().to_owned(),
+            kind: KIND_PASSWORD.to_owned(),
+            credential_id: String::new(),
+            secret_format: PASSWORD_FORMAT,
+            secret: hash.to_owned(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+fn decode_attributes(text: &str) -> Result<Map<String, Value>, Fail> {
+    serde_json::from_str(text).map_err(|error| Fail::corrupt("cannot decode attributes", error))
+}
+
+fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<String, Fail> {
+    serde_json::to_string(value).map_err(|error| Fail::corrupt(what, error))
+}
+
+/// Touches the user's row: it proves the user exists and, inside a transaction, locks the row
+/// (PostgreSQL) or takes the write lock (SQLite) before a read-modify-write.
+fn touch_user(conn: &mut AnyConnection, tenant: &TenantId, id: &UserId) -> Result<(), Fail> {
+    let changed = diesel::update(
+        users::table
+            .filter(users::tenant_id.eq(tenant.as_str()))
+            .filter(users::id.eq(id.as_str())),
+    )
+    .set(users::updated_at.eq(now_secs()))
+    .execute(conn)?;
+    if changed == 0 {
+        return Err(PortError::NotFound.into());
+    }
+    Ok(())
+}
+
+impl Database {
+    /// Replaces a user's enrolled second factors (for seeding and tests, until MFA setup flows
+    /// store them); [`PortError::NotFound`] if there is no such user.
+    pub fn set_mfa_methods(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        methods: &[String],
+    ) -> Result<(), PortError> {
+        let text = encode("cannot encode mfa methods", &methods).map_err(Fail::into_port)?;
+        self.write(|conn| {
+            let changed = diesel::update(
+                users::table
+                    .filter(users::tenant_id.eq(tenant.as_str()))
+                    .filter(users::id.eq(id.as_str())),
+            )
+            .set((
+                users::mfa_methods.eq(&text),
+                users::updated_at.eq(now_secs()),
+            ))
+            .execute(conn)?;
+            if changed == 0 {
+                return Err(PortError::NotFound.into());
+            }
+            Ok(())
+        })
+    }
+}
+
+impl UserDirectory for Database {
+    fn find_by_identifier(
+        &self,
+        tenant: &TenantId,
+        identifier: &str,
+    ) -> Result<Option<User>, PortError> {
+        self.read(|conn| {
+            users::table
+                .filter(users::tenant_id.eq(tenant.as_str()))
+                .filter(users::identifier.eq(identifier))
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?
+                .map(User::try_from)
+                .transpose()
+        })
+    }
+
+    fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, PortError> {
+        self.read(|conn| {
+            users::table
+                .find((tenant.as_str(), id.as_str()))
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?
+                .map(User::try_from)
+                .transpose()
+        })
+    }
+
+    fn create(&self, tenant: &TenantId, user: NewUser) -> Result<User, PortError> {
+        let row = UserRow {
+            tenant_id: tenant.as_str().to_owned(),
+            id: user.id.as_str().to_owned(),
+            identifier: user.identifier.clone(),
+            data_format: USER_DATA_FORMAT,
+            attributes: encode("cannot encode attributes", &user.attributes)
+                .map_err(Fail::into_port)?,
+            mfa_methods: "[]".to_owned(),
+            created_at: user.created_at,
+            updated_at: user.created_at,
+        };
+        self.transaction(|conn| {
+            diesel::insert_into(users::table)
+                .values(&row)
+                .execute(conn)?;
+            if let Some(hash) = &user.password_hash {
+                diesel::insert_into(credentials::table)
+                    .values(CredentialRow::password(
+                        tenant,
+                        &user.id,
+                        hash,
+                        user.created_at,
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })?;
+        Ok(User {
+            id: user.id,
+            tenant: tenant.clone(),
+            identifier: user.identifier,
+            attributes: user.attributes,
+            mfa_methods: Vec::new(),
+            created_at: user.created_at,
+        })
+    }
+
+    fn password_hash(&self, tenant: &TenantId, id: &UserId) -> Result<Option<String>, PortError> {
+        self.read(|conn| {
+            Ok(credentials::table
+                .find((tenant.as_str(), id.as_str(), KIND_PASSWORD, ""))
+                .select(credentials::secret)
+                .first::<String>(conn)
+                .optional()?)
+        })
+    }
+
+    fn set_password_hash(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        hash: &str,
+    ) -> Result<(), PortError> {
+        let now = now_secs();
+        self.transaction(|conn| {
+            touch_user(conn, tenant, id)?;
+            let changed = diesel::update(credentials::table.find((
+                tenant.as_str(),
+                id.as_str(),
+                KIND_PASSWORD,
+                "",
+            )))
+            .set((
+                credentials::secret.eq(hash),
+                credentials::secret_format.eq(PASSWORD_FORMAT),
+                credentials::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+            if changed == 0 {
+                diesel::insert_into(credentials::table)
+                    .values(CredentialRow::password(tenant, id, hash, now))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn set_attributes(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        attributes: &Map<String, Value>,
+    ) -> Result<(), PortError> {
+        self.transaction(|conn| {
+            touch_user(conn, tenant, id)?;
+            let key = users::table.find((tenant.as_str(), id.as_str()));
+            let text: String = key.select(users::attributes).first(conn)?;
+            let mut merged = decode_attributes(&text)?;
+            for (name, value) in attributes {
+                if value.is_null() {
+                    merged.shift_remove(name);
+                } else {
+                    merged.insert(name.clone(), value.clone());
+                }
+            }
+            diesel::update(key)
+                .set(users::attributes.eq(encode("cannot encode attributes", &merged)?))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,101 @@
+//! Runs every contract of `contract/` against every backend: flow-engine's memory adapters,
+//! SQLite (temporary file and in-memory) and PostgreSQL (skipped, with a message, unless
+//! `FLOWD_TEST_DATABASE_URL` is set). Each test gets a fresh store and unique tenants.
+
+use crate::contract::{codes, executions, flows, users};
+use crate::support::Backend;
+
+macro_rules! contract_suite {
+    ($module:ident, $make:expr) => {
+        mod $module {
+            use super::*;
+
+            fn backend() -> Option<Backend> {
+                $make
+            }
+
+            #[test]
+            fn executions_insert_and_load() {
+                let Some(b) = backend() else { return };
+                executions::insert_and_load(&*b.executions, &b.tenant);
+            }
+
+            #[test]
+            fn executions_save_is_compare_and_swap() {
+                let Some(b) = backend() else { return };
+                executions::save_is_compare_and_swap(&*b.executions, &b.tenant);
+            }
+
+            #[test]
+            fn executions_delete_expired() {
+                let Some(b) = backend() else { return };
+                executions::delete_expired(&*b.executions, &b.tenant);
+            }
+
+            #[test]
+            fn users_create_and_find() {
+                let Some(b) = backend() else { return };
+                users::create_and_find(&*b.users, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
+            fn users_password_hash() {
+                let Some(b) = backend() else { return };
+                users::password_hash(&*b.users, &b.tenant);
+            }
+
+            #[test]
+            fn users_attributes_merge() {
+                let Some(b) = backend() else { return };
+                users::attributes_merge(&*b.users, &b.tenant);
+            }
+
+            #[test]
+            fn codes_valid_code_is_consumed() {
+                let Some(b) = backend() else { return };
+                codes::valid_code_is_consumed(&*b.codes, &b.tenant);
+            }
+
+            #[test]
+            fn codes_invalid_attempts_run_out() {
+                let Some(b) = backend() else { return };
+                codes::invalid_attempts_run_out(&*b.codes, &b.tenant);
+            }
+
+            #[test]
+            fn codes_expired_missing_and_replaced() {
+                let Some(b) = backend() else { return };
+                codes::expired_missing_and_replaced(&*b.codes, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
+            fn flows_create_and_get() {
+                let Some(b) = backend() else { return };
+                flows::create_and_get(&*b.flows, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
+            fn flows_list_pages_and_filters() {
+                let Some(b) = backend() else { return };
+                flows::list_pages_and_filters(&*b.flows, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
+            fn flows_update_and_defaults() {
+                let Some(b) = backend() else { return };
+                flows::update_and_defaults(&*b.flows, &b.tenant);
+            }
+
+            #[test]
+            fn flows_versions_and_delete() {
+                let Some(b) = backend() else { return };
+                flows::versions_and_delete(&*b.flows, &b.tenant);
+            }
+        }
+    };
+}
+
+contract_suite!(memory, Some(Backend::memory()));
+contract_suite!(sqlite_file, Some(Backend::sqlite_file()));
+contract_suite!(sqlite_memory, Some(Backend::sqlite_memory()));
+contract_suite!(postgres, Backend::postgres());

@@ -1,0 +1,7 @@
+//! The port contracts, written once as generic functions over the engine's port traits; every
+//! adapter must pass all of them (see `backends.rs` for where they run).
+
+pub(crate) mod codes;
+pub(crate) mod executions;
+pub(crate) mod flows;
+pub(crate) mod users;

@@ -1,0 +1,142 @@
+//! Opening databases: URLs, persistence across reopen, idempotent migrations, tenancy columns,
+//! and concurrent writers on one SQLite file.
+
+use std::sync::Arc;
+
+use flow_engine::{ExecutionStore, PortError, TenantId, UserDirectory};
+use flow_store::{Backend, Database, DatabaseOptions, StoreError};
+
+use crate::support::{execution, postgres_schema};
+
+#[test]
+fn sqlite_file_keeps_data_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/flowd.db");
+    let tenant = TenantId::default();
+    let stored = execution(&tenant, 1_000);
+    {
+        let database = Database::open(path.to_str().unwrap()).unwrap();
+        assert_eq!(database.backend(), Backend::Sqlite);
+        database.insert(&stored).unwrap();
+    }
+    // Reopening applies no migration twice and sees the data, by any URL spelling.
+    let database = Database::open(&format!("sqlite://{}", path.display())).unwrap();
+    assert_eq!(database.load(&stored.id).unwrap(), Some(stored));
+    assert!(path.exists());
+    assert!(
+        dir.path().join("nested/dir/flowd.db-wal").exists(),
+        "WAL mode"
+    );
+}
+
+#[test]
+fn in_memory_databases_are_private() {
+    let one = Database::open("sqlite::memory:").unwrap();
+    let two = Database::open("sqlite::memory:").unwrap();
+    assert_eq!(one.backend(), Backend::SqliteMemory);
+    let stored = execution(&TenantId::default(), 1_000);
+    one.insert(&stored).unwrap();
+    assert!(one.load(&stored.id).unwrap().is_some());
+    assert_eq!(two.load(&stored.id).unwrap(), None);
+}
+
+#[test]
+fn unsupported_urls_are_refused() {
+    assert!(matches!(
+        Database::open("mysql://root:secret@localhost/flowd"),
+        Err(StoreError::UnsupportedUrl { scheme }) if scheme == "mysql"
+    ));
+}
+
+#[test]
+fn unreachable_postgres_fails_fast_without_the_password() {
+    let started = std::time::Instant::now();
+    let error = Database::open("postgres://flowd:hunter2@127.0.0.1:1/flowd").unwrap_err();
+    assert!(matches!(error, StoreError::Connect(_)), "{error:?}");
+    assert!(!error.to_string().contains("hunter2"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// Writers on four threads share one SQLite file: every write lands, none fails as "locked".
+#[test]
+fn sqlite_file_takes_concurrent_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = DatabaseOptions {
+        pool_size: 4,
+        ..DatabaseOptions::default()
+    };
+    let database =
+        Arc::new(Database::open_with(dir.path().join("c.db").to_str().unwrap(), &options).unwrap());
+    let tenant = TenantId::default();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..25 {
+                    let mut item = execution(&tenant, 1_000);
+                    database.insert(&item).unwrap();
+                    item.revision = 1;
+                    database.save(&item, 0).unwrap();
+                    assert_eq!(database.load(&item.id).unwrap().unwrap().revision, 1);
+                }
+            });
+        }
+    });
+    assert_eq!(database.delete_expired(1_000).unwrap(), 100);
+}
+
+/// On PostgreSQL: reopening migrates nothing twice, and unknown users are `NotFound`.
+#[test]
+fn postgres_reopens() {
+    let Some((url, _guard)) = postgres_schema() else {
+        return;
+    };
+    let first = Database::open(&url).unwrap();
+    assert_eq!(first.backend(), Backend::Postgres);
+    drop(first);
+    let second = Database::open(&url).unwrap();
+    assert_eq!(
+        second.set_password_hash(
+            &TenantId::default(),
+            &flow_engine::UserId::new("ghost"),
+            "x"
+        ),
+        Err(PortError::NotFound)
+    );
+}
+
+/// A PostgreSQL connection cut under the pool (server restart, idle kill) costs one failed
+/// call, `Unavailable`; the pool then drops it and the next call works on a fresh connection.
+#[test]
+fn postgres_replaces_a_dead_connection() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+
+    let Some((url, guard)) = postgres_schema() else {
+        return;
+    };
+    let application = format!("{}_app", guard.schema());
+    let url = format!("{url}&application_name={application}");
+    let options = DatabaseOptions {
+        pool_size: 1,
+        ..DatabaseOptions::default()
+    };
+    let database = Database::open_with(&url, &options).unwrap();
+    let tenant = TenantId::default();
+    let stored = execution(&tenant, 1_000);
+    database.insert(&stored).unwrap();
+
+    let mut admin =
+        PgConnection::establish(&std::env::var(crate::support::PG_ENV).unwrap()).unwrap();
+    admin
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = '{application}'"
+        ))
+        .unwrap();
+
+    assert!(matches!(
+        database.load(&stored.id),
+        Err(PortError::Unavailable(_))
+    ));
+    assert_eq!(database.load(&stored.id).unwrap(), Some(stored));
+}

@@ -1,0 +1,219 @@
+//! The default flows (fixtures/flows, compiled with flow_compiler) through
+//! `flow_engine::Engine` on SQL-backed ports: registration, login, a wrong password, password
+//! recovery by e-mail code, and two concurrent submissions of one execution.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use flow_compiler::Program;
+use flow_engine::memory::MemoryOutbox;
+use flow_engine::{
+    Engine, EngineConfig, EngineError, ExecutionId, FIELD_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD,
+    HashParams, Outcome, RequestContext, Submission, TenantId, UserDirectory,
+};
+use flow_model::{Flow, FlowType};
+use flow_store::Database;
+
+use crate::support::{Backend, postgres_schema};
+
+fn program(name: &str) -> Arc<Program> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/flows")
+        .join(format!("{name}.json"));
+    let flow = Flow::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+    Arc::new(flow_compiler::compile(&flow).unwrap_or_else(|report| panic!("{report:?}")))
+}
+
+struct Harness {
+    engine: Engine,
+    outbox: Arc<MemoryOutbox>,
+    database: Arc<Database>,
+    tenant: TenantId,
+}
+
+impl Harness {
+    fn new(database: Arc<Database>, tenant: TenantId) -> Self {
+        let outbox = Arc::new(MemoryOutbox::new());
+        let config = EngineConfig {
+            hash: HashParams::insecure_for_tests(),
+            ..EngineConfig::recommended()
+        };
+        let engine = Engine::new(config, database.ports(outbox.clone())).unwrap();
+        Self {
+            engine,
+            outbox,
+            database,
+            tenant,
+        }
+    }
+
+    fn start(&self, program: &Arc<Program>) -> ExecutionId {
+        self.engine
+            .start(program, RequestContext::for_tenant(self.tenant.clone()))
+            .unwrap()
+            .0
+    }
+
+    fn try_submit(
+        &self,
+        id: &ExecutionId,
+        inputs: &[(&str, &str)],
+    ) -> Result<Outcome, EngineError> {
+        self.engine.resume_in(
+            &self.tenant,
+            id,
+            Submission::with_inputs(inputs.iter().copied()),
+        )
+    }
+
+    fn submit(&self, id: &ExecutionId, inputs: &[(&str, &str)]) -> Outcome {
+        self.try_submit(id, inputs).unwrap()
+    }
+
+    fn login(&self, login: &Arc<Program>, email: &str, password: &str) -> Outcome {
+        let id = self.start(login);
+        self.submit(&id, &[(FIELD_IDENTIFIER, email)]);
+        self.submit(&id, &[(FIELD_PASSWORD, password)])
+    }
+}
+
+fn error_codes(outcome: &Outcome) -> Vec<String> {
+    outcome
+        .form()
+        .unwrap_or_else(|| panic!("expected a prompt, got {outcome:?}"))
+        .errors
+        .iter()
+        .map(|error| error.code.clone())
+        .collect()
+}
+
+fn default_flows_run(database: Arc<Database>, tenant: TenantId) {
+    const EMAIL: &str = "ada@example.com";
+    let harness = Harness::new(database, tenant);
+    let registration = program("default-registration");
+    let login = program("default-login");
+    let recovery = program("default-password-recovery");
+
+    // Registration creates the user in SQL.
+    let id = harness.start(&registration);
+    harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
+    harness.submit(&id, &[(FIELD_PASSWORD, "first password")]);
+    let user = match harness.submit(&id, &[]) {
+        Outcome::Complete {
+            user_id: Some(user),
+            flow_type: FlowType::Registration,
+            ..
+        } => user,
+        other => panic!("registration did not complete: {other:?}"),
+    };
+    let stored = harness
+        .database
+        .find_by_identifier(&harness.tenant, EMAIL)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.id, user);
+    // A completed execution cannot be resumed.
+    assert_eq!(
+        harness.try_submit(&id, &[]),
+        Err(EngineError::AlreadyCompleted)
+    );
+    // Registering again is a field error, not a crash.
+    let again = harness.start(&registration);
+    harness.submit(&again, &[(FIELD_IDENTIFIER, EMAIL)]);
+    harness.submit(&again, &[(FIELD_PASSWORD, "first password")]);
+    let duplicate = harness.submit(&again, &[]);
+    assert!(!error_codes(&duplicate).is_empty(), "{duplicate:?}");
+
+    // Login, and a wrong password.
+    match harness.login(&login, EMAIL, "first password") {
+        Outcome::Complete {
+            user_id, sign_in, ..
+        } => {
+            assert_eq!(user_id, Some(user.clone()));
+            assert!(sign_in);
+        }
+        other => panic!("login did not complete: {other:?}"),
+    }
+    assert_eq!(
+        error_codes(&harness.login(&login, EMAIL, "wrong password")),
+        ["invalid_credentials"]
+    );
+    assert_eq!(
+        error_codes(&harness.login(&login, "nobody@example.com", "wrong password")),
+        ["invalid_credentials"]
+    );
+
+    // Recovery: the code goes through the mailer, is verified through the SQL code store.
+    let id = harness.start(&recovery);
+    harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
+    let code = harness.outbox.last_to(EMAIL).unwrap().code.unwrap();
+    let set = harness.submit(&id, &[(FIELD_CODE, &code)]);
+    assert!(set.form().is_some(), "{set:?}");
+    assert!(matches!(
+        harness.submit(&id, &[(FIELD_PASSWORD, "second password")]),
+        Outcome::Complete { .. }
+    ));
+    assert!(matches!(
+        harness.login(&login, EMAIL, "second password"),
+        Outcome::Complete { .. }
+    ));
+    assert_eq!(
+        error_codes(&harness.login(&login, EMAIL, "first password")),
+        ["invalid_credentials"]
+    );
+    // The trace lives in the stored execution and holds no secret.
+    let trace = serde_json::to_string(&harness.engine.trace(&id).unwrap()).unwrap();
+    assert!(trace.contains("verify"), "{trace}");
+    assert!(!trace.contains(&code));
+    assert!(!trace.contains("second password"));
+
+    // Two threads submit to one execution at once: both finish without a crash, and at most
+    // one of them loses with `conflict` (the revision compare-and-swap).
+    let id = harness.start(&login);
+    harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
+    let results: Vec<Result<Outcome, EngineError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| harness.try_submit(&id, &[(FIELD_PASSWORD, "second password")]))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .collect()
+    });
+    let completed = results
+        .iter()
+        .filter(|result| matches!(result, Ok(Outcome::Complete { .. })))
+        .count();
+    assert_eq!(completed, 1, "{results:?}");
+    assert!(
+        results.iter().all(|result| matches!(
+            result,
+            Ok(Outcome::Complete { .. })
+                | Err(EngineError::Conflict | EngineError::AlreadyCompleted)
+        )),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn default_flows_on_sqlite_file() {
+    let backend = Backend::sqlite_file();
+    default_flows_run(backend.database.clone().unwrap(), backend.tenant.clone());
+}
+
+#[test]
+fn default_flows_on_sqlite_memory() {
+    let backend = Backend::sqlite_memory();
+    default_flows_run(backend.database.clone().unwrap(), backend.tenant.clone());
+}
+
+#[test]
+fn default_flows_on_postgres() {
+    let Some((url, _guard)) = postgres_schema() else {
+        return;
+    };
+    let database = Arc::new(Database::open(&url).unwrap());
+    default_flows_run(database, TenantId::default());
+}
