@@ -8,6 +8,7 @@ mod executions;
 mod flows;
 mod mail;
 mod schema;
+mod settings;
 mod users;
 
 use std::sync::Arc;

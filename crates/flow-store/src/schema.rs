@@ -167,3 +167,17 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(flows, flow_versions);
 diesel::allow_tables_to_appear_in_same_query!(users, credentials);
+
+diesel::table! {
+    /// Server settings per tenant (the digest of a generated admin token).
+    settings (tenant_id, name) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// Setting name.
+        name -> Text,
+        /// Setting value.
+        value -> Text,
+        /// Last change (Unix seconds).
+        updated_at -> BigInt,
+    }
+}

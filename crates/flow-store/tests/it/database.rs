@@ -140,3 +140,51 @@ fn postgres_replaces_a_dead_connection() {
     ));
     assert_eq!(database.load(&stored.id).unwrap(), Some(stored));
 }
+
+/// Settings are per tenant and set once: the second insert of a name reports `false` and keeps
+/// the first value. The readiness probe answers.
+fn settings_are_set_once_per_tenant(database: &Database) {
+    let (tenant, other) = (TenantId::new("settings-a"), TenantId::new("settings-b"));
+    database.ping().unwrap();
+    assert_eq!(
+        database.setting(&tenant, "admin_token_sha256").unwrap(),
+        None
+    );
+    assert!(
+        database
+            .insert_setting(&tenant, "admin_token_sha256", "first")
+            .unwrap()
+    );
+    assert!(
+        !database
+            .insert_setting(&tenant, "admin_token_sha256", "second")
+            .unwrap()
+    );
+    assert_eq!(
+        database
+            .setting(&tenant, "admin_token_sha256")
+            .unwrap()
+            .as_deref(),
+        Some("first")
+    );
+    assert_eq!(
+        database.setting(&other, "admin_token_sha256").unwrap(),
+        None
+    );
+}
+
+#[test]
+fn settings_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = Database::open(dir.path().join("flowd.db").to_str().unwrap()).unwrap();
+    settings_are_set_once_per_tenant(&database);
+    settings_are_set_once_per_tenant(&Database::open("sqlite::memory:").unwrap());
+}
+
+#[test]
+fn settings_on_postgres() {
+    let Some((url, _guard)) = postgres_schema() else {
+        return;
+    };
+    settings_are_set_once_per_tenant(&Database::open(&url).unwrap());
+}

@@ -1,0 +1,287 @@
+//! Configuration: built-in defaults, then an optional `flowd.toml`, then `FLOWD_*` environment
+//! variables. The variable names are a contract with operators; a bad value stops start-up with
+//! a message that names the setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// A setting that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {message}")]
+pub struct ConfigError {
+    /// The environment variable (or file key) that is wrong.
+    pub setting: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(setting: &str, message: impl Into<String>) -> Self {
+        Self {
+            setting: setting.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The server's settings, checked.
+#[derive(Clone)]
+pub struct Config {
+    /// `FLOWD_LISTEN`: address and port to listen on.
+    pub listen: SocketAddr,
+    /// `FLOWD_DATABASE_URL`: `sqlite://file`, `sqlite::memory:` or `postgres://...`.
+    pub database_url: String,
+    /// `FLOWD_ADMIN_TOKEN`: the bootstrap admin bearer token, if the operator set one.
+    pub admin_token: Option<String>,
+    /// `FLOWD_PUBLIC_URL`: the external base URL.
+    pub public_url: String,
+    /// `FLOWD_SMTP_URL`: `smtp://host:port` or `smtps://...`; `None` writes mail to `outbox_dir`.
+    pub smtp_url: Option<String>,
+    /// `FLOWD_OUTBOX_DIR`: where mail goes without SMTP (default `./outbox`).
+    pub outbox_dir: PathBuf,
+    /// `FLOWD_LOG`: the log filter (`info`, `flowd=debug,info`).
+    pub log: String,
+    /// `FLOWD_LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for Config {
+    /// Never prints the admin token or credentials in the database URL.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database", &redact_url(&self.database_url))
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
+            .field("public_url", &self.public_url)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("outbox_dir", &self.outbox_dir)
+            .field("log", &self.log)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+/// The URL without its password (`postgres://user:***@host/db`).
+pub fn redact_url(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(at)) if at > scheme.len() => {
+            let credentials = rest.get(..at - scheme.len() - 3).unwrap_or("");
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***{}", url.get(at..).unwrap_or(""))
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The raw layered values, before checking.
+#[derive(Debug, Deserialize)]
+struct Raw {
+    listen: String,
+    database_url: String,
+    admin_token: Option<String>,
+    public_url: Option<String>,
+    smtp_url: Option<String>,
+    outbox_dir: String,
+    log: String,
+    log_format: String,
+}
+
+/// The variable name of a setting, for messages.
+fn var(key: &str) -> String {
+    format!("FLOWD_{}", key.to_uppercase())
+}
+
+impl Config {
+    /// Loads defaults, then `flowd.toml` in the working directory (or the file named by
+    /// `FLOWD_CONFIG`) if it exists, then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("FLOWD_CONFIG").unwrap_or_else(|_| "flowd.toml".to_owned());
+        let builder = ::config::Config::builder()
+            .set_default("listen", "127.0.0.1:8080")
+            .and_then(|b| b.set_default("database_url", "sqlite://flowd.db"))
+            .and_then(|b| b.set_default("outbox_dir", "outbox"))
+            .and_then(|b| b.set_default("log", "info"))
+            .and_then(|b| b.set_default("log_format", "text"))
+            .map_err(|error| ConfigError::new("defaults", error.to_string()))?
+            .add_source(
+                ::config::File::with_name(&file)
+                    .format(::config::FileFormat::Toml)
+                    .required(false),
+            )
+            .add_source(::config::Environment::with_prefix("FLOWD").ignore_empty(true));
+        let raw: Raw = builder
+            .build()
+            .and_then(|settings| settings.try_deserialize())
+            .map_err(|error| ConfigError::new(&file, error.to_string()))?;
+        Self::check(raw)
+    }
+
+    fn check(raw: Raw) -> Result<Self, ConfigError> {
+        let listen = raw.listen.parse::<SocketAddr>().map_err(|_| {
+            ConfigError::new(
+                &var("listen"),
+                format!("{:?} is not an address:port", raw.listen),
+            )
+        })?;
+        let database_url = raw.database_url.trim().to_owned();
+        let known_database = ["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|p| database_url.starts_with(p));
+        if !known_database {
+            return Err(ConfigError::new(
+                &var("database_url"),
+                "use sqlite://FILE, sqlite::memory: or postgres://USER@HOST/DB",
+            ));
+        }
+        let public_url = match raw.public_url {
+            Some(url) => {
+                let url = url.trim_end_matches('/').to_owned();
+                if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+                    return Err(ConfigError::new(
+                        &var("public_url"),
+                        "must be an http:// or https:// URL",
+                    ));
+                }
+                url
+            }
+            None => format!("http://{listen}"),
+        };
+        if let Some(smtp) = &raw.smtp_url
+            && !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://"))
+        {
+            return Err(ConfigError::new(
+                &var("smtp_url"),
+                "must be smtp://HOST:PORT or smtps://HOST:PORT",
+            ));
+        }
+        if raw
+            .admin_token
+            .as_deref()
+            .is_some_and(|token| token.len() < 16)
+        {
+            return Err(ConfigError::new(
+                &var("admin_token"),
+                "must be at least 16 characters",
+            ));
+        }
+        let log_format = match raw.log_format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::new(
+                    &var("log_format"),
+                    format!("{other:?}: use text or json"),
+                ));
+            }
+        };
+        tracing_subscriber::EnvFilter::try_new(&raw.log)
+            .map_err(|error| ConfigError::new(&var("log"), error.to_string()))?;
+        Ok(Self {
+            listen,
+            database_url,
+            admin_token: raw.admin_token,
+            public_url,
+            smtp_url: raw.smtp_url,
+            outbox_dir: PathBuf::from(raw.outbox_dir),
+            log: raw.log,
+            log_format,
+        })
+    }
+
+    /// Settings for tests: an ephemeral port, the given database, a fixed token, quiet logs.
+    pub fn for_tests(database_url: &str, outbox_dir: PathBuf, admin_token: &str) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: database_url.to_owned(),
+            admin_token: Some(admin_token.to_owned()),
+            public_url: "http://127.0.0.1".to_owned(),
+            smtp_url: None,
+            outbox_dir,
+            log: "warn".to_owned(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> Raw {
+        Raw {
+            listen: "127.0.0.1:8080".to_owned(),
+            database_url: "sqlite://flowd.db".to_owned(),
+            admin_token: None,
+            public_url: None,
+            smtp_url: None,
+            outbox_dir: "outbox".to_owned(),
+            log: "info".to_owned(),
+            log_format: "text".to_owned(),
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = Config::check(raw()).unwrap();
+        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn each_bad_value_names_its_setting() {
+        type Spoil = fn(&mut Raw);
+        let cases: [(Spoil, &str); 7] = [
+            (|r| r.listen = "nowhere".to_owned(), "FLOWD_LISTEN"),
+            (
+                |r| r.database_url = "mysql://x".to_owned(),
+                "FLOWD_DATABASE_URL",
+            ),
+            (
+                |r| r.public_url = Some("ftp://x.example".to_owned()),
+                "FLOWD_PUBLIC_URL",
+            ),
+            (
+                |r| r.smtp_url = Some("mail.example:25".to_owned()),
+                "FLOWD_SMTP_URL",
+            ),
+            (
+                |r| r.admin_token = Some("short".to_owned()),
+                "FLOWD_ADMIN_TOKEN",
+            ),
+            (|r| r.log_format = "xml".to_owned(), "FLOWD_LOG_FORMAT"),
+            (|r| r.log = "=[".to_owned(), "FLOWD_LOG"),
+        ];
+        for (spoil, setting) in cases {
+            let mut raw = raw();
+            spoil(&mut raw);
+            let error = Config::check(raw).unwrap_err();
+            assert_eq!(error.setting, setting, "{error}");
+        }
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        let mut raw = raw();
+        raw.admin_token = Some("a-very-secret-admin-token".to_owned());
+        raw.database_url = "postgres://app:hunter2@db.internal/flowd".to_owned();
+        let shown = format!("{:?}", Config::check(raw).unwrap());
+        assert!(
+            !shown.contains("a-very-secret") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgres://app:***@db.internal/flowd"),
+            "{shown}"
+        );
+    }
+}

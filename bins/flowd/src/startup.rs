@@ -1,0 +1,236 @@
+//! Wiring: open the database, seed the default flows, build the engine and the catalog, mount
+//! the HTTP surfaces. `main` and the integration tests share this one path.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, middleware, web};
+use flow_admin_api::{AdminState, AdminToken, DEFAULT_BODY_LIMIT};
+use flow_engine::{
+    Engine, EngineConfig, FlowCatalog, FlowQuery, Mailer, OsRandom, SystemClock, TenantId,
+};
+use flow_store::{Database, FileOutbox, SmtpMailer};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::defaults::default_flows;
+
+/// The settings key under which a generated admin token's digest is stored.
+const ADMIN_TOKEN_SETTING: &str = "admin_token_sha256";
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] flow_store::StoreError),
+    /// The default flows could not be installed.
+    #[error("default flows: {0}")]
+    Catalog(#[from] flow_engine::CatalogError),
+    /// A default flow file is broken (a build problem).
+    #[error("default flows: {0}")]
+    Model(#[from] flow_model::ModelError),
+    /// A port call failed (a setting could not be read or written).
+    #[error("database: {0}")]
+    Port(#[from] flow_engine::PortError),
+    /// The engine refused its settings.
+    #[error("engine: {0}")]
+    Engine(#[from] flow_engine::EngineError),
+    /// The mailer could not be set up.
+    #[error("mail: {0}")]
+    Mail(String),
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The composed services, before any HTTP.
+pub struct Services {
+    /// The database (also the flow repository and the engine's stores).
+    pub database: Arc<Database>,
+    /// The flow catalog.
+    pub catalog: Arc<FlowCatalog>,
+    /// The engine.
+    pub engine: Arc<Engine>,
+}
+
+impl Services {
+    /// Opens the database (applying migrations) and builds catalog and engine.
+    pub fn open(config: &Config) -> Result<Self, StartError> {
+        let database = Arc::new(Database::open(&config.database_url)?);
+        let catalog = Arc::new(FlowCatalog::new(
+            database.clone(),
+            Arc::new(SystemClock),
+            Arc::new(OsRandom),
+        ));
+        let mailer: Arc<dyn Mailer> = match &config.smtp_url {
+            Some(url) => Arc::new(
+                SmtpMailer::from_url(url, "flowd@localhost")
+                    .map_err(|e| StartError::Mail(e.to_string()))?,
+            ),
+            None => Arc::new(
+                FileOutbox::new(&config.outbox_dir, "flowd@localhost")
+                    .map_err(|e| StartError::Mail(e.to_string()))?,
+            ),
+        };
+        let engine = Arc::new(Engine::new(
+            EngineConfig::recommended(),
+            database.ports(mailer),
+        )?);
+        Ok(Self {
+            database,
+            catalog,
+            engine,
+        })
+    }
+
+    /// Installs the default flows when the tenant has no flows at all (a first start): an
+    /// operator who deletes a default flow does not get it back on the next start.
+    pub fn seed_defaults(&self, tenant: &TenantId) -> Result<usize, StartError> {
+        let existing = self.catalog.list(
+            tenant,
+            &FlowQuery {
+                flow_type: None,
+                status: None,
+                after: None,
+                limit: 1,
+            },
+        )?;
+        if existing.total > 0 {
+            return Ok(0);
+        }
+        Ok(self
+            .catalog
+            .install_defaults(tenant, &default_flows()?)?
+            .len())
+    }
+
+    /// The admin token: `FLOWD_ADMIN_TOKEN` if set; else the digest stored at an earlier start;
+    /// else a new random token whose digest is stored. Returns the token and, when it was just
+    /// generated, its clear text (to be shown once).
+    pub fn admin_token(&self, config: &Config) -> Result<(AdminToken, Option<String>), StartError> {
+        if let Some(token) = &config.admin_token {
+            return Ok((AdminToken::from_token(token), None));
+        }
+        if let Some(digest) = self
+            .database
+            .setting(&TenantId::default(), ADMIN_TOKEN_SETTING)?
+            .as_deref()
+            .and_then(decode_digest)
+        {
+            return Ok((AdminToken::from_digest(digest), None));
+        }
+        let token = format!("fdt_{}", uuid::Uuid::new_v4().simple());
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        if self
+            .database
+            .insert_setting(&TenantId::default(), ADMIN_TOKEN_SETTING, &hex)?
+        {
+            Ok((AdminToken::from_digest(digest), Some(token)))
+        } else {
+            // Another replica generated one at the same moment: use theirs.
+            let stored = self
+                .database
+                .setting(&TenantId::default(), ADMIN_TOKEN_SETTING)?;
+            let digest = stored.as_deref().and_then(decode_digest).unwrap_or(digest);
+            Ok((AdminToken::from_digest(digest), None))
+        }
+    }
+}
+
+fn decode_digest(hex: &str) -> Option<[u8; 32]> {
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|at| {
+            hex.get(at..at + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect();
+    bytes?.try_into().ok()
+}
+
+/// A running server: its port and the future that runs it.
+pub struct Application {
+    /// The port it listens on (useful with port 0).
+    pub port: u16,
+    /// The server; await it to run until shutdown (SIGINT/SIGTERM stop it gracefully).
+    pub server: Server,
+    /// The admin token, if it was generated by this start (shown once, never logged).
+    pub generated_admin_token: Option<String>,
+}
+
+impl Application {
+    /// Opens everything and binds the listener.
+    pub fn build(config: &Config) -> Result<Self, StartError> {
+        let services = Services::open(config)?;
+        let tenant = TenantId::default();
+        let seeded = services.seed_defaults(&tenant)?;
+        if seeded > 0 {
+            tracing::info!(flows = seeded, "installed the default flows");
+        }
+        let (token, generated_admin_token) = services.admin_token(config)?;
+        let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
+            address: config.listen.to_string(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or(0);
+        let admin = web::Data::new(AdminState {
+            catalog: services.catalog.clone(),
+            engine: Some(services.engine.clone()),
+            token,
+            body_limit: DEFAULT_BODY_LIMIT,
+        });
+        let database = web::Data::from(services.database.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(middleware::from_fn(crate::telemetry::request_span))
+                .app_data(database.clone())
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+                .configure(|cfg| flow_admin_api::configure(cfg, admin.clone()))
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)
+        .map_err(|source| StartError::Listen {
+            address: config.listen.to_string(),
+            source,
+        })?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            generated_admin_token,
+        })
+    }
+}
+
+/// Alive: the process answers.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Ready: the database answers.
+async fn readyz(database: web::Data<Database>) -> HttpResponse {
+    let database = database.into_inner();
+    match web::block(move || database.ping()).await {
+        Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        _ => HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "unavailable", "code": "database_unavailable"})),
+    }
+}
+
+/// Any path no surface serves.
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(json!({"code": "not_found", "message": "no such endpoint"}))
+}

@@ -1,0 +1,108 @@
+//! The admin API over real HTTP: the seed-002 examples in order, and the auth challenge.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{TestServer, seed};
+
+#[actix_web::test]
+async fn the_seed_examples_over_http() {
+    let server = TestServer::start().await;
+    let (status, created) = server
+        .call(
+            "POST",
+            "/api/admin/flows",
+            Some(&seed("create-flow-request.json")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    for (field, value) in seed("create-flow-response.json").as_object().unwrap() {
+        if field != "id" && field != "created_at" {
+            assert_eq!(&created[field], value, "{field}");
+        }
+    }
+    let id = created["id"].as_str().unwrap().to_owned();
+    let flow_path = format!("/api/admin/flows/{id}");
+
+    let (status, flow) = server.call("GET", &flow_path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(flow["graph"], seed("create-flow-request.json")["graph"]);
+
+    let (status, updated) = server
+        .call("PUT", &flow_path, Some(&seed("update-flow-request.json")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(updated["display_name"], "Social Login Flow (Updated)");
+
+    let (status, report) = server
+        .call("POST", &format!("{flow_path}/validate"), None)
+        .await;
+    assert_eq!((status, &report["valid"]), (StatusCode::OK, &json!(true)));
+
+    let (status, compiled) = server
+        .call("POST", &format!("{flow_path}/compile"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (&compiled["compiled"], &compiled["version"]),
+        (&json!(true), &json!(2))
+    );
+
+    let (status, activated) = server
+        .call("POST", &format!("{flow_path}/activate"), None)
+        .await;
+    assert_eq!(
+        (status, &activated["status"]),
+        (StatusCode::OK, &json!("active"))
+    );
+    let (status, deactivated) = server
+        .call("POST", &format!("{flow_path}/deactivate"), None)
+        .await;
+    assert_eq!(
+        (status, &deactivated["status"]),
+        (StatusCode::OK, &json!("inactive"))
+    );
+
+    let (status, list) = server
+        .call("GET", "/api/admin/flows?type=login", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        list["total"], 2,
+        "the default login flow and social-login: {list}"
+    );
+
+    assert_eq!(
+        server.call("DELETE", &flow_path, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        server.call("GET", &flow_path, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn the_admin_api_wants_the_token() {
+    let server = TestServer::start().await;
+    let response = server
+        .client
+        .get(format!("{}/api/admin/flows", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get("www-authenticate").is_some());
+    let (status, body) = server
+        .call_as(
+            Some("wrong-token-of-some-length"),
+            "GET",
+            "/api/admin/flows",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+}

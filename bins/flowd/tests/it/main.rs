@@ -1,0 +1,8 @@
+//! Integration tests: the real server on an ephemeral port, over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod admin;
+mod server;

@@ -1,0 +1,98 @@
+//! Starting the real server for a test, and a small HTTP client around it.
+
+use flowd::config::Config;
+use flowd::startup::Application;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+pub(crate) const TOKEN: &str = "integration-test-admin-token";
+
+/// A running server with its own SQLite file.
+pub(crate) struct TestServer {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) generated_token: Option<String>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// A fresh server on a fresh SQLite database.
+    pub(crate) async fn start() -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().to_owned();
+        let mut server = Self::start_in(&dir, Some(TOKEN)).await;
+        server._temp = Some(temp);
+        server
+    }
+
+    /// A server on the SQLite database in `dir` (kept between starts).
+    pub(crate) async fn start_in(dir: &std::path::Path, token: Option<&str>) -> Self {
+        let url = format!("sqlite://{}", dir.join("flowd.db").display());
+        Self::start_with_url(&url, dir, token).await
+    }
+
+    pub(crate) async fn start_with_url(
+        url: &str,
+        dir: &std::path::Path,
+        token: Option<&str>,
+    ) -> Self {
+        let mut config = Config::for_tests(url, dir.join("outbox"), token.unwrap_or(TOKEN));
+        config.admin_token = token.map(str::to_owned);
+        let application =
+            Application::build(&config).unwrap_or_else(|error| panic!("server starts: {error}"));
+        let base = format!("http://127.0.0.1:{}", application.port);
+        actix_web::rt::spawn(application.server);
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            generated_token: application.generated_admin_token,
+            _temp: None,
+        }
+    }
+
+    /// Sends a request with `token`; returns the status and the JSON body (`Null` if empty).
+    pub(crate) async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, body)
+    }
+
+    /// [`Self::call_as`] with the admin token.
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        self.call_as(Some(TOKEN), method, path, body).await
+    }
+}
+
+pub(crate) fn seed(name: &str) -> Value {
+    let path = format!(
+        "{}/../../fixtures/seed-002/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
