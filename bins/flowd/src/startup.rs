@@ -170,6 +170,7 @@ pub struct Application {
 impl Application {
     /// Opens everything and binds the listener.
     pub fn build(config: &Config) -> Result<Self, StartError> {
+        crate::metrics::install();
         let services = Services::open(config)?;
         let tenant = TenantId::default();
         let seeded = services.seed_defaults(&tenant)?;
@@ -198,6 +199,7 @@ impl Application {
                 .app_data(database.clone())
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
+                .route("/metrics", web::get().to(crate::metrics::render))
                 .configure(|cfg| flow_admin_api::configure(cfg, admin.clone()))
                 .default_service(web::to(not_found))
         })

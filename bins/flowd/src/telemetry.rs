@@ -45,14 +45,25 @@ pub async fn request_span(
         path = %request.path(),
     );
     let started = Instant::now();
+    let method = request.method().to_string();
     async move {
         let mut response = next.call(request).await?;
         let status = response.status().as_u16();
-        tracing::info!(
-            status,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "handled"
-        );
+        let elapsed = started.elapsed();
+        tracing::info!(status, elapsed_ms = elapsed.as_millis() as u64, "handled");
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        metrics::counter!(
+            "flowd_http_requests_total",
+            "method" => method.clone(),
+            "route" => route.clone(),
+            "status" => status.to_string(),
+        )
+        .increment(1);
+        metrics::histogram!("flowd_http_request_duration_seconds", "method" => method, "route" => route)
+            .record(elapsed.as_secs_f64());
         if let Ok(value) = HeaderValue::from_str(&id) {
             response
                 .headers_mut()

@@ -4,9 +4,10 @@
 use flow_engine::{StoredFlow, TraceEntry};
 use flow_model::{Flow, FlowStatus, FlowType};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One item of `GET /api/admin/flows`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FlowSummary {
     /// The flow id.
     pub id: String,
@@ -16,8 +17,10 @@ pub struct FlowSummary {
     pub display_name: String,
     /// The flow type.
     #[serde(rename = "type")]
+    #[schema(value_type = crate::schemas::FlowType)]
     pub flow_type: FlowType,
     /// The status.
+    #[schema(value_type = crate::schemas::FlowStatus)]
     pub status: FlowStatus,
     /// The latest version.
     pub version: u32,
@@ -47,7 +50,7 @@ impl From<&StoredFlow> for FlowSummary {
 }
 
 /// `GET /api/admin/flows`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FlowList {
     /// The page.
     pub items: Vec<FlowSummary>,
@@ -58,7 +61,7 @@ pub struct FlowList {
 }
 
 /// `POST /api/admin/flows` (201).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedFlow {
     /// The new id.
     pub id: String,
@@ -68,8 +71,10 @@ pub struct CreatedFlow {
     pub display_name: String,
     /// The flow type.
     #[serde(rename = "type")]
+    #[schema(value_type = crate::schemas::FlowType)]
     pub flow_type: FlowType,
     /// Always `draft`.
+    #[schema(value_type = crate::schemas::FlowStatus)]
     pub status: FlowStatus,
     /// Always 1.
     pub version: u32,
@@ -99,10 +104,11 @@ impl From<&StoredFlow> for CreatedFlow {
 }
 
 /// `GET /api/admin/flows/:id` and the answer to `PUT`: the whole flow with its graph.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FlowDetails<'a> {
     /// The flow as seed 002 shows it (unknown fields included).
     #[serde(flatten)]
+    #[schema(value_type = crate::schemas::Flow)]
     pub flow: &'a Flow,
     /// Extension: whether the flow is the default of its type.
     pub is_default: bool,
@@ -126,7 +132,7 @@ impl<'a> From<&'a StoredFlow> for FlowDetails<'a> {
 }
 
 /// `POST /api/admin/flows/:id/compile`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Compiled {
     /// The flow id.
     pub id: String,
@@ -139,32 +145,35 @@ pub struct Compiled {
 }
 
 /// `POST /api/admin/flows/:id/activate`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Activated {
     /// The flow id.
     pub id: String,
     /// Always `active`.
+    #[schema(value_type = crate::schemas::FlowStatus)]
     pub status: FlowStatus,
     /// When it was activated.
     pub activated_at: Option<i64>,
 }
 
 /// `POST /api/admin/flows/:id/deactivate`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Deactivated {
     /// The flow id.
     pub id: String,
     /// Always `inactive`.
+    #[schema(value_type = crate::schemas::FlowStatus)]
     pub status: FlowStatus,
     /// When it was deactivated.
     pub deactivated_at: Option<i64>,
 }
 
 /// `GET /api/admin/executions/:id/trace`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Trace {
     /// The execution id.
     pub execution_id: String,
     /// The steps run, oldest first.
+    #[schema(value_type = Vec<crate::schemas::TraceEntry>)]
     pub steps: Vec<TraceEntry>,
 }

@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use flow_engine::CatalogError;
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 /// Why an admin request failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,12 +68,23 @@ pub enum AdminError {
     Internal,
 }
 
-/// The wire shape of every error.
-#[derive(Debug, Serialize)]
-struct ErrorBody<'a> {
+/// The wire shape of every error: `{code, message, details?}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorBody<'a> {
+    /// The stable machine code (`invalid_json`, `invalid_request`, `invalid_name`,
+    /// `invalid_query`, `payload_too_large`, `body_unreadable`, `unauthorized`, `not_found`,
+    /// `flow_not_found`, `execution_not_found`, `name_taken`, `invalid_flow`,
+    /// `store_unavailable`, `internal_error`, ...).
+    #[schema(example = "flow_not_found")]
     code: &'a str,
+    /// A sentence for people.
+    #[schema(example = "no such flow")]
     message: String,
+    /// Machine-readable detail, when there is any: `{line, column}` for `invalid_json`,
+    /// `{field}` for `invalid_request`, `{parameter}` for `invalid_query`, `{limit}` for
+    /// `payload_too_large`, the validator's report for `invalid_flow`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     details: Option<Value>,
 }
 

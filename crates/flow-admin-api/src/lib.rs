@@ -5,7 +5,9 @@ mod body;
 pub mod dto;
 mod error;
 mod node_types;
+mod openapi;
 mod routes;
+mod schemas;
 
 use std::sync::Arc;
 
@@ -14,6 +16,7 @@ use flow_engine::{Engine, FlowCatalog};
 
 pub use auth::{Admin, AdminToken};
 pub use error::AdminError;
+pub use openapi::{DOCS_PATH, OPENAPI_PATH, openapi};
 pub use routes::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// The largest request body accepted by default (1 MiB): room for a flow of thousands of nodes.
@@ -31,7 +34,8 @@ pub struct AdminState {
     pub body_limit: usize,
 }
 
-/// Mounts `/api/admin/...` on an actix app or scope.
+/// Mounts `/api/admin/...` on an actix app or scope: the API, its OpenAPI document at
+/// `/api/admin/openapi.json` and Swagger UI at `/api/admin/docs/` (those two without auth).
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
     use routes as r;
     cfg.service(
@@ -50,6 +54,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
             .route("/flows/{id}/export", web::get().to(r::export_flow))
             .route("/node-types", web::get().to(r::node_types))
             .route("/executions/{id}/trace", web::get().to(r::execution_trace))
+            .route("/openapi.json", web::get().to(openapi::openapi_json))
+            .route("/docs", web::get().to(openapi::docs_redirect))
+            .service(openapi::swagger_ui())
             .default_service(web::to(r::no_route)),
     );
 }

@@ -13,6 +13,7 @@ use crate::body::{read_object, require, take};
 use crate::dto::{
     Activated, Compiled, CreatedFlow, Deactivated, FlowDetails, FlowList, FlowSummary, Trace,
 };
+use crate::error::ErrorBody;
 use crate::{Admin, AdminError, AdminState, node_types};
 
 /// Default page size of the list.
@@ -129,6 +130,27 @@ fn decode_cursor(cursor: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(|_| invalid())
 }
 
+/// List flows (ordered by id) with filters and an opaque cursor.
+#[utoipa::path(
+    get,
+    path = "/api/admin/flows",
+    operation_id = "list_flows",
+    tag = "flows",
+    params(
+        ("limit" = Option<u32>, Query, description = "Page size: 1 to 100 (default 20); other values are 400 `invalid_query`.", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "Opaque cursor from the previous page's `cursor`."),
+        ("type" = Option<crate::schemas::FlowType>, Query, description = "Only flows of this type."),
+        ("status" = Option<crate::schemas::FlowStatus>, Query, description = "Only flows with this status."),
+    ),
+    responses(
+        (status = 200, description = "One page of flows; `total` counts all matches; `cursor` is `null` on the last page.", body = FlowList),
+        (status = 400, description = "A bad query parameter (`invalid_query`, naming it).", body = ErrorBody,
+            example = json!({"code": "invalid_query", "message": "query parameter limit: must be an integer from 1 to 100", "details": {"parameter": "limit"}})),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+    )
+)]
 pub(crate) async fn list_flows(
     _: Admin,
     request: HttpRequest,
@@ -144,6 +166,24 @@ pub(crate) async fn list_flows(
     }))
 }
 
+/// Get a flow with its full graph.
+#[utoipa::path(
+    get,
+    path = "/api/admin/flows/{id}",
+    operation_id = "get_flow",
+    tag = "flows",
+    params(
+        ("id" = String, Path, description = "Flow id", example = "flow_social_login"),
+    ),
+    responses(
+        (status = 200, description = "The flow.", body = FlowDetails),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
+            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+    )
+)]
 pub(crate) async fn get_flow(
     _: Admin,
     request: HttpRequest,
@@ -155,6 +195,27 @@ pub(crate) async fn get_flow(
     Ok(HttpResponse::Ok().json(FlowDetails::from(&stored)))
 }
 
+/// Create a flow: a draft at version 1, not compiled. Drafts may hold invalid graphs.
+#[utoipa::path(
+    post,
+    path = "/api/admin/flows",
+    operation_id = "create_flow",
+    tag = "flows",
+    request_body(content = crate::schemas::CreateFlowRequest, description = "The new flow.", example = crate::schemas::examples::create_flow),
+    responses(
+        (status = 201, description = "Created.", body = CreatedFlow,
+            headers(("Location" = String, description = "`/api/admin/flows/{id}` of the new flow"))),
+        (status = 400, description = "Malformed JSON (`invalid_json`, with line and column), a missing or ill-typed field (`invalid_request`, with its path), or a name that breaks the naming rule (`invalid_name`).", body = ErrorBody,
+            example = json!({"code": "invalid_request", "message": "graph.nodes[1].type: missing field", "details": {"field": "graph.nodes[1].type"}})),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 409, description = "Another flow already has this name (`name_taken`).", body = ErrorBody,
+            example = json!({"code": "name_taken", "message": "a flow named \"social-login\" already exists"})),
+        (status = 413, description = "The body is larger than the server's limit (`payload_too_large`).", body = ErrorBody,
+            example = json!({"code": "payload_too_large", "message": "the body is larger than 1048576 bytes", "details": {"limit": 1048576}})),
+    )
+)]
 pub(crate) async fn create_flow(
     _: Admin,
     request: HttpRequest,
@@ -194,6 +255,30 @@ pub(crate) async fn create_flow(
         .json(CreatedFlow::from(&stored)))
 }
 
+/// Update a flow's display name, description, graph or default mark; a changed graph
+/// clears `compiled`.
+#[utoipa::path(
+    put,
+    path = "/api/admin/flows/{id}",
+    operation_id = "update_flow",
+    tag = "flows",
+    params(
+        ("id" = String, Path, description = "Flow id", example = "flow_social_login"),
+    ),
+    request_body(content = crate::schemas::UpdateFlowRequest, description = "The fields to change.", example = crate::schemas::examples::update_flow),
+    responses(
+        (status = 200, description = "The updated flow.", body = FlowDetails),
+        (status = 400, description = "Malformed JSON (`invalid_json`, with line and column), a missing or ill-typed field (`invalid_request`, with its path), or a server-managed field such as `name` or `status` (`invalid_request`).", body = ErrorBody,
+            example = json!({"code": "invalid_request", "message": "graph.nodes[1].type: missing field", "details": {"field": "graph.nodes[1].type"}})),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
+            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+        (status = 413, description = "The body is larger than the server's limit (`payload_too_large`).", body = ErrorBody,
+            example = json!({"code": "payload_too_large", "message": "the body is larger than 1048576 bytes", "details": {"limit": 1048576}})),
+    )
+)]
 pub(crate) async fn update_flow(
     _: Admin,
     request: HttpRequest,
@@ -243,6 +328,24 @@ pub(crate) async fn update_flow(
     Ok(HttpResponse::Ok().json(FlowDetails::from(&stored)))
 }
 
+/// Delete a flow and its compiled versions; executions in flight keep running.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/flows/{id}",
+    operation_id = "delete_flow",
+    tag = "flows",
+    params(
+        ("id" = String, Path, description = "Flow id", example = "flow_social_login"),
+    ),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
+            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+    )
+)]
 pub(crate) async fn delete_flow(
     _: Admin,
     request: HttpRequest,
@@ -254,6 +357,24 @@ pub(crate) async fn delete_flow(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Validate a flow's current graph: 200 with the report, valid or not.
+#[utoipa::path(
+    post,
+    path = "/api/admin/flows/{id}/validate",
+    operation_id = "validate_flow",
+    tag = "flows",
+    params(
+        ("id" = String, Path, description = "Flow id", example = "flow_social_login"),
+    ),
+    responses(
+        (status = 200, description = "The validator's report.", body = crate::schemas::Report),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
+            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+    )
+)]
 pub(crate) async fn validate_flow(
     _: Admin,
     request: HttpRequest,
@@ -265,6 +386,26 @@ pub(crate) async fn validate_flow(
     Ok(HttpResponse::Ok().json(report))
 }
 
+/// Compile a flow's current graph into a new version.
+#[utoipa::path(
+    post,
+    path = "/api/admin/flows/{id}/compile",
+    operation_id = "compile_flow",
+    tag = "flows",
+    params(
+        ("id" = String, Path, description = "Flow id", example = "flow_social_login"),
+    ),
+    responses(
+        (status = 200, description = "Compiled.", body = Compiled),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
+            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+        (status = 422, description = "The flow does not validate (`invalid_flow`); `details` is the validator's report.", body = ErrorBody,
+            example = json!({"code": "invalid_flow", "message": "the flow is invalid; see details", "details": {"valid": false, "errors": [{"code": "missing_start_node", "message": "Flow is missing a start node"}], "warnings": []}})),
+    )
+)]
 pub(crate) async fn compile_flow(
     _: Admin,
     request: HttpRequest,
@@ -281,6 +422,26 @@ pub(crate) async fn compile_flow(
     }))
 }
 
+/// Activate a flow, compiling it first if needed.
+#[utoipa::path(
+    post,
+    path = "/api/admin/flows/{id}/activate",
+    operation_id = "activate_flow",
+    tag = "flows",
+    params(
+        ("id" = String, Path, description = "Flow id", example = "flow_social_login"),
+    ),
+    responses(
+        (status = 200, description = "Active.", body = Activated),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
+            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+        (status = 422, description = "The flow does not validate (`invalid_flow`); `details` is the validator's report.", body = ErrorBody,
+            example = json!({"code": "invalid_flow", "message": "the flow is invalid; see details", "details": {"valid": false, "errors": [{"code": "missing_start_node", "message": "Flow is missing a start node"}], "warnings": []}})),
+    )
+)]
 pub(crate) async fn activate_flow(
     _: Admin,
     request: HttpRequest,
@@ -296,6 +457,24 @@ pub(crate) async fn activate_flow(
     }))
 }
 
+/// Deactivate a flow: no new execution starts on it; those in flight finish.
+#[utoipa::path(
+    post,
+    path = "/api/admin/flows/{id}/deactivate",
+    operation_id = "deactivate_flow",
+    tag = "flows",
+    params(
+        ("id" = String, Path, description = "Flow id", example = "flow_social_login"),
+    ),
+    responses(
+        (status = 200, description = "Inactive.", body = Deactivated),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
+            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+    )
+)]
 pub(crate) async fn deactivate_flow(
     _: Admin,
     request: HttpRequest,
@@ -311,6 +490,25 @@ pub(crate) async fn deactivate_flow(
     }))
 }
 
+/// Extension: export a flow as a document that import reads back.
+#[utoipa::path(
+    get,
+    path = "/api/admin/flows/{id}/export",
+    operation_id = "export_flow",
+    tag = "extensions",
+    params(
+        ("id" = String, Path, description = "Flow id", example = "flow_social_login"),
+    ),
+    responses(
+        (status = 200, description = "The flow document, as an attachment.", body = crate::schemas::Flow,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"<name>.json\"`"))),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
+            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+    )
+)]
 pub(crate) async fn export_flow(
     _: Admin,
     request: HttpRequest,
@@ -327,6 +525,27 @@ pub(crate) async fn export_flow(
         .json(&flow))
 }
 
+/// Extension: import a flow document (an export, a fixture) as a new draft.
+#[utoipa::path(
+    post,
+    path = "/api/admin/flows/import",
+    operation_id = "import_flow",
+    tag = "extensions",
+    request_body(content = crate::schemas::ImportFlowRequest, description = "A flow document."),
+    responses(
+        (status = 201, description = "Imported as a new draft.", body = FlowDetails,
+            headers(("Location" = String, description = "`/api/admin/flows/{id}` of the new flow"))),
+        (status = 400, description = "Malformed JSON (`invalid_json`, with line and column), a missing or ill-typed field (`invalid_request`, with its path), or a name that breaks the naming rule (`invalid_name`).", body = ErrorBody,
+            example = json!({"code": "invalid_request", "message": "graph.nodes[1].type: missing field", "details": {"field": "graph.nodes[1].type"}})),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 409, description = "Another flow already has this name (`name_taken`).", body = ErrorBody,
+            example = json!({"code": "name_taken", "message": "a flow named \"social-login\" already exists"})),
+        (status = 413, description = "The body is larger than the server's limit (`payload_too_large`).", body = ErrorBody,
+            example = json!({"code": "payload_too_large", "message": "the body is larger than 1048576 bytes", "details": {"limit": 1048576}})),
+    )
+)]
 pub(crate) async fn import_flow(
     _: Admin,
     request: HttpRequest,
@@ -353,10 +572,41 @@ pub(crate) async fn import_flow(
         .json(FlowDetails::from(&stored)))
 }
 
+/// Extension: the catalogue of built-in node types with their config fields.
+#[utoipa::path(
+    get,
+    path = "/api/admin/node-types",
+    operation_id = "list_node_types",
+    tag = "extensions",
+    responses(
+        (status = 200, description = "The catalogue.", body = crate::schemas::NodeTypeCatalogue),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+    )
+)]
 pub(crate) async fn node_types(_: Admin) -> HttpResponse {
     HttpResponse::Ok().json(node_types::catalogue())
 }
 
+/// Extension: the engine's step trace of one flow execution.
+#[utoipa::path(
+    get,
+    path = "/api/admin/executions/{id}/trace",
+    operation_id = "get_execution_trace",
+    tag = "extensions",
+    params(
+        ("id" = String, Path, description = "Execution id"),
+    ),
+    responses(
+        (status = 200, description = "The steps run, oldest first.", body = Trace),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 404, description = "No execution has this id (`execution_not_found`).", body = ErrorBody,
+            example = json!({"code": "execution_not_found", "message": "no such flow execution"})),
+    )
+)]
 pub(crate) async fn execution_trace(
     _: Admin,
     path: web::Path<String>,

@@ -197,6 +197,12 @@ impl Engine {
             trace: Vec::new(),
         };
         self.ports.executions.insert(&execution)?;
+        metrics::counter!(
+            "flowd_flow_starts_total",
+            "flow" => program.flow_name.clone(),
+            "type" => program.flow_type.as_str(),
+        )
+        .increment(1);
         let outcome = self.run(execution, None)?;
         Ok((id, outcome))
     }
@@ -412,11 +418,24 @@ impl Engine {
                 Some(Outcome::Prompt(form))
             }
             Next::End(outcome) => {
+                metrics::counter!(
+                    "flowd_flow_completions_total",
+                    "flow" => execution.program.flow_name.clone(),
+                    "type" => execution.program.flow_type.as_str(),
+                )
+                .increment(1);
                 execution.status = ExecutionStatus::Completed;
                 clear_secrets(execution);
                 Some(outcome)
             }
             Next::Fail { code, message } => {
+                metrics::counter!(
+                    "flowd_flow_failures_total",
+                    "flow" => execution.program.flow_name.clone(),
+                    "type" => execution.program.flow_type.as_str(),
+                    "code" => code.clone(),
+                )
+                .increment(1);
                 execution.status = ExecutionStatus::Failed;
                 execution.failure = Some(code.clone());
                 clear_secrets(execution);

@@ -169,3 +169,25 @@ async fn postgres_when_configured() {
         StatusCode::NO_CONTENT
     );
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern() {
+    let server = TestServer::start().await;
+    server
+        .call("GET", "/api/admin/flows/flow_does_not_exist", None)
+        .await;
+    let response = server
+        .client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("flowd_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/api/admin/flows/{id}\""), "{text}");
+    assert!(
+        !text.contains("flow_does_not_exist"),
+        "raw paths must not become labels"
+    );
+}

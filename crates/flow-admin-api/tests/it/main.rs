@@ -6,4 +6,5 @@
 mod support;
 
 mod errors;
+mod openapi;
 mod seed;
