@@ -1,0 +1,223 @@
+//! Signing keys and user assertions: the smallest key port ([`KeyStore`]) with an in-memory
+//! implementation, and [`Assertions`], which signs the short-lived `userAssertion` JWT
+//! (EdDSA / Ed25519, with a `kid`) and publishes the public keys as a JWKS.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use flow_engine::{Clock, PortError, Random};
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+
+use crate::Wso2Error;
+
+/// How long a user assertion is valid, in seconds (WSO2: about 2 s).
+pub const ASSERTION_TTL_SECS: i64 = 2;
+
+/// The PKCS#8 v1 DER prefix of an Ed25519 private key; the 32-byte seed follows.
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// A stored signing key. The private key never leaves the server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    /// The key id (`kid`), unique.
+    pub kid: String,
+    /// The algorithm name (`EdDSA`).
+    pub algorithm: String,
+    /// The private key as PKCS#8 DER.
+    pub private_pkcs8_der: Vec<u8>,
+    /// When it was made, Unix seconds.
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where signing keys live. The newest key signs; all are published, so a rotation never
+/// breaks the verification of tokens signed with the previous key. `flow-store`'s
+/// `signing_keys` table should implement this (tenant, kid, algorithm, private DER, created).
+pub trait KeyStore: Send + Sync + std::fmt::Debug {
+    /// Every key, oldest first.
+    fn keys(&self) -> Result<Vec<StoredKey>, PortError>;
+    /// Adds a key ([`PortError::Duplicate`] if its `kid` exists).
+    fn add(&self, key: StoredKey) -> Result<(), PortError>;
+}
+
+/// Keys in memory, for tests and single-process demos (lost on restart).
+#[derive(Debug, Default)]
+pub struct MemoryKeyStore {
+    keys: Mutex<Vec<StoredKey>>,
+}
+
+impl MemoryKeyStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl KeyStore for MemoryKeyStore {
+    fn keys(&self) -> Result<Vec<StoredKey>, PortError> {
+        Ok(self
+            .keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone())
+    }
+
+    fn add(&self, key: StoredKey) -> Result<(), PortError> {
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        if keys.iter().any(|existing| existing.kid == key.kid) {
+            return Err(PortError::Duplicate);
+        }
+        keys.push(key);
+        Ok(())
+    }
+}
+
+/// The claims of a user assertion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AssertionClaims {
+    /// The server's public URL.
+    pub iss: String,
+    /// The server's public URL.
+    pub aud: String,
+    /// The user id.
+    pub sub: String,
+    /// Issued at, Unix seconds.
+    pub iat: i64,
+    /// Not before, Unix seconds.
+    pub nbf: i64,
+    /// Expiry: `iat` + [`ASSERTION_TTL_SECS`].
+    pub exp: i64,
+    /// A fresh UUID.
+    pub jti: String,
+    /// The authentication methods the flow completed (`pwd`-style names of the engine:
+    /// `password`, `email_otp`).
+    pub amr: Vec<String>,
+    /// The WSO2 flow type that ran.
+    #[serde(rename = "flowType")]
+    pub flow_type: String,
+}
+
+/// Signs user assertions and publishes the JWKS.
+#[derive(Clone)]
+pub struct Assertions {
+    store: Arc<dyn KeyStore>,
+    random: Arc<dyn Random>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Assertions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Assertions")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Assertions {
+    /// Over `store`; a key is made on first use when the store has none.
+    pub fn new(store: Arc<dyn KeyStore>, random: Arc<dyn Random>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            random,
+            clock,
+        }
+    }
+
+    /// Makes a new Ed25519 key and adds it: from now on it signs (rotation).
+    pub fn rotate(&self) -> Result<StoredKey, Wso2Error> {
+        let mut seed = [0u8; 32];
+        self.random.fill(&mut seed);
+        let mut kid = [0u8; 12];
+        self.random.fill(&mut kid);
+        let mut der = ED25519_PKCS8_PREFIX.to_vec();
+        der.extend_from_slice(&seed);
+        let key = StoredKey {
+            kid: kid.iter().map(|byte| format!("{byte:02x}")).collect(),
+            algorithm: "EdDSA".to_owned(),
+            private_pkcs8_der: der,
+            created_at: self.clock.now_secs(),
+        };
+        self.store
+            .add(key.clone())
+            .map_err(|_| Wso2Error::Unavailable)?;
+        Ok(key)
+    }
+
+    /// The key that signs now, made if there is none.
+    fn current(&self) -> Result<StoredKey, Wso2Error> {
+        let keys = self.store.keys().map_err(|_| Wso2Error::Unavailable)?;
+        match keys.into_iter().last() {
+            Some(key) => Ok(key),
+            None => self.rotate(),
+        }
+    }
+
+    /// Signs an assertion for `sub` (blocking when the store is a database).
+    pub fn sign(
+        &self,
+        issuer: &str,
+        sub: &str,
+        amr: Vec<String>,
+        flow_type: String,
+    ) -> Result<String, Wso2Error> {
+        let key = self.current()?;
+        let now = self.clock.now_secs();
+        let claims = AssertionClaims {
+            iss: issuer.to_owned(),
+            aud: issuer.to_owned(),
+            sub: sub.to_owned(),
+            iat: now,
+            nbf: now,
+            exp: now.saturating_add(ASSERTION_TTL_SECS),
+            jti: uuid::Uuid::new_v4().to_string(),
+            amr,
+            flow_type,
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &EncodingKey::from_ed_der(&key.private_pkcs8_der),
+        )
+        .map_err(|_| Wso2Error::Internal)
+    }
+
+    /// The public keys, every one the store holds.
+    pub fn jwks(&self) -> Result<JwkSet, Wso2Error> {
+        if self
+            .store
+            .keys()
+            .map_err(|_| Wso2Error::Unavailable)?
+            .is_empty()
+        {
+            self.rotate()?;
+        }
+        let keys = self.store.keys().map_err(|_| Wso2Error::Unavailable)?;
+        let mut set = Vec::new();
+        for key in keys {
+            let mut jwk = Jwk::from_encoding_key(
+                &EncodingKey::from_ed_der(&key.private_pkcs8_der),
+                Algorithm::EdDSA,
+            )
+            .map_err(|_| Wso2Error::Internal)?;
+            jwk.common.key_id = Some(key.kid);
+            jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+            jwk.common.key_algorithm = Some(KeyAlgorithm::EdDSA);
+            set.push(jwk);
+        }
+        Ok(JwkSet { keys: set })
+    }
+}
