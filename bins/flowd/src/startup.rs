@@ -192,6 +192,11 @@ impl Application {
             token,
             body_limit: DEFAULT_BODY_LIMIT,
         });
+        let wso2 = web::Data::new(flow_wso2_api::Wso2State::new(
+            services.engine.clone(),
+            services.catalog.clone(),
+            flow_wso2_api::Wso2Settings::new(config.public_url.clone()),
+        ));
         let database = web::Data::from(services.database.clone());
         let server = HttpServer::new(move || {
             App::new()
@@ -201,6 +206,7 @@ impl Application {
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(crate::metrics::render))
                 .configure(|cfg| flow_admin_api::configure(cfg, admin.clone()))
+                .configure(|cfg| flow_wso2_api::configure(cfg, wso2.clone()))
                 .default_service(web::to(not_found))
         })
         .listen(listener)

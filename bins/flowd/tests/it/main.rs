@@ -6,3 +6,4 @@ mod support;
 
 mod admin;
 mod server;
+mod wso2;
