@@ -332,7 +332,12 @@ impl Engine {
             let submission = input.take();
             let (node_id, op_name, result) = match program.step(index) {
                 Some(step) => {
+                    // A monotonic timer for the latency metric only: the engine's logic reads
+                    // time through the clock port, never from here.
+                    let timer = std::time::Instant::now();
                     let result = self.execute(&mut execution, index, step, submission.as_ref());
+                    metrics::histogram!("flowd_step_duration_seconds", "op" => step.op.name())
+                        .record(timer.elapsed().as_secs_f64());
                     (step.node_id.clone(), step.op.name(), result)
                 }
                 None => (

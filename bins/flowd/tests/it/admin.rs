@@ -106,3 +106,91 @@ async fn the_admin_api_wants_the_token() {
         (StatusCode::UNAUTHORIZED, Some("unauthorized"))
     );
 }
+
+/// The admin API's error paths over real HTTP: each is the JSON error shape with its status.
+#[actix_web::test]
+async fn the_error_paths_over_http() {
+    let server = TestServer::start().await;
+    let flows = format!("{}/api/admin/flows", server.base);
+    let token = crate::support::TOKEN;
+
+    let response = server
+        .client
+        .post(&flows)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_json");
+    assert!(body["details"]["line"].is_number() && body["details"]["column"].is_number());
+
+    let huge = json!({"name": "huge", "description": "x".repeat(2 * 1024 * 1024)});
+    let (status, body) = server.call("POST", "/api/admin/flows", Some(&huge)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
+    );
+
+    let mut bad_name = seed("create-flow-request.json");
+    bad_name["name"] = json!("Not A Slug");
+    let (status, body) = server
+        .call("POST", "/api/admin/flows", Some(&bad_name))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_name"))
+    );
+
+    let (status, _) = server
+        .call(
+            "POST",
+            "/api/admin/flows",
+            Some(&seed("create-flow-request.json")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = server
+        .call(
+            "POST",
+            "/api/admin/flows",
+            Some(&seed("create-flow-request.json")),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("name_taken"))
+    );
+
+    let (status, body) = server.call("GET", "/api/admin/flows?limit=101", None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_query"))
+    );
+
+    let (status, body) = server
+        .call("GET", "/api/admin/flows/flow_unknown", None)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("flow_not_found"))
+    );
+
+    let broken = json!({
+        "name": "broken", "display_name": "Broken", "type": "login",
+        "graph": {"nodes": [{"id": "done", "type": "success"}], "edges": []}
+    });
+    let (_, created) = server.call("POST", "/api/admin/flows", Some(&broken)).await;
+    let id = created["id"].as_str().unwrap();
+    let (status, body) = server
+        .call("POST", &format!("/api/admin/flows/{id}/activate"), None)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_flow"))
+    );
+    assert_eq!(body["details"]["errors"][0]["code"], "missing_start_node");
+}
