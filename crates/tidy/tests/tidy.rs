@@ -43,6 +43,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "flow-authentik-api",
         ],
     ),
+    ("flowd-load", &[]),
     ("tidy", &[]),
 ];
 
