@@ -192,11 +192,14 @@ impl Application {
             token,
             body_limit: DEFAULT_BODY_LIMIT,
         });
-        let wso2 = web::Data::new(flow_wso2_api::Wso2State::new(
-            services.engine.clone(),
-            services.catalog.clone(),
-            flow_wso2_api::Wso2Settings::new(config.public_url.clone()),
-        ));
+        let wso2 = web::Data::new(
+            flow_wso2_api::Wso2State::new(
+                services.engine.clone(),
+                services.catalog.clone(),
+                flow_wso2_api::Wso2Settings::new(config.public_url.clone()),
+            )
+            .with_key_store(services.database.clone()),
+        );
         let database = web::Data::from(services.database.clone());
         let server = HttpServer::new(move || {
             App::new()

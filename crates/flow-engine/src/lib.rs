@@ -29,8 +29,8 @@ pub use outcome::{
     Field, FieldError, FieldHints, FieldKind, Form, FormPurpose, Outcome,
 };
 pub use ports::{
-    Clock, CodeCheck, CodeStore, ExecutionStore, Mailer, OsRandom, OutgoingMessage, Ports, Random,
-    SmsSender, StoredCode, SystemClock, UserDirectory,
+    Clock, CodeCheck, CodeStore, ExecutionStore, KeyStore, Mailer, OsRandom, OutgoingMessage,
+    Ports, Random, SmsSender, StoredCode, StoredKey, SystemClock, UserDirectory,
 };
 pub use types::{
     DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, RequestContext,

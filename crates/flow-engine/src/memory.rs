@@ -10,8 +10,8 @@ use flow_model::FlowType;
 use serde_json::{Map, Value};
 
 use crate::ports::{
-    Clock, CodeCheck, CodeStore, ExecutionStore, Mailer, OsRandom, OutgoingMessage, Ports,
-    SmsSender, StoredCode, SystemClock, UserDirectory,
+    Clock, CodeCheck, CodeStore, ExecutionStore, KeyStore, Mailer, OsRandom, OutgoingMessage,
+    Ports, SmsSender, StoredCode, StoredKey, SystemClock, UserDirectory,
 };
 use crate::{
     Execution, ExecutionId, FlowCatalog, FlowPage, FlowQuery, FlowRepository, FlowVersion, NewUser,
@@ -260,6 +260,36 @@ impl CodeStore for MemoryCodeStore {
         let before = codes.len();
         codes.retain(|_, code| code.expires_at > now_secs);
         Ok(before - codes.len())
+    }
+}
+
+/// Signing keys per tenant, in the order they were added (lost on restart: a deployment that
+/// signs tokens across restarts or replicas needs a persistent store).
+#[derive(Debug, Default)]
+pub struct MemoryKeyStore {
+    keys: Mutex<HashMap<TenantId, Vec<StoredKey>>>,
+}
+
+impl MemoryKeyStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl KeyStore for MemoryKeyStore {
+    fn keys(&self, tenant: &TenantId) -> Result<Vec<StoredKey>, PortError> {
+        Ok(lock(&self.keys).get(tenant).cloned().unwrap_or_default())
+    }
+
+    fn add(&self, tenant: &TenantId, key: StoredKey) -> Result<(), PortError> {
+        let mut tenants = lock(&self.keys);
+        let keys = tenants.entry(tenant.clone()).or_default();
+        if keys.iter().any(|existing| existing.kid == key.kid) {
+            return Err(PortError::Duplicate);
+        }
+        keys.push(key);
+        Ok(())
     }
 }
 
@@ -552,6 +582,9 @@ pub struct MemoryPorts {
     /// The flow repository (not part of [`Ports`]: the engine runs programs, the
     /// [`FlowCatalog`] of [`MemoryPorts::catalog`] manages flows).
     pub flows: Arc<MemoryFlowRepository>,
+    /// The signing keys (not part of [`Ports`]: protocol adapters sign tokens, the engine
+    /// does not).
+    pub keys: Arc<MemoryKeyStore>,
     /// The manual clock, when built with [`MemoryPorts::with_manual_clock`].
     pub clock: Option<Arc<ManualClock>>,
 }
@@ -565,6 +598,7 @@ impl MemoryPorts {
             codes: Arc::new(MemoryCodeStore::new()),
             outbox: Arc::new(MemoryOutbox::new()),
             flows: Arc::new(MemoryFlowRepository::new()),
+            keys: Arc::new(MemoryKeyStore::new()),
             clock: None,
         }
     }
@@ -984,6 +1018,34 @@ mod tests {
         // The name is free again.
         repo.create(&stored("t", "f9", "one", "login")).unwrap();
         assert!(repo.version(&t, "f9", 2).unwrap().is_none());
+    }
+
+    fn key(kid: &str, created_at: i64) -> StoredKey {
+        StoredKey {
+            kid: kid.to_owned(),
+            algorithm: "EdDSA".to_owned(),
+            private_pkcs8_der: vec![0x30, 0x2e, 0x42],
+            created_at,
+        }
+    }
+
+    #[test]
+    fn keys_keep_their_order_and_kids_are_unique_per_tenant() {
+        let keys = MemoryKeyStore::new();
+        let a = TenantId::new("a");
+        let b = TenantId::new("b");
+        assert!(keys.keys(&a).unwrap().is_empty());
+        keys.add(&a, key("k2", 5)).unwrap();
+        keys.add(&a, key("k1", 5)).unwrap();
+        assert_eq!(keys.add(&a, key("k1", 9)), Err(PortError::Duplicate));
+        keys.add(&b, key("k1", 1)).unwrap();
+        assert_eq!(keys.keys(&a).unwrap(), [key("k2", 5), key("k1", 5)]);
+        assert_eq!(keys.keys(&b).unwrap(), [key("k1", 1)]);
+        let shown = format!("{:?}", key("k1", 5));
+        assert!(
+            shown.contains("k1") && !shown.contains("private"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -112,6 +112,43 @@ pub trait CodeStore: Send + Sync {
     fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError>;
 }
 
+/// A signing key at rest: its id, algorithm and private key. [`Debug`] never prints the
+/// private key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    /// The key id (`kid`), unique per tenant.
+    pub kid: String,
+    /// The JOSE algorithm name (`EdDSA`).
+    pub algorithm: String,
+    /// The private key as PKCS#8 DER. It never leaves the server.
+    pub private_pkcs8_der: Vec<u8>,
+    /// When it was made, Unix seconds.
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Signing keys per tenant (for tokens such as WSO2's user assertion, and the JWKS that
+/// publishes their public halves). Keys are only ever added: the newest one signs and all are
+/// published, so a rotation never breaks the verification of tokens signed with an older key.
+/// Every replica sharing a store sees the same keys in the same order, so they sign alike.
+pub trait KeyStore: Send + Sync {
+    /// Every key of `tenant`, oldest first: in the order they were added (`created_at` is
+    /// informational and may tie; the last key returned is the newest).
+    fn keys(&self, tenant: &TenantId) -> Result<Vec<StoredKey>, PortError>;
+
+    /// Adds a key to `tenant`; [`PortError::Duplicate`] if its `kid` exists in the tenant.
+    fn add(&self, tenant: &TenantId, key: StoredKey) -> Result<(), PortError>;
+}
+
 /// A message to send through a [`Mailer`] or [`SmsSender`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {

@@ -6,6 +6,7 @@ mod db;
 mod error;
 mod executions;
 mod flows;
+mod keys;
 mod mail;
 mod schema;
 mod settings;

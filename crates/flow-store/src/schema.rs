@@ -142,7 +142,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Token signing keys (used by a later issue).
+    /// Token signing keys (the `KeyStore` port; JWKS).
     signing_keys (tenant_id, kid) {
         /// Owning tenant.
         tenant_id -> Text,
@@ -162,6 +162,8 @@ diesel::table! {
         created_at -> BigInt,
         /// After this time the key no longer signs.
         not_after -> Nullable<BigInt>,
+        /// The order keys were added in, per tenant (oldest first).
+        seq -> BigInt,
     }
 }
 

@@ -1,10 +1,10 @@
-//! Signing keys and user assertions: the smallest key port ([`KeyStore`]) with an in-memory
-//! implementation, and [`Assertions`], which signs the short-lived `userAssertion` JWT
-//! (EdDSA / Ed25519, with a `kid`) and publishes the public keys as a JWKS.
+//! User assertions: [`Assertions`] signs the short-lived `userAssertion` JWT (EdDSA / Ed25519,
+//! with a `kid`) with the newest key of the engine's [`KeyStore`] port and publishes every
+//! key's public half as a JWKS.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use flow_engine::{Clock, PortError, Random};
+use flow_engine::{Clock, KeyStore, Random, StoredKey, TenantId};
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
@@ -18,71 +18,6 @@ pub const ASSERTION_TTL_SECS: i64 = 2;
 const ED25519_PKCS8_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
-
-/// A stored signing key. The private key never leaves the server.
-#[derive(Clone, PartialEq, Eq)]
-pub struct StoredKey {
-    /// The key id (`kid`), unique.
-    pub kid: String,
-    /// The algorithm name (`EdDSA`).
-    pub algorithm: String,
-    /// The private key as PKCS#8 DER.
-    pub private_pkcs8_der: Vec<u8>,
-    /// When it was made, Unix seconds.
-    pub created_at: i64,
-}
-
-impl std::fmt::Debug for StoredKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredKey")
-            .field("kid", &self.kid)
-            .field("algorithm", &self.algorithm)
-            .field("created_at", &self.created_at)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Where signing keys live. The newest key signs; all are published, so a rotation never
-/// breaks the verification of tokens signed with the previous key. `flow-store`'s
-/// `signing_keys` table should implement this (tenant, kid, algorithm, private DER, created).
-pub trait KeyStore: Send + Sync + std::fmt::Debug {
-    /// Every key, oldest first.
-    fn keys(&self) -> Result<Vec<StoredKey>, PortError>;
-    /// Adds a key ([`PortError::Duplicate`] if its `kid` exists).
-    fn add(&self, key: StoredKey) -> Result<(), PortError>;
-}
-
-/// Keys in memory, for tests and single-process demos (lost on restart).
-#[derive(Debug, Default)]
-pub struct MemoryKeyStore {
-    keys: Mutex<Vec<StoredKey>>,
-}
-
-impl MemoryKeyStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl KeyStore for MemoryKeyStore {
-    fn keys(&self) -> Result<Vec<StoredKey>, PortError> {
-        Ok(self
-            .keys
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone())
-    }
-
-    fn add(&self, key: StoredKey) -> Result<(), PortError> {
-        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-        if keys.iter().any(|existing| existing.kid == key.kid) {
-            return Err(PortError::Duplicate);
-        }
-        keys.push(key);
-        Ok(())
-    }
-}
 
 /// The claims of a user assertion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -109,10 +44,12 @@ pub struct AssertionClaims {
     pub flow_type: String,
 }
 
-/// Signs user assertions and publishes the JWKS.
+/// Signs user assertions and publishes the JWKS, with the keys of one tenant (the built-in
+/// default tenant, as the rest of this crate uses).
 #[derive(Clone)]
 pub struct Assertions {
     store: Arc<dyn KeyStore>,
+    tenant: TenantId,
     random: Arc<dyn Random>,
     clock: Arc<dyn Clock>,
 }
@@ -120,16 +57,18 @@ pub struct Assertions {
 impl std::fmt::Debug for Assertions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Assertions")
-            .field("store", &self.store)
+            .field("tenant", &self.tenant)
             .finish_non_exhaustive()
     }
 }
 
 impl Assertions {
-    /// Over `store`; a key is made on first use when the store has none.
+    /// Over `store`, in the default tenant; a key is made on first use when the tenant has
+    /// none.
     pub fn new(store: Arc<dyn KeyStore>, random: Arc<dyn Random>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
+            tenant: TenantId::default(),
             random,
             clock,
         }
@@ -150,14 +89,17 @@ impl Assertions {
             created_at: self.clock.now_secs(),
         };
         self.store
-            .add(key.clone())
+            .add(&self.tenant, key.clone())
             .map_err(|_| Wso2Error::Unavailable)?;
         Ok(key)
     }
 
     /// The key that signs now, made if there is none.
     fn current(&self) -> Result<StoredKey, Wso2Error> {
-        let keys = self.store.keys().map_err(|_| Wso2Error::Unavailable)?;
+        let keys = self
+            .store
+            .keys(&self.tenant)
+            .map_err(|_| Wso2Error::Unavailable)?;
         match keys.into_iter().last() {
             Some(key) => Ok(key),
             None => self.rotate(),
@@ -199,13 +141,16 @@ impl Assertions {
     pub fn jwks(&self) -> Result<JwkSet, Wso2Error> {
         if self
             .store
-            .keys()
+            .keys(&self.tenant)
             .map_err(|_| Wso2Error::Unavailable)?
             .is_empty()
         {
             self.rotate()?;
         }
-        let keys = self.store.keys().map_err(|_| Wso2Error::Unavailable)?;
+        let keys = self
+            .store
+            .keys(&self.tenant)
+            .map_err(|_| Wso2Error::Unavailable)?;
         let mut set = Vec::new();
         for key in keys {
             let mut jwk = Jwk::from_encoding_key(

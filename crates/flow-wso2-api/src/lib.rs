@@ -12,12 +12,11 @@ mod routes;
 use std::sync::Arc;
 
 use actix_web::web;
-use flow_engine::{Engine, FlowCatalog};
+use flow_engine::memory::MemoryKeyStore;
+use flow_engine::{Engine, FlowCatalog, KeyStore};
 
 pub use error::Wso2Error;
-pub use keys::{
-    ASSERTION_TTL_SECS, AssertionClaims, Assertions, KeyStore, MemoryKeyStore, StoredKey,
-};
+pub use keys::{ASSERTION_TTL_SECS, AssertionClaims, Assertions};
 pub use render::{engine_flow_type, wso2_flow_type};
 
 /// The path WSO2 Identity Server serves the Flow Execution API at.
@@ -78,7 +77,8 @@ impl Wso2State {
         }
     }
 
-    /// Keeps signing keys in `store` instead of memory.
+    /// Keeps signing keys in `store` instead of memory: a persistent store (flow-store's
+    /// `Database`) keeps them across restarts and shares them between replicas.
     pub fn with_key_store(mut self, store: Arc<dyn KeyStore>) -> Self {
         self.assertions = Assertions::new(
             store,

@@ -2,7 +2,7 @@
 //! SQLite (temporary file and in-memory) and PostgreSQL (skipped, with a message, unless
 //! `FLOWD_TEST_DATABASE_URL` is set). Each test gets a fresh store and unique tenants.
 
-use crate::contract::{codes, executions, flows, users};
+use crate::contract::{codes, executions, flows, keys, users};
 use crate::support::Backend;
 
 macro_rules! contract_suite {
@@ -90,6 +90,18 @@ macro_rules! contract_suite {
             fn flows_versions_and_delete() {
                 let Some(b) = backend() else { return };
                 flows::versions_and_delete(&*b.flows, &b.tenant);
+            }
+
+            #[test]
+            fn keys_add_and_list_in_order() {
+                let Some(b) = backend() else { return };
+                keys::add_and_list_in_order(&*b.keys, &b.tenant);
+            }
+
+            #[test]
+            fn keys_kids_are_unique_per_tenant() {
+                let Some(b) = backend() else { return };
+                keys::kids_are_unique_per_tenant(&*b.keys, &b.tenant, &b.other_tenant);
             }
         }
     };

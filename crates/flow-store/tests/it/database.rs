@@ -188,3 +188,77 @@ fn settings_on_postgres() {
     };
     settings_are_set_once_per_tenant(&Database::open(&url).unwrap());
 }
+
+/// Signing keys are shared and persistent: a second `Database` on the same URL (another
+/// replica, or the same server after a restart) sees the same keys in the same order. The
+/// row holds the PKCS#8 DER as hex with `key_format` 1, `status` active and an empty
+/// `public_jwk`; a row in an unknown format is refused, not misread. `sql` runs a statement on
+/// a raw connection and returns the rows it changed.
+fn signing_keys_are_shared_and_persistent(url: &str, sql: &mut dyn FnMut(&str) -> usize) {
+    use flow_engine::{KeyStore, StoredKey};
+
+    let tenant = TenantId::default();
+    let key = |kid: &str, der: Vec<u8>| StoredKey {
+        kid: kid.to_owned(),
+        algorithm: "EdDSA".to_owned(),
+        private_pkcs8_der: der,
+        created_at: 1_700_000_000,
+    };
+    let first = key("kid-1", vec![0x30, 0x2e, 0x00, 0xff, 0x7f]);
+    let second = key("kid-0", vec![0x01, 0xab]);
+    {
+        let replica = Database::open(url).unwrap();
+        replica.add(&tenant, first.clone()).unwrap();
+    }
+    let database = Database::open(url).unwrap();
+    let replica = Database::open(url).unwrap();
+    assert_eq!(
+        database.keys(&tenant).unwrap(),
+        std::slice::from_ref(&first)
+    );
+    replica.add(&tenant, second.clone()).unwrap();
+    assert_eq!(database.keys(&tenant).unwrap(), [first, second]);
+    assert_eq!(
+        sql(
+            "UPDATE signing_keys SET status = status WHERE kid = 'kid-1' AND key_format = 1 \
+             AND private_key = '302e00ff7f' AND public_jwk = '' AND status = 'active' \
+             AND not_after IS NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        sql("UPDATE signing_keys SET key_format = 9 WHERE kid = 'kid-0'"),
+        1
+    );
+    let refused = database.keys(&tenant);
+    assert!(
+        matches!(&refused, Err(PortError::Unavailable(text)) if text.contains("kid-0")),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn signing_keys_on_sqlite_file() {
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flowd.db");
+    let path = path.to_str().unwrap();
+    signing_keys_are_shared_and_persistent(path, &mut |statement| {
+        let mut conn = SqliteConnection::establish(path).unwrap();
+        diesel::sql_query(statement).execute(&mut conn).unwrap()
+    });
+}
+
+#[test]
+fn signing_keys_on_postgres() {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+
+    let Some((url, _guard)) = postgres_schema() else {
+        return;
+    };
+    signing_keys_are_shared_and_persistent(&url, &mut |statement| {
+        let mut conn = PgConnection::establish(&url).unwrap();
+        diesel::sql_query(statement).execute(&mut conn).unwrap()
+    });
+}

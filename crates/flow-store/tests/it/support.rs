@@ -12,7 +12,7 @@ use diesel::{Connection, PgConnection};
 use flow_compiler::{PROGRAM_FORMAT, Program};
 use flow_engine::memory::MemoryPorts;
 use flow_engine::{
-    CodeStore, Execution, ExecutionId, ExecutionStatus, ExecutionStore, FlowRepository,
+    CodeStore, Execution, ExecutionId, ExecutionStatus, ExecutionStore, FlowRepository, KeyStore,
     RequestContext, TenantId, UserDirectory,
 };
 use flow_model::{Flow, FlowType};
@@ -28,6 +28,7 @@ pub(crate) struct Backend {
     pub(crate) users: Arc<dyn UserDirectory>,
     pub(crate) codes: Arc<dyn CodeStore>,
     pub(crate) flows: Arc<dyn FlowRepository>,
+    pub(crate) keys: Arc<dyn KeyStore>,
     /// Unique per test, so tests never see each other's rows even in a shared database.
     pub(crate) tenant: TenantId,
     /// The same prefix, another tenant.
@@ -67,6 +68,7 @@ impl Backend {
             users: database.clone(),
             codes: database.clone(),
             flows: database.clone(),
+            keys: database.clone(),
             tenant,
             other_tenant,
             database: Some(database),
@@ -83,6 +85,7 @@ impl Backend {
             users: memory.users.clone(),
             codes: memory.codes.clone(),
             flows: memory.flows.clone(),
+            keys: memory.keys.clone(),
             tenant,
             other_tenant,
             database: None,

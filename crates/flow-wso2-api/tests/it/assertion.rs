@@ -1,15 +1,19 @@
 //! The `userAssertion` JWT of auto-login completions and the JWKS that verifies it, across a
-//! key rotation.
+//! key rotation, a restart and replicas sharing one key store.
+
+use std::sync::Arc;
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test;
+use flow_engine::memory::MemoryKeyStore;
+use flow_engine::{KeyStore, TenantId};
 use flow_wso2_api::{AssertionClaims, JWKS_PATH, WELL_KNOWN_JWKS_PATH};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
 use crate::flows::register;
-use crate::support::{PUBLIC_URL, app, setup};
+use crate::support::{PUBLIC_URL, app, setup, setup_with_key_store};
 
 async fn jwks<S>(app: &S, path: &str) -> JwkSet
 where
@@ -75,4 +79,30 @@ async fn a_rotation_keeps_old_assertions_verifiable() {
     assert_ne!(kid(&first), kid(&second));
     verify(&set, &first);
     verify(&set, &second);
+}
+
+#[actix_rt::test]
+async fn servers_sharing_a_key_store_sign_with_the_same_key() {
+    let keys = Arc::new(MemoryKeyStore::new());
+    let first = setup_with_key_store(keys.clone());
+    let first_app = app(&first).await;
+    let token = assertion(&register(&first_app, "di@example.com", "dis long password").await);
+    let stored = keys.keys(&TenantId::default()).unwrap();
+    assert_eq!(
+        stored.len(),
+        1,
+        "the key lives in the given store, default tenant"
+    );
+
+    // A second server (another replica, or the same one after a restart) over the same store.
+    let second = setup_with_key_store(keys.clone());
+    let second_app = app(&second).await;
+    let set = jwks(&second_app, JWKS_PATH).await;
+    assert_eq!(set.keys.len(), 1);
+    verify(&set, &token);
+    let other = assertion(&register(&second_app, "ed@example.com", "eds long password").await);
+    let kid = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid;
+    assert_eq!(kid(&other), kid(&token));
+    assert_eq!(kid(&token).as_deref(), Some(stored[0].kid.as_str()));
+    assert_eq!(keys.keys(&TenantId::default()).unwrap(), stored);
 }

@@ -6,7 +6,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::{App, test, web};
 use flow_engine::memory::MemoryPorts;
-use flow_engine::{Engine, EngineConfig, FlowCatalog, HashParams, TenantId};
+use flow_engine::{Engine, EngineConfig, FlowCatalog, HashParams, KeyStore, TenantId};
 use flow_model::Flow;
 use flow_wso2_api::{Wso2Settings, Wso2State};
 use serde_json::{Value, json};
@@ -28,6 +28,16 @@ pub(crate) struct Setup {
 }
 
 pub(crate) fn setup_with_limit(body_limit: usize) -> Setup {
+    setup_with(body_limit, None)
+}
+
+/// A setup whose signing keys live in `keys` (shared with other setups, as replicas share a
+/// database, or kept across a "restart").
+pub(crate) fn setup_with_key_store(keys: Arc<dyn KeyStore>) -> Setup {
+    setup_with(flow_wso2_api::DEFAULT_BODY_LIMIT, Some(keys))
+}
+
+fn setup_with(body_limit: usize, keys: Option<Arc<dyn KeyStore>>) -> Setup {
     let memory = MemoryPorts::new();
     let config = EngineConfig {
         hash: HashParams::insecure_for_tests(),
@@ -52,7 +62,11 @@ pub(crate) fn setup_with_limit(body_limit: usize) -> Setup {
         body_limit,
         ..Wso2Settings::new(PUBLIC_URL)
     };
-    let state = web::Data::new(Wso2State::new(engine, catalog.clone(), settings));
+    let mut state = Wso2State::new(engine, catalog.clone(), settings);
+    if let Some(keys) = keys {
+        state = state.with_key_store(keys);
+    }
+    let state = web::Data::new(state);
     Setup {
         memory,
         catalog,

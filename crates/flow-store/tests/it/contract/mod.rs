@@ -4,4 +4,5 @@
 pub(crate) mod codes;
 pub(crate) mod executions;
 pub(crate) mod flows;
+pub(crate) mod keys;
 pub(crate) mod users;
