@@ -20,6 +20,12 @@ lint:
 check:
     bash .ci/run
 
-# Criterion benchmarks (validate + compile of generated graphs).
+# Criterion benchmarks: validate + compile, the engine on memory and on SQLite.
 bench:
     cargo bench -p flow-compiler --bench compile
+    cargo bench -p flow-engine --bench engine
+    cargo bench -p flow-store --bench engine_sqlite
+
+# Run the server (embedded SQLite in the working directory).
+run:
+    cargo run --release -p flowd
