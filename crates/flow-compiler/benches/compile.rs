@@ -9,6 +9,12 @@
 
 use std::hint::black_box;
 
+/// The allocator the flowd server runs with (`bins/flowd/src/main.rs`), so that the figures are
+/// the server's. With glibc's allocator the 100k-node figure is about 2.5 times higher (see
+/// `docs/performance.md`): each step owns small strings, and glibc's malloc is the bottleneck.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use flow_compiler::compile;
 use flow_model::{Flow, validate};
