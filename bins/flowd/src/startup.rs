@@ -129,11 +129,11 @@ impl Services {
         }
         let token = format!("fdt_{}", uuid::Uuid::new_v4().simple());
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-        if self
-            .database
-            .insert_setting(&TenantId::default(), ADMIN_TOKEN_SETTING, &hex)?
-        {
+        if self.database.insert_setting(
+            &TenantId::default(),
+            ADMIN_TOKEN_SETTING,
+            &hex::encode(digest),
+        )? {
             Ok((AdminToken::from_digest(digest), Some(token)))
         } else {
             // Another replica generated one at the same moment: use theirs.
@@ -146,15 +146,10 @@ impl Services {
     }
 }
 
-fn decode_digest(hex: &str) -> Option<[u8; 32]> {
-    let bytes: Option<Vec<u8>> = (0..hex.len())
-        .step_by(2)
-        .map(|at| {
-            hex.get(at..at + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-        })
-        .collect();
-    bytes?.try_into().ok()
+fn decode_digest(text: &str) -> Option<[u8; 32]> {
+    let mut digest = [0u8; 32];
+    hex::decode_to_slice(text, &mut digest).ok()?;
+    Some(digest)
 }
 
 /// A running server: its port and the future that runs it.

@@ -106,8 +106,7 @@ fn parse_list_query(request: &HttpRequest) -> Result<FlowQuery> {
 
 /// Cursors are opaque to clients: `c1` + the hex of the last id of the previous page.
 fn encode_cursor(id: &str) -> String {
-    let hex: String = id.bytes().map(|byte| format!("{byte:02x}")).collect();
-    format!("c1{hex}")
+    format!("c1{}", hex::encode(id))
 }
 
 fn decode_cursor(cursor: &str) -> Result<String> {
@@ -119,14 +118,7 @@ fn decode_cursor(cursor: &str) -> Result<String> {
     if hex.len() % 2 != 0 || hex.len() > 400 {
         return Err(invalid());
     }
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|at| {
-            hex.get(at..at + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(invalid)?;
+    let bytes = hex::decode(hex).map_err(|_| invalid())?;
     String::from_utf8(bytes).map_err(|_| invalid())
 }
 

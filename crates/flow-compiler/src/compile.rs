@@ -54,12 +54,7 @@ fn content_hash(flow_type: FlowType, steps: &[Step]) -> String {
     let _ = serde_json::to_writer(&mut buffered, steps);
     let _ = std::io::Write::flush(&mut buffered);
     drop(buffered);
-    hasher
-        .0
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex::encode(hasher.0.finalize())
 }
 
 /// Feeds serialized bytes straight into the hash, so no copy of the program is built.

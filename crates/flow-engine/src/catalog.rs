@@ -533,19 +533,8 @@ impl FlowCatalog {
     fn new_id(&self) -> String {
         let mut bytes = [0u8; 8];
         self.random.fill(&mut bytes);
-        let mut id = String::with_capacity(FLOW_ID_PREFIX.len() + 16);
-        id.push_str(FLOW_ID_PREFIX);
-        for byte in bytes {
-            id.push(hex_digit(byte >> 4));
-            id.push(hex_digit(byte & 0x0f));
-        }
-        id
+        format!("{FLOW_ID_PREFIX}{}", hex::encode(bytes))
     }
-}
-
-/// A lowercase hex digit for a nibble.
-fn hex_digit(nibble: u8) -> char {
-    char::from_digit(u32::from(nibble), 16).unwrap_or('0')
 }
 
 /// Whether an imported id can be kept: safe in a URL path segment and of bounded length.

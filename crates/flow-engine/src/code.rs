@@ -11,7 +11,7 @@ pub(crate) const CODE_DIGITS: u32 = 6;
 
 /// Lower-case hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// A uniformly random code of [`CODE_DIGITS`] digits (rejection sampling, no modulo bias).

@@ -114,30 +114,12 @@ impl KeyStore for Database {
 
 /// Lowercase hex of `bytes`.
 fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    text
+    hex::encode(bytes)
 }
 
 /// The bytes of hex `text` (either case); `None` if it is not an even run of hex digits.
 fn from_hex(text: &str) -> Option<Vec<u8>> {
-    fn digit(byte: u8) -> Option<u8> {
-        char::from(byte)
-            .to_digit(16)
-            .and_then(|value| u8::try_from(value).ok())
-    }
-    let bytes = text.as_bytes();
-    if !bytes.len().is_multiple_of(2) {
-        return None;
-    }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| Some((digit(pair[0])? << 4) | digit(pair[1])?))
-        .collect()
+    hex::decode(text).ok()
 }
 
 #[cfg(test)]

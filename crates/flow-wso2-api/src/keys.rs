@@ -83,7 +83,7 @@ impl Assertions {
         let mut der = ED25519_PKCS8_PREFIX.to_vec();
         der.extend_from_slice(&seed);
         let key = StoredKey {
-            kid: kid.iter().map(|byte| format!("{byte:02x}")).collect(),
+            kid: hex::encode(kid),
             algorithm: "EdDSA".to_owned(),
             private_pkcs8_der: der,
             created_at: self.clock.now_secs(),
