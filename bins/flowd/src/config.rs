@@ -54,6 +54,14 @@ pub struct Config {
     pub log: String,
     /// `FLOWD_LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
+    /// `FLOWD_SESSION_KEY`: the key (64 bytes or more) of the executor's session cookies;
+    /// `None` uses a random key generated at the first start and kept in the database.
+    pub session_key: Option<String>,
+    /// `FLOWD_REDIS_URL`: keep executor sessions in Redis instead of the cookie.
+    pub redis_url: Option<String>,
+    /// `FLOWD_REDIRECT_ORIGINS`: comma-separated origins a finished flow may redirect to
+    /// (besides relative paths and the public URL).
+    pub redirect_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -68,6 +76,9 @@ impl std::fmt::Debug for Config {
             .field("outbox_dir", &self.outbox_dir)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
+            .field("session_key", &self.session_key.as_ref().map(|_| "<set>"))
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redirect_origins", &self.redirect_origins)
             .finish()
     }
 }
@@ -95,6 +106,9 @@ struct Raw {
     outbox_dir: String,
     log: String,
     log_format: String,
+    session_key: Option<String>,
+    redis_url: Option<String>,
+    redirect_origins: Option<String>,
 }
 
 /// The variable name of a setting, for messages.
@@ -185,6 +199,38 @@ impl Config {
                 ));
             }
         };
+        if raw
+            .session_key
+            .as_deref()
+            .is_some_and(|key| key.len() < flow_authentik_api::MIN_SESSION_KEY_BYTES)
+        {
+            return Err(ConfigError::new(
+                &var("session_key"),
+                "must be at least 64 characters (e.g. `openssl rand -hex 64`)",
+            ));
+        }
+        if let Some(redis) = &raw.redis_url
+            && !(redis.starts_with("redis://") || redis.starts_with("rediss://"))
+        {
+            return Err(ConfigError::new(
+                &var("redis_url"),
+                "must be redis://HOST:PORT or rediss://HOST:PORT",
+            ));
+        }
+        let mut redirect_origins = Vec::new();
+        for origin in raw.redirect_origins.as_deref().unwrap_or("").split(',') {
+            let origin = origin.trim().trim_end_matches('/');
+            if origin.is_empty() {
+                continue;
+            }
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(ConfigError::new(
+                    &var("redirect_origins"),
+                    format!("{origin:?} is not an http:// or https:// origin"),
+                ));
+            }
+            redirect_origins.push(origin.to_owned());
+        }
         tracing_subscriber::EnvFilter::try_new(&raw.log)
             .map_err(|error| ConfigError::new(&var("log"), error.to_string()))?;
         Ok(Self {
@@ -196,6 +242,9 @@ impl Config {
             outbox_dir: PathBuf::from(raw.outbox_dir),
             log: raw.log,
             log_format,
+            session_key: raw.session_key,
+            redis_url: raw.redis_url,
+            redirect_origins,
         })
     }
 
@@ -210,6 +259,9 @@ impl Config {
             outbox_dir,
             log: "warn".to_owned(),
             log_format: LogFormat::Text,
+            session_key: None,
+            redis_url: None,
+            redirect_origins: Vec::new(),
         }
     }
 }
@@ -228,6 +280,9 @@ mod tests {
             outbox_dir: "outbox".to_owned(),
             log: "info".to_owned(),
             log_format: "text".to_owned(),
+            session_key: None,
+            redis_url: None,
+            redirect_origins: None,
         }
     }
 
@@ -235,12 +290,24 @@ mod tests {
     fn defaults_are_valid() {
         let config = Config::check(raw()).unwrap();
         assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert!(config.redirect_origins.is_empty());
+    }
+
+    #[test]
+    fn redirect_origins_are_a_trimmed_list() {
+        let mut raw = raw();
+        raw.redirect_origins = Some(" https://a.example/ ,,http://b.example:8080".to_owned());
+        let config = Config::check(raw).unwrap();
+        assert_eq!(
+            config.redirect_origins,
+            ["https://a.example", "http://b.example:8080"]
+        );
     }
 
     #[test]
     fn each_bad_value_names_its_setting() {
         type Spoil = fn(&mut Raw);
-        let cases: [(Spoil, &str); 7] = [
+        let cases: [(Spoil, &str); 10] = [
             (|r| r.listen = "nowhere".to_owned(), "FLOWD_LISTEN"),
             (
                 |r| r.database_url = "mysql://x".to_owned(),
@@ -260,6 +327,18 @@ mod tests {
             ),
             (|r| r.log_format = "xml".to_owned(), "FLOWD_LOG_FORMAT"),
             (|r| r.log = "=[".to_owned(), "FLOWD_LOG"),
+            (
+                |r| r.session_key = Some("too-short".to_owned()),
+                "FLOWD_SESSION_KEY",
+            ),
+            (
+                |r| r.redis_url = Some("127.0.0.1:6379".to_owned()),
+                "FLOWD_REDIS_URL",
+            ),
+            (
+                |r| r.redirect_origins = Some("https://ok.example, ftp://x".to_owned()),
+                "FLOWD_REDIRECT_ORIGINS",
+            ),
         ];
         for (spoil, setting) in cases {
             let mut raw = raw();
@@ -274,9 +353,12 @@ mod tests {
         let mut raw = raw();
         raw.admin_token = Some("a-very-secret-admin-token".to_owned());
         raw.database_url = "postgres://app:hunter2@db.internal/flowd".to_owned();
+        raw.session_key = Some("k".repeat(40) + "session-secret-value-xyz");
         let shown = format!("{:?}", Config::check(raw).unwrap());
         assert!(
-            !shown.contains("a-very-secret") && !shown.contains("hunter2"),
+            !shown.contains("a-very-secret")
+                && !shown.contains("hunter2")
+                && !shown.contains("session-secret"),
             "{shown}"
         );
         assert!(

@@ -49,7 +49,9 @@ fn main() -> ExitCode {
 
 fn serve(config: &Config) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async {
-        let application = Application::build(config).map_err(|error| error.to_string())?;
+        let application = Application::build(config)
+            .await
+            .map_err(|error| error.to_string())?;
         let address = format!("http://{}:{}", config.listen.ip(), application.port);
         eprintln!("flowd listening on {address}");
         eprintln!("  admin API:  {address}/api/admin/flows  (Authorization: Bearer <admin token>)");

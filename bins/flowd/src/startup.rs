@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, middleware, web};
 use flow_admin_api::{AdminState, AdminToken, DEFAULT_BODY_LIMIT};
+use flow_authentik_api::{AuthentikSettings, AuthentikState, Sessions};
 use flow_engine::{
     Engine, EngineConfig, FlowCatalog, FlowQuery, Mailer, OsRandom, SystemClock, TenantId,
 };
@@ -19,6 +20,8 @@ use crate::defaults::default_flows;
 
 /// The settings key under which a generated admin token's digest is stored.
 const ADMIN_TOKEN_SETTING: &str = "admin_token_sha256";
+/// The settings key under which the generated session key is stored (hex).
+const SESSION_KEY_SETTING: &str = "session_key";
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,9 @@ pub enum StartError {
     /// The mailer could not be set up.
     #[error("mail: {0}")]
     Mail(String),
+    /// The executor's sessions could not be set up (key, Redis).
+    #[error("sessions: {0}")]
+    Sessions(#[from] flow_authentik_api::AuthentikError),
     /// The listening socket could not be opened.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -146,6 +152,48 @@ impl Services {
     }
 }
 
+impl Services {
+    /// The executor's session key: `FLOWD_SESSION_KEY` if set; else the key stored at an
+    /// earlier start; else 64 random bytes, stored (hex) so that restarts and replicas share
+    /// sessions.
+    pub fn session_key(&self, config: &Config) -> Result<Vec<u8>, StartError> {
+        if let Some(key) = &config.session_key {
+            return Ok(key.as_bytes().to_vec());
+        }
+        let tenant = TenantId::default();
+        let stored = |database: &Database| -> Result<Option<Vec<u8>>, StartError> {
+            Ok(database
+                .setting(&tenant, SESSION_KEY_SETTING)?
+                .and_then(|text| hex::decode(text).ok())
+                .filter(|key| key.len() >= flow_authentik_api::MIN_SESSION_KEY_BYTES))
+        };
+        if let Some(key) = stored(&self.database)? {
+            return Ok(key);
+        }
+        let mut key = vec![0u8; 64];
+        self.engine.ports().random.fill(&mut key);
+        if self
+            .database
+            .insert_setting(&tenant, SESSION_KEY_SETTING, &hex::encode(&key))?
+        {
+            return Ok(key);
+        }
+        // Another replica stored one at the same moment: use theirs.
+        Ok(stored(&self.database)?.unwrap_or(key))
+    }
+
+    /// The executor's session configuration: Redis when `FLOWD_REDIS_URL` is set, else the
+    /// encrypted cookie.
+    pub async fn sessions(&self, config: &Config) -> Result<Sessions, StartError> {
+        let key = self.session_key(config)?;
+        let secure = config.public_url.starts_with("https://");
+        Ok(match &config.redis_url {
+            Some(url) => Sessions::redis(url, &key, secure).await?,
+            None => Sessions::cookie(&key, secure)?,
+        })
+    }
+}
+
 fn decode_digest(text: &str) -> Option<[u8; 32]> {
     let mut digest = [0u8; 32];
     hex::decode_to_slice(text, &mut digest).ok()?;
@@ -163,8 +211,9 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens everything and binds the listener.
-    pub fn build(config: &Config) -> Result<Self, StartError> {
+    /// Opens everything and binds the listener. Async because the Redis session store
+    /// connects on creation.
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
         crate::metrics::install();
         let services = Services::open(config)?;
         let tenant = TenantId::default();
@@ -173,6 +222,8 @@ impl Application {
             tracing::info!(flows = seeded, "installed the default flows");
         }
         let (token, generated_admin_token) = services.admin_token(config)?;
+        let sessions = services.sessions(config).await?;
+        tracing::info!(store = sessions.backend_name(), "executor sessions");
         let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
             address: config.listen.to_string(),
             source,
@@ -195,6 +246,14 @@ impl Application {
             )
             .with_key_store(services.database.clone()),
         );
+        let authentik = web::Data::new(AuthentikState::new(
+            services.engine.clone(),
+            services.catalog.clone(),
+            AuthentikSettings::new(
+                config.public_url.clone(),
+                config.redirect_origins.iter().map(String::as_str),
+            ),
+        ));
         let database = web::Data::from(services.database.clone());
         let server = HttpServer::new(move || {
             App::new()
@@ -205,6 +264,7 @@ impl Application {
                 .route("/metrics", web::get().to(crate::metrics::render))
                 .configure(|cfg| flow_admin_api::configure(cfg, admin.clone()))
                 .configure(|cfg| flow_wso2_api::configure(cfg, wso2.clone()))
+                .configure(|cfg| flow_authentik_api::configure(cfg, authentik.clone(), &sessions))
                 .default_service(web::to(not_found))
         })
         .listen(listener)

@@ -37,10 +37,17 @@ pub fn init(config: &Config) {
 
 /// Wraps each request in a span `request{id, method, path}` and logs its status and duration.
 pub async fn request_span(
-    request: ServiceRequest,
+    mut request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
     let id = uuid::Uuid::new_v4().to_string();
+    // The id is the server's, never the client's: handlers that quote it (authentik's
+    // `ak-stage-flow-error`) read it from this header.
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request
+            .headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
     let span = tracing::info_span!(
         "request",
         id = %id,

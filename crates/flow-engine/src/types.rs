@@ -100,6 +100,9 @@ impl fmt::Display for UserId {
     }
 }
 
+/// The most characters of a header value a [`RequestContext`] keeps.
+const MAX_HEADER_CHARS: usize = 512;
+
 /// Facts about the request that started an execution, resolved by the protocol adapter.
 /// Conditions see them as the `request` variable.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +129,32 @@ impl RequestContext {
         Self {
             tenant,
             ..Self::default()
+        }
+    }
+
+    /// A context from what a protocol adapter read off a request: the peer address and the
+    /// raw `User-Agent`, `Origin` and `Accept-Language` header values. Header values are cut
+    /// to 512 characters; the locale is the first language tag (`*` means none).
+    pub fn from_request(
+        tenant: TenantId,
+        client_ip: Option<String>,
+        user_agent: Option<&str>,
+        origin: Option<&str>,
+        accept_language: Option<&str>,
+    ) -> Self {
+        let cut = |value: &str| value.chars().take(MAX_HEADER_CHARS).collect::<String>();
+        Self {
+            tenant,
+            client_ip,
+            user_agent: user_agent.map(cut),
+            origin: origin.map(cut),
+            locale: accept_language.and_then(|value| {
+                value
+                    .split([',', ';'])
+                    .next()
+                    .map(|tag| cut(tag.trim()))
+                    .filter(|tag| !tag.is_empty() && tag != "*")
+            }),
         }
     }
 }
@@ -313,4 +342,27 @@ pub struct NewUser {
     pub attributes: Map<String, Value>,
     /// Creation time (Unix seconds).
     pub created_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_contexts_keep_short_headers_and_the_first_language() {
+        let long = "x".repeat(600);
+        let context = RequestContext::from_request(
+            TenantId::default(),
+            Some("127.0.0.1".to_owned()),
+            Some(&long),
+            Some("https://app.example.com"),
+            Some("en-GB, fr;q=0.8"),
+        );
+        assert_eq!(context.user_agent.as_deref().map(str::len), Some(512));
+        assert_eq!(context.origin.as_deref(), Some("https://app.example.com"));
+        assert_eq!(context.locale.as_deref(), Some("en-GB"));
+        let any = RequestContext::from_request(TenantId::default(), None, None, None, Some("*"));
+        assert_eq!(any.locale, None);
+        assert_eq!(any.client_ip, None);
+    }
 }

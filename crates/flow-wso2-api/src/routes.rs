@@ -109,23 +109,16 @@ fn request_context(http: &HttpRequest, tenant: TenantId) -> RequestContext {
         http.headers()
             .get(name)
             .and_then(|value| value.to_str().ok())
-            .map(|value| value.chars().take(512).collect::<String>())
     };
-    RequestContext {
+    // The peer address only: forwarded headers are trusted by the server's middleware, not
+    // here.
+    RequestContext::from_request(
         tenant,
-        // The peer address only: forwarded headers are trusted by the server's middleware,
-        // not here.
-        client_ip: http.peer_addr().map(|address| address.ip().to_string()),
-        user_agent: text(header::USER_AGENT),
-        origin: text(header::ORIGIN),
-        locale: text(header::ACCEPT_LANGUAGE).and_then(|value| {
-            value
-                .split([',', ';'])
-                .next()
-                .map(|tag| tag.trim().to_owned())
-                .filter(|tag| !tag.is_empty() && tag != "*")
-        }),
-    }
+        http.peer_addr().map(|address| address.ip().to_string()),
+        text(header::USER_AGENT),
+        text(header::ORIGIN),
+        text(header::ACCEPT_LANGUAGE),
+    )
 }
 
 /// Starts the default flow of `flowType`, or the active flow `flowName`. Inputs sent with the

@@ -5,5 +5,7 @@
 mod support;
 
 mod admin;
+mod authentik;
+mod authentik_schema;
 mod server;
 mod wso2;

@@ -38,8 +38,9 @@ impl TestServer {
     ) -> Self {
         let mut config = Config::for_tests(url, dir.join("outbox"), token.unwrap_or(TOKEN));
         config.admin_token = token.map(str::to_owned);
-        let application =
-            Application::build(&config).unwrap_or_else(|error| panic!("server starts: {error}"));
+        let application = Application::build(&config)
+            .await
+            .unwrap_or_else(|error| panic!("server starts: {error}"));
         let base = format!("http://127.0.0.1:{}", application.port);
         actix_web::rt::spawn(application.server);
         Self {

@@ -1,0 +1,631 @@
+//! The authentik-style flow executor on the real server, driven as authentik's clients drive
+//! it: a cookie jar, `?query=` on every call, a POST answered by a 302 that is followed with a
+//! GET. Every challenge received is validated against authentik's own `schema.yml`.
+
+use std::sync::Arc;
+
+use flowd::config::Config;
+use flowd::startup::Application;
+use reqwest::StatusCode;
+use reqwest::cookie::CookieStore as _;
+use serde_json::{Value, json};
+
+use crate::authentik_schema;
+use crate::support::TOKEN;
+
+const EMAIL: &str = "ak-client@example.com";
+const PASSWORD: &str = "a long enough password";
+/// `?query=next=/app/` as authentik's web executor sends it.
+const QUERY: &str = "?query=next%3D%252Fapp%252F";
+
+/// A running server and a cookie-keeping client that does not follow redirects.
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
+    outbox: std::path::PathBuf,
+    _temp: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", temp.path().join("flowd.db").display());
+        let outbox = temp.path().join("outbox");
+        let mut config = Config::for_tests(&url, outbox.clone(), TOKEN);
+        adjust(&mut config);
+        let application = Application::build(&config)
+            .await
+            .unwrap_or_else(|error| panic!("server starts: {error}"));
+        let base = format!("http://127.0.0.1:{}", application.port);
+        actix_web::rt::spawn(application.server);
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        Self {
+            base,
+            client: Self::client(&jar),
+            jar,
+            outbox,
+            _temp: temp,
+        }
+    }
+
+    fn client(jar: &Arc<reqwest::cookie::Jar>) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Forgets every cookie (a new browser on the same server).
+    fn new_browser(&mut self) {
+        self.jar = Arc::new(reqwest::cookie::Jar::default());
+        self.client = Self::client(&self.jar);
+    }
+
+    /// The `Cookie` header the jar would send.
+    fn cookies(&self) -> String {
+        let url = self.base.parse().unwrap();
+        self.jar
+            .cookies(&url)
+            .map(|value| value.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Option<String>, Value) {
+        let response = request
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|value| value.to_str().unwrap().to_owned());
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if status == StatusCode::OK && body.get("component").is_some() {
+            authentik_schema::check_challenge(&body);
+        }
+        (status, location, body)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let (status, _, body) = self
+            .send(self.client.get(format!("{}{path}", self.base)))
+            .await;
+        (status, body)
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Option<String>, Value) {
+        self.send(self.client.post(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    /// POSTs a response and, on authentik's 302 back to the executor, GETs the next challenge
+    /// from the redirect's target, as the clients do.
+    async fn solve(&self, path: &str, body: &Value) -> Value {
+        let (status, location, response) = self.post(path, body).await;
+        match status {
+            StatusCode::OK => response,
+            StatusCode::FOUND => {
+                let location = location.unwrap();
+                assert_eq!(location, path, "the 302 goes back to the same URL");
+                assert_eq!(response, Value::Null, "a 302 has an empty body");
+                let (status, next) = self.get(&location).await;
+                assert_eq!(status, StatusCode::OK, "{next}");
+                next
+            }
+            other => panic!("unexpected {other}: {response}"),
+        }
+    }
+
+    /// The latest code mailed to `to`, from the file outbox.
+    fn mailed_code(&self, to: &str) -> String {
+        let mut mails: Vec<_> = std::fs::read_dir(&self.outbox)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
+            .filter(|text| text.contains(to))
+            .collect();
+        mails.sort();
+        let mail = mails.last().unwrap_or_else(|| panic!("no mail to {to}"));
+        let start = mail.find("Your code is: ").unwrap() + "Your code is: ".len();
+        mail[start..start + 6].to_owned()
+    }
+}
+
+fn executor(slug: &str) -> String {
+    format!("/api/v3/flows/executor/{slug}/{QUERY}")
+}
+
+/// Answers every field of a prompt challenge from `values` (by `field_key`; others empty).
+fn fill(challenge: &Value, values: &[(&str, &str)]) -> Value {
+    let mut body = json!({"component": "ak-stage-prompt"});
+    for field in challenge["fields"].as_array().unwrap() {
+        let key = field["field_key"].as_str().unwrap();
+        let value = values
+            .iter()
+            .find(|(name, _)| *name == key)
+            .map_or("", |(_, value)| *value);
+        body[key] = json!(value);
+    }
+    body
+}
+
+/// Registers `email` through the executor's registration flow, answering prompts until done.
+async fn register_here(browser: &Browser, email: &str, password: &str) -> Value {
+    let path = executor("default-registration");
+    let (status, mut challenge) = browser.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    let values = [
+        ("identifier", email),
+        ("password", password),
+        ("password_confirm", password),
+        ("given_name", "Ada"),
+        ("family_name", "Lovelace"),
+    ];
+    for _ in 0..5 {
+        if challenge["component"] != "ak-stage-prompt" {
+            break;
+        }
+        assert!(challenge.get("response_errors").is_none(), "{challenge}");
+        challenge = browser.solve(&path, &fill(&challenge, &values)).await;
+    }
+    challenge
+}
+
+/// Registers over the WSO2 Flow Execution API (no cookies, `flowId` in every call).
+async fn register_over_wso2(base: &str, email: &str, password: &str) {
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/server/v1/flow/execute");
+    let mut view: Value = client
+        .post(&url)
+        .json(&json!({"flowType": "REGISTRATION"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        if view["flowStatus"] == "COMPLETE" {
+            return;
+        }
+        let inputs =
+            json!({"identifier": email, "password": password, "password_confirm": password});
+        view = client
+            .post(&url)
+            .json(&json!({"flowId": view["flowId"], "flowType": "REGISTRATION", "inputs": inputs}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    }
+    panic!("registration over WSO2 did not complete: {view}");
+}
+
+/// Signs in through the executor's login flow; returns the final challenge.
+async fn sign_in_here(browser: &Browser, email: &str, password: &str) -> Value {
+    let path = executor("default-login");
+    let (status, identification) = browser.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(identification["component"], "ak-stage-identification");
+    let challenge = browser
+        .solve(
+            &path,
+            &json!({"component": "ak-stage-identification", "uid_field": email}),
+        )
+        .await;
+    assert_eq!(challenge["component"], "ak-stage-password", "{challenge}");
+    browser
+        .solve(
+            &path,
+            &json!({"component": "ak-stage-password", "password": password}),
+        )
+        .await
+}
+
+#[actix_web::test]
+async fn registered_over_wso2_signs_in_here_and_the_session_knows_the_user() {
+    let browser = Browser::start().await;
+    register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
+
+    let (status, denied) = browser.get("/api/v3/core/users/me/").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{denied}");
+    assert_eq!(denied["code"], "not_authenticated");
+
+    let path = executor("default-login");
+    let (status, identification) = browser.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(identification["component"], "ak-stage-identification");
+    assert_eq!(identification["flow_designation"], "authentication");
+    assert_eq!(identification["password_fields"], false);
+    assert_eq!(identification["flow_info"]["title"], "Default Login Flow");
+    assert_eq!(identification["flow_info"]["layout"], "stacked");
+    assert_eq!(
+        identification["enroll_url"],
+        "/if/flow/default-registration/"
+    );
+    assert_eq!(
+        identification["recovery_url"],
+        "/if/flow/default-password-recovery/"
+    );
+    let before = browser.cookies();
+    assert!(before.contains("authentik_session="), "{before}");
+
+    let password = browser
+        .solve(
+            &path,
+            &json!({"component": "ak-stage-identification", "uid_field": EMAIL}),
+        )
+        .await;
+    assert_eq!(password["component"], "ak-stage-password");
+    assert_eq!(password["pending_user"], EMAIL);
+
+    let (status, location, wrong) = browser
+        .post(
+            &path,
+            &json!({"component": "ak-stage-password", "password": "not the password"}),
+        )
+        .await;
+    assert_eq!((status, location), (StatusCode::OK, None));
+    assert_eq!(wrong["component"], "ak-stage-password", "{wrong}");
+    assert!(
+        wrong["response_errors"]["password"][0]["string"].is_string()
+            || wrong["response_errors"]["non_field_errors"][0]["string"].is_string(),
+        "a wrong password is a response error: {wrong}"
+    );
+
+    let done = browser
+        .solve(
+            &path,
+            &json!({"component": "ak-stage-password", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(done["component"], "xak-flow-redirect", "{done}");
+    assert_eq!(done["to"], "/app/", "next from the query");
+    assert_ne!(
+        browser.cookies(),
+        before,
+        "the session is renewed on sign-in"
+    );
+
+    let (status, me) = browser.get("/api/v3/core/users/me/").await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["user"]["username"], EMAIL);
+    assert_eq!(me["user"]["email"], EMAIL);
+    authentik_schema::check("SessionUser", &me);
+
+    // A signed-in session's login flow is done at once, as in authentik.
+    let (_, again) = browser.get(&path).await;
+    assert_eq!(again["component"], "xak-flow-redirect", "{again}");
+}
+
+#[actix_web::test]
+async fn registered_here_signs_in_over_wso2() {
+    let browser = Browser::start().await;
+    let done = register_here(&browser, EMAIL, PASSWORD).await;
+    assert_eq!(done["component"], "xak-flow-redirect", "{done}");
+    assert_eq!(done["to"], "/app/");
+    let (status, me) = browser.get("/api/v3/core/users/me/").await;
+    assert_eq!(status, StatusCode::OK, "registration signs in: {me}");
+    assert_eq!(me["user"]["name"], "Ada Lovelace");
+
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/server/v1/flow/execute", browser.base);
+    let call = |body: Value| {
+        let request = client.post(&url).json(&body);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let view = call(json!({"flowType": "AUTHENTICATION"})).await;
+    let view = call(json!({"flowId": view["flowId"], "inputs": {"identifier": EMAIL}})).await;
+    let done = call(json!({"flowId": view["flowId"], "inputs": {"password": PASSWORD}})).await;
+    assert_eq!(done["flowStatus"], "COMPLETE", "{done}");
+}
+
+#[actix_web::test]
+async fn a_duplicate_registration_is_a_response_error_on_the_same_prompt() {
+    let mut browser = Browser::start().await;
+    register_here(&browser, EMAIL, PASSWORD).await;
+    browser.new_browser();
+    let path = executor("default-registration");
+    let (_, prompt) = browser.get(&path).await;
+    assert_eq!(prompt["component"], "ak-stage-prompt");
+    assert_eq!(prompt["flow_info"]["title"], "Default Registration Flow");
+    let values = [
+        ("identifier", EMAIL),
+        ("password", PASSWORD),
+        ("password_confirm", PASSWORD),
+    ];
+    let (status, location, taken) = browser.post(&path, &fill(&prompt, &values)).await;
+    assert_eq!((status, location), (StatusCode::OK, None), "{taken}");
+    assert_eq!(taken["component"], "ak-stage-prompt");
+    assert!(
+        taken["response_errors"]
+            .as_object()
+            .is_some_and(|errors| !errors.is_empty()),
+        "{taken}"
+    );
+}
+
+#[actix_web::test]
+async fn recovery_mails_a_code_and_sets_a_new_password() {
+    let mut browser = Browser::start().await;
+    register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
+    let path = executor("default-password-recovery");
+    let (_, identification) = browser.get(&path).await;
+    assert_eq!(identification["component"], "ak-stage-identification");
+    assert_eq!(identification["flow_designation"], "recovery");
+    let code_challenge = browser
+        .solve(
+            &path,
+            &json!({"component": "ak-stage-identification", "uid_field": EMAIL}),
+        )
+        .await;
+    assert_eq!(
+        code_challenge["component"], "ak-stage-authenticator-validate",
+        "{code_challenge}"
+    );
+    assert_eq!(
+        code_challenge["device_challenges"][0]["device_class"],
+        "email"
+    );
+
+    let (_, _, wrong) = browser
+        .post(
+            &path,
+            &json!({"component": "ak-stage-authenticator-validate", "code": "000000"}),
+        )
+        .await;
+    let code = browser.mailed_code(EMAIL);
+    if code != "000000" {
+        assert_eq!(wrong["component"], "ak-stage-authenticator-validate");
+        assert!(wrong["response_errors"]["code"].is_array(), "{wrong}");
+    }
+    let new_password = "an entirely new password";
+    let prompt = browser
+        .solve(
+            &path,
+            &json!({"component": "ak-stage-authenticator-validate", "code": code.parse::<u32>().unwrap()}),
+        )
+        .await;
+    assert_eq!(prompt["component"], "ak-stage-prompt", "{prompt}");
+    let done = browser
+        .solve(
+            &path,
+            &fill(
+                &prompt,
+                &[
+                    ("password", new_password),
+                    ("password_confirm", new_password),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(done["component"], "xak-flow-redirect", "{done}");
+    let (status, _) = browser.get("/api/v3/core/users/me/").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "recovery does not sign in");
+
+    browser.new_browser();
+    let done = sign_in_here(&browser, EMAIL, new_password).await;
+    assert_eq!(done["component"], "xak-flow-redirect", "{done}");
+}
+
+#[actix_web::test]
+async fn bad_requests_get_clear_answers_and_never_skip_a_step() {
+    let mut browser = Browser::start().await;
+    let (status, missing) = browser.get("/api/v3/flows/executor/no-such-flow/").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["code"], "not_found");
+    let (status, _) = browser.get("/api/v3/flows/nothing-here/").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Without the trailing slash too.
+    let (status, challenge) = browser.get("/api/v3/flows/executor/default-login").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(challenge["component"], "ak-stage-identification");
+
+    let path = executor("default-login");
+    let response = browser
+        .client
+        .post(format!("{}{path}", browser.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["code"], "parse_error");
+
+    // A response for another stage is refused with the current challenge.
+    let (status, _, wrong) = browser
+        .post(
+            &path,
+            &json!({"component": "ak-stage-password", "password": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(wrong["component"], "ak-stage-identification");
+    assert_eq!(
+        wrong["response_errors"]["non_field_errors"][0]["code"],
+        "invalid_component"
+    );
+    let (_, _, nested) = browser
+        .post(
+            &path,
+            &json!({"component": "ak-stage-identification", "uid_field": {"a": 1}}),
+        )
+        .await;
+    assert_eq!(nested["response_errors"]["uid_field"][0]["code"], "invalid");
+
+    // A POST without a session starts the flow and shows its first step.
+    browser.new_browser();
+    let (status, location, first) = browser
+        .post(
+            &path,
+            &json!({"component": "ak-stage-password", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!((status, location), (StatusCode::OK, None));
+    assert_eq!(first["component"], "ak-stage-identification", "{first}");
+
+    // Cancel forgets the execution: the next GET starts again.
+    browser
+        .solve(
+            &path,
+            &json!({"component": "ak-stage-identification", "uid_field": "x@example.com"}),
+        )
+        .await;
+    let (status, location, _) = browser
+        .send(
+            browser
+                .client
+                .get(format!("{}/flows/-/cancel/", browser.base)),
+        )
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::FOUND, Some("/"))
+    );
+    let (_, restarted) = browser.get(&path).await;
+    assert_eq!(restarted["component"], "ak-stage-identification");
+
+    let (status, link) = browser
+        .get("/api/v3/flows/instances/default-login/execute/")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        link["link"]
+            .as_str()
+            .unwrap()
+            .ends_with("/api/v3/flows/executor/default-login/"),
+        "{link}"
+    );
+}
+
+#[actix_web::test]
+async fn next_never_leaves_for_a_foreign_origin() {
+    let mut browser = Browser::start_with(|config| {
+        config.redirect_origins = vec!["https://app.example.com".into()]
+    })
+    .await;
+    register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
+    for (next, expected) in [
+        ("https%3A%2F%2Fevil.example%2F", "/"),
+        ("%2F%2Fevil.example%2F", "/"),
+        (
+            "https%3A%2F%2Fapp.example.com%2Fcb",
+            "https://app.example.com/cb",
+        ),
+    ] {
+        browser.new_browser();
+        let path = format!("/api/v3/flows/executor/default-login/?query=next%3D{next}");
+        let (_, first) = browser.get(&path).await;
+        assert_eq!(first["component"], "ak-stage-identification");
+        browser
+            .solve(
+                &path,
+                &json!({"component": "ak-stage-identification", "uid_field": EMAIL}),
+            )
+            .await;
+        let done = browser
+            .solve(
+                &path,
+                &json!({"component": "ak-stage-password", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(done["component"], "xak-flow-redirect");
+        assert_eq!(done["to"], expected, "next={next}");
+    }
+}
+
+#[actix_web::test]
+async fn too_many_wrong_passwords_deny_access() {
+    let browser = Browser::start().await;
+    register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
+    let path = executor("default-login");
+    browser.get(&path).await;
+    browser
+        .solve(
+            &path,
+            &json!({"component": "ak-stage-identification", "uid_field": EMAIL}),
+        )
+        .await;
+    let mut last = Value::Null;
+    for _ in 0..20 {
+        last = browser
+            .solve(
+                &path,
+                &json!({"component": "ak-stage-password", "password": "wrong password"}),
+            )
+            .await;
+        if last["component"] != "ak-stage-password" {
+            break;
+        }
+    }
+    assert_eq!(last["component"], "ak-stage-access-denied", "{last}");
+    assert!(
+        last["error_message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    // The denied execution is forgotten: the next GET starts afresh.
+    let (_, again) = browser.get(&path).await;
+    assert_eq!(again["component"], "ak-stage-identification");
+}
+
+/// Sessions in Redis (`FLOWD_REDIS_URL`): the cookie holds only an id, and a second server on
+/// the same database and Redis continues the same execution.
+#[actix_web::test]
+async fn sessions_in_redis_let_any_replica_continue() {
+    let Ok(redis_url) = std::env::var("FLOWD_TEST_REDIS_URL") else {
+        eprintln!("skipped: FLOWD_TEST_REDIS_URL is not set");
+        return;
+    };
+    let browser = Browser::start_with(|config| config.redis_url = Some(redis_url.clone())).await;
+    register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
+    let path = executor("default-login");
+    browser.get(&path).await;
+    let password = browser
+        .solve(
+            &path,
+            &json!({"component": "ak-stage-identification", "uid_field": EMAIL}),
+        )
+        .await;
+    assert_eq!(password["component"], "ak-stage-password");
+    let cookie = browser.cookies();
+    assert!(
+        cookie.len() < 200,
+        "the Redis session cookie holds only an id: {cookie}"
+    );
+
+    // A second replica: the same database file and Redis, the same session key.
+    let database = browser._temp.path().join("flowd.db");
+    let url = format!("sqlite://{}", database.display());
+    let mut config = Config::for_tests(&url, browser.outbox.clone(), TOKEN);
+    config.redis_url = Some(redis_url);
+    let replica = Application::build(&config).await.unwrap();
+    let replica_base = format!("http://127.0.0.1:{}", replica.port);
+    actix_web::rt::spawn(replica.server);
+    let response = reqwest::Client::new()
+        .get(format!("{replica_base}{path}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let challenge: Value = response.json().await.unwrap();
+    assert_eq!(challenge["component"], "ak-stage-password", "{challenge}");
+}

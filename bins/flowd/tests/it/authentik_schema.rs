@@ -1,0 +1,192 @@
+//! authentik's own OpenAPI schema (`schema.yml` of the npm package `@goauthentik/api`, fetched
+//! by `scripts/fetch-authentik-schema.sh`) as a JSON-schema validator for the challenges the
+//! executor tests receive. Stricter than authentik's clients: a property the schema does not
+//! know is an error, so a misspelt field fails the test.
+//!
+//! The schema is found through `FLOWD_AUTHENTIK_SCHEMA` (required to exist when set, as in
+//! `.ci/run`), else at `target/authentik-schema/schema-*.yml`; without either, validation is
+//! skipped with a note and the tests check the flows only.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::{Map, Value, json};
+
+/// The loaded schema and the validators compiled from it, by schema name.
+pub(crate) struct AuthentikSchema {
+    root: Value,
+    validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+}
+
+/// The schema, loaded once per test binary; `None` when it is not available.
+pub(crate) fn schema() -> Option<&'static AuthentikSchema> {
+    static SCHEMA: OnceLock<Option<AuthentikSchema>> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let path = locate()?;
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+            let document: Value = yaml_serde::from_str(&text)
+                .unwrap_or_else(|error| panic!("{} is not YAML: {error}", path.display()));
+            let mut schemas = document["components"]["schemas"].clone();
+            assert!(
+                schemas.is_object(),
+                "{} has no components.schemas",
+                path.display()
+            );
+            to_json_schema(&mut schemas);
+            Some(AuthentikSchema {
+                root: json!({"components": {"schemas": schemas}}),
+                validators: Mutex::new(HashMap::new()),
+            })
+        })
+        .as_ref()
+}
+
+fn locate() -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("FLOWD_AUTHENTIK_SCHEMA") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "FLOWD_AUTHENTIK_SCHEMA={} does not exist (run scripts/fetch-authentik-schema.sh)",
+            path.display()
+        );
+        return Some(path);
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/authentik-schema");
+    let found = std::fs::read_dir(&dir).ok().and_then(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "yml"))
+            .max()
+    });
+    if found.is_none() {
+        eprintln!(
+            "note: authentik schema validation skipped: run scripts/fetch-authentik-schema.sh"
+        );
+    }
+    found
+}
+
+/// OpenAPI 3.0 to JSON Schema: `nullable: true` becomes "or null", and object schemas that
+/// list properties (and say nothing of others) refuse unknown properties.
+fn to_json_schema(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for child in map.values_mut() {
+                to_json_schema(child);
+            }
+            if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                map.insert("additionalProperties".to_owned(), Value::Bool(false));
+            }
+            if map.remove("nullable") == Some(Value::Bool(true)) {
+                let inner = Value::Object(std::mem::take(map));
+                let mut wrapped = Map::new();
+                wrapped.insert("anyOf".to_owned(), json!([inner, {"type": "null"}]));
+                *map = wrapped;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(to_json_schema),
+        _ => {}
+    }
+}
+
+impl AuthentikSchema {
+    /// The validator of the schema named `name` (`SessionUser`).
+    fn validator(&self, name: &str) -> Arc<jsonschema::Validator> {
+        let mut validators = self.validators.lock().unwrap();
+        validators
+            .entry(name.to_owned())
+            .or_insert_with(|| {
+                let mut schema = self.root.clone();
+                schema["$ref"] = json!(format!("#/components/schemas/{name}"));
+                let validator = jsonschema::options()
+                    .with_draft(jsonschema::Draft::Draft202012)
+                    .build(&schema)
+                    .unwrap_or_else(|error| panic!("schema {name} does not compile: {error}"));
+                Arc::new(validator)
+            })
+            .clone()
+    }
+
+    /// Panics unless `value` is valid against the schema named `name`.
+    pub(crate) fn check(&self, name: &str, value: &Value) {
+        let validator = self.validator(name);
+        let errors: Vec<String> = validator
+            .iter_errors(value)
+            .map(|error| format!("{} at {}", error, error.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "not a valid authentik {name}:\n  {}\n{value:#}",
+            errors.join("\n  ")
+        );
+    }
+
+    /// Panics unless `challenge` is a member of authentik's `ChallengeTypes` union: its
+    /// `component` is in the union's discriminator mapping and the body is valid against the
+    /// mapped schema.
+    pub(crate) fn check_challenge(&self, challenge: &Value) {
+        let component = challenge["component"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a challenge without component: {challenge}"));
+        let target =
+            self.root["components"]["schemas"]["ChallengeTypes"]["discriminator"]["mapping"]
+                [component]
+                .as_str()
+                .unwrap_or_else(|| panic!("authentik has no challenge component {component:?}"));
+        let name = target.rsplit('/').next().unwrap_or(target);
+        self.check(name, challenge);
+    }
+}
+
+/// Validates `challenge` when the schema is available.
+pub(crate) fn check_challenge(challenge: &Value) {
+    if let Some(schema) = schema() {
+        schema.check_challenge(challenge);
+    }
+}
+
+/// Validates `value` against the schema `name` when the schema is available.
+pub(crate) fn check(name: &str, value: &Value) {
+    if let Some(schema) = schema() {
+        schema.check(name, value);
+    }
+}
+
+#[test]
+fn the_validator_rejects_drift() {
+    let Some(schema) = schema() else {
+        return;
+    };
+    let good = json!({
+        "component": "xak-flow-redirect",
+        "to": "/",
+        "flow_info": {"title": "t", "cancel_url": "/c", "layout": "stacked"}
+    });
+    schema.check_challenge(&good);
+    for bad in [
+        json!({"component": "xak-flow-redirect"}),
+        json!({"component": "xak-flow-redirect", "to": "/", "tto": "/"}),
+        json!({"component": "xak-flow-redirect", "to": "/", "flow_info": {"layout": "wide", "cancel_url": "/"}}),
+        json!({"component": "ak-stage-password", "pending_user": "a"}),
+    ] {
+        let result = std::panic::catch_unwind(|| schema.check_challenge(&bad));
+        assert!(result.is_err(), "{bad} must be refused");
+    }
+    let unknown = std::panic::catch_unwind(|| {
+        schema.check_challenge(&json!({"component": "ak-stage-nonexistent"}))
+    });
+    assert!(unknown.is_err());
+    // Nullable fields accept null.
+    schema.check_challenge(&json!({
+        "component": "ak-stage-identification",
+        "user_fields": null,
+        "password_fields": false,
+        "flow_designation": "authentication",
+        "primary_action": "Log in",
+        "show_source_labels": false
+    }));
+}

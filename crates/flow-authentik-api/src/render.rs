@@ -1,0 +1,421 @@
+//! From the engine's protocol-neutral [`Form`] to authentik's challenges, and from a
+//! challenge response back to the engine's field names. Which component a form becomes is
+//! decided here, in one table ([`Stage::of`]).
+
+use std::collections::BTreeMap;
+
+use flow_engine::{FieldError, FieldKind, Form, FormPurpose};
+use flow_model::FlowType;
+
+use crate::challenge::{
+    AccessDeniedChallenge, AuthenticatorValidationChallenge, Challenge, ChallengeEnvelope,
+    DeviceChallenge, ErrorDetail, FlowDesignation, FlowInfo, IdentificationChallenge, Layout,
+    PasswordChallenge, PromptChallenge, PromptChoice, PromptType, StagePrompt,
+};
+
+/// authentik's default avatar, shown for `pending_user` (flowd keeps no avatars).
+pub const DEFAULT_AVATAR: &str = "/static/dist/assets/images/user_default.png";
+/// authentik's default flow background.
+pub const DEFAULT_BACKGROUND: &str = "/static/dist/assets/images/flow_background.jpg";
+/// Where `flow_info.cancel_url` points: drops the session's executions.
+pub const CANCEL_PATH: &str = "/flows/-/cancel/";
+/// The key of errors that concern the whole form (DRF's).
+pub const NON_FIELD_ERRORS: &str = "non_field_errors";
+/// The identification stage's name for the identifier.
+const UID_FIELD: &str = "uid_field";
+
+/// What a challenge shows of the flow it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowFacts {
+    /// The flow's display name (`flow_info.title`).
+    pub title: String,
+    /// The flow's type (gives `flow_designation`).
+    pub flow_type: FlowType,
+    /// The executor link of the active registration flow, if any.
+    pub enroll_url: Option<String>,
+    /// The executor link of the active recovery flow, if any.
+    pub recovery_url: Option<String>,
+}
+
+impl FlowFacts {
+    /// The envelope's `flow_info`.
+    pub fn flow_info(&self) -> FlowInfo {
+        FlowInfo {
+            title: self.title.clone(),
+            background: DEFAULT_BACKGROUND.to_owned(),
+            cancel_url: CANCEL_PATH.to_owned(),
+            layout: Layout::Stacked,
+        }
+    }
+
+    /// Wraps `challenge` in the envelope, without errors.
+    pub fn envelope(&self, challenge: Challenge) -> ChallengeEnvelope {
+        ChallengeEnvelope {
+            challenge,
+            flow_info: self.flow_info(),
+            response_errors: BTreeMap::new(),
+        }
+    }
+}
+
+/// authentik's designation of a flow type: login → authentication, registration and
+/// invitations → enrollment, reset and recovery → recovery, MFA setup → stage_configuration.
+pub fn designation(flow_type: FlowType) -> FlowDesignation {
+    match flow_type {
+        FlowType::Registration | FlowType::InvitedRegistration => FlowDesignation::Enrollment,
+        FlowType::PasswordReset | FlowType::AccountRecovery => FlowDesignation::Recovery,
+        FlowType::MfaSetup => FlowDesignation::StageConfiguration,
+        _ => FlowDesignation::Authentication,
+    }
+}
+
+/// The authentik stage a form is shown as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// `ak-stage-identification`: identify an existing user.
+    Identification,
+    /// `ak-stage-password`: the identified user's password.
+    Password,
+    /// `ak-stage-authenticator-validate`: a one-time code.
+    CodeValidation,
+    /// `ak-stage-prompt`: anything else (new identifier, new password, profile fields).
+    Prompt,
+}
+
+impl Stage {
+    /// The stage for `form`.
+    pub fn of(form: &Form) -> Self {
+        match form.purpose {
+            FormPurpose::Identify => Self::Identification,
+            FormPurpose::VerifyPassword => Self::Password,
+            FormPurpose::VerifyCode => Self::CodeValidation,
+            _ => Self::Prompt,
+        }
+    }
+
+    /// The `component` of this stage's challenge (and of its responses).
+    pub fn component(self) -> &'static str {
+        match self {
+            Self::Identification => "ak-stage-identification",
+            Self::Password => "ak-stage-password",
+            Self::CodeValidation => "ak-stage-authenticator-validate",
+            Self::Prompt => "ak-stage-prompt",
+        }
+    }
+
+    /// The engine's name of a response field (`uid_field` is the identifier).
+    pub fn engine_field(self, wire: &str) -> &str {
+        match (self, wire) {
+            (Self::Identification, UID_FIELD) => flow_engine::FIELD_IDENTIFIER,
+            _ => wire,
+        }
+    }
+
+    /// The response field an engine error is reported on.
+    fn wire_field(self, engine: Option<&str>) -> String {
+        match (self, engine) {
+            (_, None) => NON_FIELD_ERRORS.to_owned(),
+            (Self::Identification, Some(flow_engine::FIELD_IDENTIFIER)) => UID_FIELD.to_owned(),
+            (Self::Password | Self::CodeValidation, Some(name)) if form_level_in(self, name) => {
+                NON_FIELD_ERRORS.to_owned()
+            }
+            (_, Some(name)) => name.to_owned(),
+        }
+    }
+}
+
+/// Whether an error on `name` has no field of its own in the stage's challenge (the password
+/// stage shows only `password`, the code stage only `code`).
+fn form_level_in(stage: Stage, name: &str) -> bool {
+    match stage {
+        Stage::Password => name != flow_engine::FIELD_PASSWORD,
+        Stage::CodeValidation => name != flow_engine::FIELD_CODE,
+        _ => false,
+    }
+}
+
+/// The challenge of a form, with the form's errors as `response_errors`.
+pub fn form_challenge(facts: &FlowFacts, form: &Form) -> ChallengeEnvelope {
+    let stage = Stage::of(form);
+    let pending_user = form.user_hint.clone().unwrap_or_default();
+    let challenge = match stage {
+        Stage::Identification => Challenge::Identification(IdentificationChallenge {
+            user_fields: user_fields(form),
+            password_fields: form.field(flow_engine::FIELD_PASSWORD).is_some(),
+            allow_show_password: false,
+            flow_designation: designation(facts.flow_type),
+            primary_action: "Log in".to_owned(),
+            sources: Vec::new(),
+            show_source_labels: false,
+            enroll_url: facts.enroll_url.clone(),
+            recovery_url: facts.recovery_url.clone(),
+            enable_remember_me: false,
+        }),
+        Stage::Password => Challenge::Password(PasswordChallenge {
+            pending_user,
+            pending_user_avatar: DEFAULT_AVATAR.to_owned(),
+            recovery_url: facts.recovery_url.clone(),
+            allow_show_password: false,
+        }),
+        Stage::CodeValidation => {
+            Challenge::AuthenticatorValidation(AuthenticatorValidationChallenge {
+                pending_user,
+                pending_user_avatar: DEFAULT_AVATAR.to_owned(),
+                device_challenges: vec![DeviceChallenge {
+                    device_class: "email".to_owned(),
+                    device_uid: form.node_id.clone(),
+                    challenge: serde_json::Map::new(),
+                    last_used: None,
+                }],
+                configuration_stages: Vec::new(),
+            })
+        }
+        Stage::Prompt => Challenge::Prompt(PromptChallenge {
+            fields: form
+                .fields
+                .iter()
+                .zip(0u32..)
+                .map(|(field, order)| StagePrompt {
+                    field_key: field.name.clone(),
+                    label: field.label.clone(),
+                    field_type: prompt_type(field.kind),
+                    required: field.required,
+                    placeholder: field.hints.placeholder.clone().unwrap_or_default(),
+                    initial_value: field.value.clone().unwrap_or_default(),
+                    order,
+                    sub_text: String::new(),
+                    choices: (field.kind == FieldKind::Choice).then(|| {
+                        field
+                            .options
+                            .iter()
+                            .map(|option| PromptChoice {
+                                value: option.clone(),
+                                label: option.clone(),
+                            })
+                            .collect()
+                    }),
+                })
+                .collect(),
+        }),
+    };
+    let mut envelope = facts.envelope(challenge);
+    envelope.response_errors = response_errors(stage, &form.errors);
+    envelope
+}
+
+/// `ak-stage-access-denied` with `message`.
+pub fn access_denied(facts: &FlowFacts, message: &str) -> ChallengeEnvelope {
+    facts.envelope(Challenge::AccessDenied(AccessDeniedChallenge {
+        pending_user: String::new(),
+        pending_user_avatar: DEFAULT_AVATAR.to_owned(),
+        error_message: message.to_owned(),
+    }))
+}
+
+/// The identifier kinds of an identification form, as authentik's `user_fields`.
+fn user_fields(form: &Form) -> Vec<String> {
+    let kind = form
+        .field(flow_engine::FIELD_IDENTIFIER)
+        .map(|field| field.kind);
+    let fields: &[&str] = match kind {
+        Some(FieldKind::Email) => &["email"],
+        Some(FieldKind::Telephone) => &["username"],
+        _ => &["username", "email"],
+    };
+    fields.iter().map(|&field| field.to_owned()).collect()
+}
+
+/// The prompt input type of a field kind.
+fn prompt_type(kind: FieldKind) -> PromptType {
+    match kind {
+        FieldKind::Identifier => PromptType::Username,
+        FieldKind::Email => PromptType::Email,
+        FieldKind::Password | FieldKind::NewPassword => PromptType::Password,
+        FieldKind::Number => PromptType::Number,
+        FieldKind::Checkbox => PromptType::Checkbox,
+        FieldKind::Choice => PromptType::Dropdown,
+        FieldKind::Date => PromptType::Date,
+        FieldKind::Code | FieldKind::Text | FieldKind::Telephone => PromptType::Text,
+    }
+}
+
+/// The engine's errors as DRF's `{field: [{string, code}]}`.
+fn response_errors(stage: Stage, errors: &[FieldError]) -> BTreeMap<String, Vec<ErrorDetail>> {
+    let mut out: BTreeMap<String, Vec<ErrorDetail>> = BTreeMap::new();
+    for error in errors {
+        out.entry(stage.wire_field(error.field.as_deref()))
+            .or_default()
+            .push(ErrorDetail {
+                string: error.message.clone(),
+                code: error.code.clone(),
+            });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use flow_engine::{Action, Field};
+    use serde_json::json;
+
+    use super::*;
+
+    fn facts(flow_type: FlowType) -> FlowFacts {
+        FlowFacts {
+            title: "Sign in".into(),
+            flow_type,
+            enroll_url: Some("/if/flow/default-registration/".into()),
+            recovery_url: None,
+        }
+    }
+
+    fn form(purpose: FormPurpose, fields: Vec<Field>) -> Form {
+        Form {
+            node_id: "n1".into(),
+            step: 1,
+            purpose,
+            user_hint: Some("alice@example.com".into()),
+            fields,
+            actions: vec![Action {
+                id: "submit".into(),
+                label: "Go".into(),
+                primary: true,
+            }],
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn designations_follow_the_flow_type() {
+        let cases = [
+            (FlowType::Login, "authentication"),
+            (FlowType::Registration, "enrollment"),
+            (FlowType::InvitedRegistration, "enrollment"),
+            (FlowType::PasswordReset, "recovery"),
+            (FlowType::AccountRecovery, "recovery"),
+            (FlowType::MfaSetup, "stage_configuration"),
+        ];
+        for (flow_type, expected) in cases {
+            assert_eq!(
+                serde_json::to_value(designation(flow_type)).unwrap(),
+                json!(expected)
+            );
+        }
+    }
+
+    #[test]
+    fn identification_with_password_maps_fields_and_errors() {
+        let mut form = form(
+            FormPurpose::Identify,
+            vec![
+                Field::new("identifier", FieldKind::Email, "E-mail", true),
+                Field::new("password", FieldKind::Password, "Password", true),
+            ],
+        );
+        form.errors = vec![
+            FieldError::on("identifier", "required", "This field is required."),
+            FieldError {
+                field: None,
+                code: "invalid_credentials".into(),
+                message: "Failed to authenticate.".into(),
+            },
+        ];
+        let value = serde_json::to_value(form_challenge(&facts(FlowType::Login), &form)).unwrap();
+        assert_eq!(value["component"], json!("ak-stage-identification"));
+        assert_eq!(value["user_fields"], json!(["email"]));
+        assert_eq!(value["password_fields"], json!(true));
+        assert_eq!(value["flow_designation"], json!("authentication"));
+        assert_eq!(value["enroll_url"], json!("/if/flow/default-registration/"));
+        assert_eq!(
+            value["response_errors"]["uid_field"][0]["code"],
+            json!("required")
+        );
+        assert_eq!(
+            value["response_errors"]["non_field_errors"][0]["string"],
+            json!("Failed to authenticate.")
+        );
+        assert_eq!(
+            Stage::Identification.engine_field("uid_field"),
+            "identifier"
+        );
+        assert_eq!(Stage::Identification.engine_field("password"), "password");
+    }
+
+    #[test]
+    fn new_passwords_and_profiles_become_prompts_with_ordered_fields() {
+        let mut choice = Field::new("country", FieldKind::Choice, "Country", false);
+        choice.options = vec!["fr".into(), "de".into()];
+        choice.value = Some("de".into());
+        let form = form(
+            FormPurpose::SetPassword,
+            vec![
+                Field::new("password", FieldKind::NewPassword, "New password", true),
+                choice,
+            ],
+        );
+        let value =
+            serde_json::to_value(form_challenge(&facts(FlowType::PasswordReset), &form)).unwrap();
+        assert_eq!(value["component"], json!("ak-stage-prompt"));
+        let fields = value["fields"].as_array().unwrap();
+        assert_eq!(fields[0]["field_key"], json!("password"));
+        assert_eq!(fields[0]["type"], json!("password"));
+        assert_eq!(fields[0]["choices"], json!(null));
+        assert_eq!(fields[1]["order"], json!(1));
+        assert_eq!(fields[1]["type"], json!("dropdown"));
+        assert_eq!(fields[1]["initial_value"], json!("de"));
+        assert_eq!(
+            fields[1]["choices"][1],
+            json!({"value": "de", "label": "de"})
+        );
+        assert!(value.get("response_errors").is_none());
+    }
+
+    #[test]
+    fn codes_are_validated_as_an_email_device_and_odd_errors_go_to_the_form() {
+        let mut form = form(
+            FormPurpose::VerifyCode,
+            vec![Field::new("code", FieldKind::Code, "Code", true)],
+        );
+        form.errors = vec![
+            FieldError::on("code", "invalid_code", "Wrong code."),
+            FieldError::on("other", "x", "Other."),
+        ];
+        let value =
+            serde_json::to_value(form_challenge(&facts(FlowType::PasswordReset), &form)).unwrap();
+        assert_eq!(value["component"], json!("ak-stage-authenticator-validate"));
+        assert_eq!(value["pending_user"], json!("alice@example.com"));
+        assert_eq!(
+            value["device_challenges"][0]["device_class"],
+            json!("email")
+        );
+        assert_eq!(value["device_challenges"][0]["last_used"], json!(null));
+        assert_eq!(
+            value["response_errors"]["code"][0]["code"],
+            json!("invalid_code")
+        );
+        assert_eq!(
+            value["response_errors"]["non_field_errors"][0]["code"],
+            json!("x")
+        );
+    }
+
+    #[test]
+    fn password_stage_shows_the_pending_user() {
+        let form = form(
+            FormPurpose::VerifyPassword,
+            vec![Field::new(
+                "password",
+                FieldKind::Password,
+                "Password",
+                true,
+            )],
+        );
+        let value = serde_json::to_value(form_challenge(&facts(FlowType::Login), &form)).unwrap();
+        assert_eq!(value["component"], json!("ak-stage-password"));
+        assert_eq!(value["pending_user"], json!("alice@example.com"));
+        assert_eq!(value["pending_user_avatar"], json!(DEFAULT_AVATAR));
+        assert_eq!(value["flow_info"]["cancel_url"], json!(CANCEL_PATH));
+    }
+}
