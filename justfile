@@ -11,6 +11,10 @@ build:
 test:
     cargo test --workspace
 
+# Fetch authentik's OpenAPI schema (npm), against which the executor tests validate challenges.
+authentik-schema:
+    bash scripts/fetch-authentik-schema.sh
+
 # Formatting and lints, as CI runs them.
 lint:
     cargo fmt --all -- --check
