@@ -4,7 +4,7 @@
 use actix_session::Session;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use flow_engine::{RequestContext, TenantId, UserId};
+use flow_engine::{ExecutionId, RequestContext, TenantId, UserId};
 use serde_json::{Map, Value, json};
 
 use crate::executor::{Executor, PlanChange, Reply, Turn};
@@ -100,6 +100,35 @@ async fn facts(executor: Executor, slug: String) -> Result<(Executor, FlowFacts)
         .map_err(|error| AuthentikError::Internal(error.to_string()))?
 }
 
+/// What an executor request asks the [`Executor`] to do, with what the session knows.
+type Action = Box<
+    dyn FnOnce(&Executor, &FlowFacts, Option<ExecutionId>, RequestContext, Option<&str>) -> Turn
+        + Send,
+>;
+
+/// The shared path of GET and POST: the flow's facts, the session's execution, the action on
+/// the blocking pool, the session changes, the answer.
+async fn drive(
+    state: &AuthentikState,
+    request: &HttpRequest,
+    slug: String,
+    session: &Session,
+    action: Action,
+) -> HttpResponse {
+    let result = async {
+        let (executor, facts) = facts(executor(state, request), slug.clone()).await?;
+        let plan = FlowSession::new(session).plan(&slug);
+        let context = request_context(request, executor.tenant.clone());
+        let next = ClientQuery::from_executor_query(request.query_string()).next;
+        let turn = web::block(move || action(&executor, &facts, plan, context, next.as_deref()))
+            .await
+            .map_err(|error| AuthentikError::Internal(error.to_string()))?;
+        answer(request, session, &slug, turn)
+    }
+    .await;
+    result.unwrap_or_else(|error| error.to_response())
+}
+
 /// `GET /api/v3/flows/executor/{slug}/`: the current challenge.
 pub(crate) async fn executor_get(
     state: web::Data<AuthentikState>,
@@ -108,30 +137,12 @@ pub(crate) async fn executor_get(
     session: Session,
 ) -> HttpResponse {
     let slug = slug.into_inner();
-    let result = async {
-        let (executor, facts) = facts(executor(&state, &request), slug.clone()).await?;
-        let flows = FlowSession::new(&session);
-        let plan = flows.plan(&slug);
-        let signed_in = flows.signed_in().is_some();
-        let context = request_context(&request, executor.tenant.clone());
-        let next = ClientQuery::from_executor_query(request.query_string()).next;
-        let task_slug = slug.clone();
-        let turn = web::block(move || {
-            executor.show(
-                &task_slug,
-                &facts,
-                plan,
-                signed_in,
-                context,
-                next.as_deref(),
-            )
-        })
-        .await
-        .map_err(|error| AuthentikError::Internal(error.to_string()))?;
-        answer(&request, &session, &slug, turn)
-    }
-    .await;
-    result.unwrap_or_else(|error| error.to_response())
+    let signed_in = FlowSession::new(&session).signed_in().is_some();
+    let task_slug = slug.clone();
+    let action: Action = Box::new(move |executor, facts, plan, context, next| {
+        executor.show(&task_slug, facts, plan, signed_in, context, next)
+    });
+    drive(&state, &request, slug, &session, action).await
 }
 
 /// `POST /api/v3/flows/executor/{slug}/`: solve the current challenge.
@@ -142,23 +153,16 @@ pub(crate) async fn executor_post(
     session: Session,
     payload: web::Payload,
 ) -> HttpResponse {
+    let body = match read_object(payload, state.settings.body_limit).await {
+        Ok(body) => body,
+        Err(error) => return error.to_response(),
+    };
     let slug = slug.into_inner();
-    let result = async {
-        let body = read_object(payload, state.settings.body_limit).await?;
-        let (executor, facts) = facts(executor(&state, &request), slug.clone()).await?;
-        let plan = FlowSession::new(&session).plan(&slug);
-        let context = request_context(&request, executor.tenant.clone());
-        let next = ClientQuery::from_executor_query(request.query_string()).next;
-        let task_slug = slug.clone();
-        let turn = web::block(move || {
-            executor.submit(&task_slug, &facts, plan, body, context, next.as_deref())
-        })
-        .await
-        .map_err(|error| AuthentikError::Internal(error.to_string()))?;
-        answer(&request, &session, &slug, turn)
-    }
-    .await;
-    result.unwrap_or_else(|error| error.to_response())
+    let task_slug = slug.clone();
+    let action: Action = Box::new(move |executor, facts, plan, context, next| {
+        executor.submit(&task_slug, facts, plan, body, context, next)
+    });
+    drive(&state, &request, slug, &session, action).await
 }
 
 /// `GET /api/v3/flows/instances/{slug}/execute/`: `{link}` to the flow's page. It also

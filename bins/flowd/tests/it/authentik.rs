@@ -129,6 +129,24 @@ impl Browser {
         }
     }
 
+    /// Answers an identification challenge with `uid`.
+    async fn identify(&self, path: &str, uid: &str) -> Value {
+        self.solve(
+            path,
+            &json!({"component": "ak-stage-identification", "uid_field": uid}),
+        )
+        .await
+    }
+
+    /// Answers a password challenge with `password`.
+    async fn password(&self, path: &str, password: &str) -> Value {
+        self.solve(
+            path,
+            &json!({"component": "ak-stage-password", "password": password}),
+        )
+        .await
+    }
+
     /// The latest code mailed to `to`, from the file outbox.
     fn mailed_code(&self, to: &str) -> String {
         let mut mails: Vec<_> = std::fs::read_dir(&self.outbox)
@@ -216,25 +234,14 @@ async fn register_over_wso2(base: &str, email: &str, password: &str) {
     panic!("registration over WSO2 did not complete: {view}");
 }
 
-/// Signs in through the executor's login flow; returns the final challenge.
-async fn sign_in_here(browser: &Browser, email: &str, password: &str) -> Value {
-    let path = executor("default-login");
-    let (status, identification) = browser.get(&path).await;
+/// Signs in through the login flow at `path`; returns the final challenge.
+async fn sign_in_here(browser: &Browser, path: &str, email: &str, password: &str) -> Value {
+    let (status, identification) = browser.get(path).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(identification["component"], "ak-stage-identification");
-    let challenge = browser
-        .solve(
-            &path,
-            &json!({"component": "ak-stage-identification", "uid_field": email}),
-        )
-        .await;
+    let challenge = browser.identify(path, email).await;
     assert_eq!(challenge["component"], "ak-stage-password", "{challenge}");
-    browser
-        .solve(
-            &path,
-            &json!({"component": "ak-stage-password", "password": password}),
-        )
-        .await
+    browser.password(path, password).await
 }
 
 #[actix_web::test]
@@ -265,12 +272,7 @@ async fn registered_over_wso2_signs_in_here_and_the_session_knows_the_user() {
     let before = browser.cookies();
     assert!(before.contains("authentik_session="), "{before}");
 
-    let password = browser
-        .solve(
-            &path,
-            &json!({"component": "ak-stage-identification", "uid_field": EMAIL}),
-        )
-        .await;
+    let password = browser.identify(&path, EMAIL).await;
     assert_eq!(password["component"], "ak-stage-password");
     assert_eq!(password["pending_user"], EMAIL);
 
@@ -288,12 +290,7 @@ async fn registered_over_wso2_signs_in_here_and_the_session_knows_the_user() {
         "a wrong password is a response error: {wrong}"
     );
 
-    let done = browser
-        .solve(
-            &path,
-            &json!({"component": "ak-stage-password", "password": PASSWORD}),
-        )
-        .await;
+    let done = browser.password(&path, PASSWORD).await;
     assert_eq!(done["component"], "xak-flow-redirect", "{done}");
     assert_eq!(done["to"], "/app/", "next from the query");
     assert_ne!(
@@ -368,12 +365,7 @@ async fn recovery_mails_a_code_and_sets_a_new_password() {
     let (_, identification) = browser.get(&path).await;
     assert_eq!(identification["component"], "ak-stage-identification");
     assert_eq!(identification["flow_designation"], "recovery");
-    let code_challenge = browser
-        .solve(
-            &path,
-            &json!({"component": "ak-stage-identification", "uid_field": EMAIL}),
-        )
-        .await;
+    let code_challenge = browser.identify(&path, EMAIL).await;
     assert_eq!(
         code_challenge["component"], "ak-stage-authenticator-validate",
         "{code_challenge}"
@@ -419,7 +411,7 @@ async fn recovery_mails_a_code_and_sets_a_new_password() {
     assert_eq!(status, StatusCode::FORBIDDEN, "recovery does not sign in");
 
     browser.new_browser();
-    let done = sign_in_here(&browser, EMAIL, new_password).await;
+    let done = sign_in_here(&browser, &executor("default-login"), EMAIL, new_password).await;
     assert_eq!(done["component"], "xak-flow-redirect", "{done}");
 }
 
@@ -533,20 +525,7 @@ async fn next_never_leaves_for_a_foreign_origin() {
     ] {
         browser.new_browser();
         let path = format!("/api/v3/flows/executor/default-login/?query=next%3D{next}");
-        let (_, first) = browser.get(&path).await;
-        assert_eq!(first["component"], "ak-stage-identification");
-        browser
-            .solve(
-                &path,
-                &json!({"component": "ak-stage-identification", "uid_field": EMAIL}),
-            )
-            .await;
-        let done = browser
-            .solve(
-                &path,
-                &json!({"component": "ak-stage-password", "password": PASSWORD}),
-            )
-            .await;
+        let done = sign_in_here(&browser, &path, EMAIL, PASSWORD).await;
         assert_eq!(done["component"], "xak-flow-redirect");
         assert_eq!(done["to"], expected, "next={next}");
     }
@@ -558,12 +537,7 @@ async fn too_many_wrong_passwords_deny_access() {
     register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
     let path = executor("default-login");
     browser.get(&path).await;
-    browser
-        .solve(
-            &path,
-            &json!({"component": "ak-stage-identification", "uid_field": EMAIL}),
-        )
-        .await;
+    browser.identify(&path, EMAIL).await;
     let mut last = Value::Null;
     for _ in 0..20 {
         last = browser
@@ -599,12 +573,7 @@ async fn sessions_in_redis_let_any_replica_continue() {
     register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
     let path = executor("default-login");
     browser.get(&path).await;
-    let password = browser
-        .solve(
-            &path,
-            &json!({"component": "ak-stage-identification", "uid_field": EMAIL}),
-        )
-        .await;
+    let password = browser.identify(&path, EMAIL).await;
     assert_eq!(password["component"], "ak-stage-password");
     let cookie = browser.cookies();
     assert!(
