@@ -235,6 +235,10 @@ impl Application {
         let admin = web::Data::new(AdminState {
             catalog: services.catalog.clone(),
             engine: Some(services.engine.clone()),
+            invitations: Some(Arc::new(flow_engine::InvitationService::new(
+                services.engine.ports(),
+                invitation_link(&config.public_url),
+            ))),
             token,
             body_limit: DEFAULT_BODY_LIMIT,
         });
@@ -279,6 +283,16 @@ impl Application {
             generated_admin_token,
         })
     }
+}
+
+/// The link mailed with an invitation: where a client application serves invited
+/// registration, with WSO2's query parameters (see `docs/wso2-api.md`).
+fn invitation_link(public_url: &str) -> String {
+    format!(
+        "{}/register?flowType=INVITED_USER_REGISTRATION&confirmationCode={}",
+        public_url.trim_end_matches('/'),
+        flow_engine::CODE_PLACEHOLDER
+    )
 }
 
 /// Alive: the process answers.

@@ -1,7 +1,7 @@
 //! Wire types of the admin API: the seed-002 response shapes. They carry no logic beyond the
 //! conversion from the catalog's types.
 
-use flow_engine::{StoredFlow, TraceEntry};
+use flow_engine::{Invitation, InvitationState, StoredFlow, TraceEntry};
 use flow_model::{Flow, FlowStatus, FlowType};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -176,4 +176,56 @@ pub struct Trace {
     /// The steps run, oldest first.
     #[schema(value_type = Vec<crate::schemas::TraceEntry>)]
     pub steps: Vec<TraceEntry>,
+}
+
+/// An invitation as the admin API shows it (`POST` answers it with 201, `GET` lists it,
+/// `DELETE` answers it revoked). Never its code: only the invitee receives that, by mail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationView {
+    /// The invitation id.
+    #[schema(example = "inv_3f9a1c07b2d45e68")]
+    pub id: String,
+    /// The invited e-mail address (normalized: trimmed, lower case).
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// `pending`, `used`, `revoked` or `expired`.
+    #[schema(example = "pending")]
+    pub status: &'static str,
+    /// Creation time (Unix seconds).
+    pub created_at: i64,
+    /// From this instant on (Unix seconds) the code is refused.
+    pub expires_at: i64,
+    /// When an account was created with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<i64>,
+    /// When it was revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+}
+
+impl InvitationView {
+    /// The view of `invitation` at `now_secs` (which decides `expired`).
+    pub fn new(invitation: &Invitation, now_secs: i64) -> Self {
+        Self {
+            id: invitation.id.to_string(),
+            email: invitation.email.clone(),
+            status: match invitation.state(now_secs) {
+                InvitationState::Pending => "pending",
+                InvitationState::Used => "used",
+                InvitationState::Revoked => "revoked",
+                InvitationState::Expired => "expired",
+            },
+            created_at: invitation.created_at,
+            expires_at: invitation.expires_at,
+            used_at: invitation.used_at,
+            revoked_at: invitation.revoked_at,
+        }
+    }
+}
+
+/// `GET /api/admin/invitations`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationList {
+    /// Every invitation of the tenant, newest first.
+    pub items: Vec<InvitationView>,
 }

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use flow_engine::CatalogError;
+use flow_engine::{CatalogError, InvitationError};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -63,6 +63,9 @@ pub enum AdminError {
     /// A rule of the flow catalog said no.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// The invitation service said no.
+    #[error(transparent)]
+    Invitation(#[from] InvitationError),
     /// The server could not run the request (its worker pool is gone).
     #[error("the server could not run the request")]
     Internal,
@@ -74,7 +77,8 @@ pub(crate) struct ErrorBody<'a> {
     /// The stable machine code (`invalid_json`, `invalid_request`, `invalid_name`,
     /// `invalid_query`, `payload_too_large`, `body_unreadable`, `unauthorized`, `not_found`,
     /// `flow_not_found`, `execution_not_found`, `name_taken`, `invalid_flow`,
-    /// `store_unavailable`, `internal_error`, ...).
+    /// `store_unavailable`, `internal_error`, `invalid_email`, `invalid_expiry`,
+    /// `invitation_not_found`, `mail_unavailable`, ...).
     #[schema(example = "flow_not_found")]
     code: &'a str,
     /// A sentence for people.
@@ -103,6 +107,8 @@ impl AdminError {
             Self::ExecutionNotFound => "execution_not_found",
             Self::Catalog(CatalogError::Store(_)) => "store_unavailable",
             Self::Catalog(error) => error.code(),
+            Self::Invitation(InvitationError::Store(_)) => "store_unavailable",
+            Self::Invitation(error) => error.code(),
             Self::Internal => "internal_error",
         }
     }
@@ -114,6 +120,10 @@ impl AdminError {
             Self::InvalidQuery { parameter, .. } => Some(json!({"parameter": parameter})),
             Self::PayloadTooLarge { limit } => Some(json!({"limit": limit})),
             Self::Catalog(CatalogError::Invalid(report)) => serde_json::to_value(report).ok(),
+            Self::Invitation(InvitationError::InvalidEmail) => Some(json!({"field": "email"})),
+            Self::Invitation(InvitationError::InvalidExpiry { min, max }) => {
+                Some(json!({"field": "expires_in", "min": min, "max": max}))
+            }
             _ => None,
         }
     }
@@ -124,6 +134,10 @@ impl AdminError {
             Self::Catalog(CatalogError::Store(_)) => "the flow store is unavailable".to_owned(),
             Self::Catalog(CatalogError::Invalid(_)) => {
                 "the flow is invalid; see details".to_owned()
+            }
+            Self::Invitation(InvitationError::Store(_)) => "the store is unavailable".to_owned(),
+            Self::Invitation(InvitationError::Mail(_)) => {
+                "the invitation mail could not be sent; the invitation was revoked".to_owned()
             }
             other => other.to_string(),
         }
@@ -149,6 +163,11 @@ impl ResponseError for AdminError {
                 StatusCode::CONFLICT
             }
             Self::Catalog(CatalogError::Store(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Invitation(
+                InvitationError::InvalidEmail | InvitationError::InvalidExpiry { .. },
+            ) => StatusCode::BAD_REQUEST,
+            Self::Invitation(InvitationError::NotFound) => StatusCode::NOT_FOUND,
+            Self::Invitation(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Catalog(_) | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -12,7 +12,7 @@ mod schemas;
 use std::sync::Arc;
 
 use actix_web::web;
-use flow_engine::{Engine, FlowCatalog};
+use flow_engine::{Engine, FlowCatalog, InvitationService};
 
 pub use auth::{Admin, AdminToken};
 pub use error::AdminError;
@@ -22,12 +22,15 @@ pub use routes::{DEFAULT_LIMIT, MAX_LIMIT};
 /// The largest request body accepted by default (1 MiB): room for a flow of thousands of nodes.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
-/// What the admin handlers need: the catalog, the engine (for execution traces) and the token.
+/// What the admin handlers need: the catalog, the engine (for execution traces), the
+/// invitation service and the token.
 pub struct AdminState {
     /// The flow catalog all flow calls go to.
     pub catalog: Arc<FlowCatalog>,
     /// The engine, for `GET /api/admin/executions/:id/trace`; `None` answers 404 there.
     pub engine: Option<Arc<Engine>>,
+    /// The invitation service, for `/api/admin/invitations`; `None` answers 404 there.
+    pub invitations: Option<Arc<InvitationService>>,
     /// The admin bearer token (its digest).
     pub token: AdminToken,
     /// The largest request body accepted, in bytes.
@@ -54,6 +57,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
             .route("/flows/{id}/export", web::get().to(r::export_flow))
             .route("/node-types", web::get().to(r::node_types))
             .route("/executions/{id}/trace", web::get().to(r::execution_trace))
+            .route("/invitations", web::get().to(r::list_invitations))
+            .route("/invitations", web::post().to(r::create_invitation))
+            .route("/invitations/{id}", web::delete().to(r::revoke_invitation))
             .route("/openapi.json", web::get().to(openapi::openapi_json))
             .route("/docs", web::get().to(openapi::docs_redirect))
             .service(openapi::swagger_ui())

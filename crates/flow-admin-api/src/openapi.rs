@@ -27,7 +27,8 @@ pub const DOCS_PATH: &str = "/api/admin/docs/";
     info(
         title = "flowd admin API",
         description = "The Flow Management admin API of flowd: seed 002's nine flow endpoints plus \
-flowd's extensions (`is_default`, import/export, the node-type catalogue, execution traces).\n\n\
+flowd's extensions (`is_default`, import/export, the node-type catalogue, execution traces, \
+invitations).\n\n\
 Every operation requires `Authorization: Bearer <admin token>`; a missing or wrong token is 401 \
 with `WWW-Authenticate`. This document (`/api/admin/openapi.json`) and the docs page \
 (`/api/admin/docs/`) are served without the token: they describe only the API's shape.\n\n\
@@ -48,12 +49,16 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
         routes::import_flow,
         routes::node_types,
         routes::execution_trace,
+        routes::create_invitation,
+        routes::list_invitations,
+        routes::revoke_invitation,
     ),
     modifiers(&BearerScheme),
     security(("bearer" = [])),
     tags(
         (name = "flows", description = "The Flow Management endpoints of seed 002."),
         (name = "extensions", description = "flowd's extensions beyond seed 002."),
+        (name = "invitations", description = "Invitations for the `invited_registration` flow (WSO2's `INVITED_USER_REGISTRATION`): the invitee receives a one-time code and a link by mail."),
     ),
 )]
 struct ApiDoc;

@@ -4,14 +4,16 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use flow_engine::{
-    CatalogError, ExecutionId, FlowCatalog, FlowPatch, FlowQuery, NewFlow, TenantId,
+    CatalogError, ExecutionId, FlowCatalog, FlowPatch, FlowQuery, InvitationError, InvitationId,
+    InvitationService, NewFlow, TenantId,
 };
 use flow_model::{Flow, FlowName, FlowStatus, FlowType, Graph};
 use serde::Deserialize;
 
 use crate::body::{read_object, require, take};
 use crate::dto::{
-    Activated, Compiled, CreatedFlow, Deactivated, FlowDetails, FlowList, FlowSummary, Trace,
+    Activated, Compiled, CreatedFlow, Deactivated, FlowDetails, FlowList, FlowSummary,
+    InvitationList, InvitationView, Trace,
 };
 use crate::error::ErrorBody;
 use crate::{Admin, AdminError, AdminState, node_types};
@@ -615,6 +617,131 @@ pub(crate) async fn execution_trace(
         execution_id: text,
         steps,
     }))
+}
+
+/// Runs an invitation call on the blocking pool (the store may be a database, the mailer
+/// SMTP); without an invitation service the endpoints do not exist.
+async fn invitations<T, F>(state: &web::Data<AdminState>, call: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&InvitationService) -> Result<T, InvitationError> + Send + 'static,
+{
+    let service = state.invitations.clone().ok_or(AdminError::NoRoute)?;
+    web::block(move || call(&service))
+        .await
+        .map_err(|_| AdminError::Internal)?
+        .map_err(AdminError::from)
+}
+
+/// Invite someone by e-mail: stores an invitation and mails its one-time code and link. The
+/// code is not in the answer.
+#[utoipa::path(
+    post,
+    path = "/api/admin/invitations",
+    operation_id = "create_invitation",
+    tag = "invitations",
+    request_body(content = crate::schemas::CreateInvitationRequest, description = "Whom to invite.",
+        example = json!({"email": "ada@example.com", "expires_in": 86400})),
+    responses(
+        (status = 201, description = "Created, and the mail sent (status `pending`).", body = InvitationView,
+            headers(("Location" = String, description = "`/api/admin/invitations/{id}` of the new invitation")),
+            example = json!({"id": "inv_3f9a1c07b2d45e68", "email": "ada@example.com", "status": "pending", "created_at": 1700000000, "expires_at": 1700086400})),
+        (status = 400, description = "Malformed JSON (`invalid_json`), a missing or ill-typed field (`invalid_request`), not an e-mail address (`invalid_email`), or `expires_in` outside 60 to 2592000 seconds (`invalid_expiry`).", body = ErrorBody,
+            example = json!({"code": "invalid_expiry", "message": "expires_in must be from 60 to 2592000 seconds", "details": {"field": "expires_in", "min": 60, "max": 2592000}})),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 413, description = "The body is larger than the server's limit (`payload_too_large`).", body = ErrorBody,
+            example = json!({"code": "payload_too_large", "message": "the body is larger than 1048576 bytes", "details": {"limit": 1048576}})),
+        (status = 503, description = "The mail could not be sent (`mail_unavailable`; the invitation is revoked, invite again) or the store is down (`store_unavailable`).", body = ErrorBody,
+            example = json!({"code": "mail_unavailable", "message": "the invitation mail could not be sent; the invitation was revoked"})),
+    )
+)]
+pub(crate) async fn create_invitation(
+    _: Admin,
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let mut object = read_object(payload, state.body_limit).await?;
+    let email: String = require(&mut object, "email")?;
+    let expires_in: Option<i64> = take(&mut object, "expires_in")?;
+    let tenant = tenant(&request);
+    let (invitation, now) = invitations(&state, move |service| {
+        let invitation = service.create(&tenant, &email, expires_in)?;
+        Ok((invitation, service.now_secs()))
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/admin/invitations/{}", invitation.id),
+        ))
+        .json(InvitationView::new(&invitation, now)))
+}
+
+/// List the tenant's invitations, newest first, with their status (never their codes).
+#[utoipa::path(
+    get,
+    path = "/api/admin/invitations",
+    operation_id = "list_invitations",
+    tag = "invitations",
+    responses(
+        (status = 200, description = "Every invitation, newest first.", body = InvitationList),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+    )
+)]
+pub(crate) async fn list_invitations(
+    _: Admin,
+    request: HttpRequest,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let tenant = tenant(&request);
+    let (list, now) = invitations(&state, move |service| {
+        Ok((service.list(&tenant)?, service.now_secs()))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(InvitationList {
+        items: list
+            .iter()
+            .map(|invitation| InvitationView::new(invitation, now))
+            .collect(),
+    }))
+}
+
+/// Revoke an invitation: its code is refused from now on. A used invitation stays `used`
+/// (the account exists); revoking twice changes nothing.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/invitations/{id}",
+    operation_id = "revoke_invitation",
+    tag = "invitations",
+    params(
+        ("id" = String, Path, description = "Invitation id", example = "inv_3f9a1c07b2d45e68"),
+    ),
+    responses(
+        (status = 200, description = "The invitation after the call (`revoked`, or `used`).", body = InvitationView),
+        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
+            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 404, description = "No invitation has this id (`invitation_not_found`).", body = ErrorBody,
+            example = json!({"code": "invitation_not_found", "message": "no such invitation"})),
+    )
+)]
+pub(crate) async fn revoke_invitation(
+    _: Admin,
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let (tenant, id) = (tenant(&request), InvitationId::new(path.into_inner()));
+    let (invitation, now) = invitations(&state, move |service| {
+        Ok((service.revoke(&tenant, &id)?, service.now_secs()))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(InvitationView::new(&invitation, now)))
 }
 
 /// Any other path or method under the admin scope.

@@ -145,6 +145,19 @@ pub(crate) struct CreateFlowRequest {
     is_default: Option<bool>,
 }
 
+/// Body of `POST /api/admin/invitations`. Unknown fields are ignored.
+#[derive(ToSchema)]
+pub(crate) struct CreateInvitationRequest {
+    /// The address to invite: the identifier of the account the invitation creates (else 400
+    /// `invalid_email`).
+    #[schema(example = "ada@example.com")]
+    email: String,
+    /// Lifetime in seconds: 60 to 2592000 (30 days), default 604800 (7 days); else 400
+    /// `invalid_expiry`.
+    #[schema(minimum = 60, maximum = 2592000, example = 86400)]
+    expires_in: Option<i64>,
+}
+
 /// Body of `PUT /api/admin/flows/:id`: any of these fields; a changed graph clears `compiled`.
 /// `id`, `name`, `type`, `status`, `version`, `compiled`, `compiled_at`, `created_at` and
 /// `updated_at` are managed by the server and refused (400 `invalid_request`). Other unknown

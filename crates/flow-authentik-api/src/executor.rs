@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use flow_engine::{
-    Engine, EngineError, ExecutionId, FlowCatalog, Outcome, RequestContext, Submission, TenantId,
+    Engine, EngineError, ExecutionId, FlowCatalog, FormPurpose, Outcome, RequestContext,
+    Submission, TenantId,
 };
 use flow_model::{FlowStatus, FlowType};
 use serde_json::{Map, Value};
@@ -14,7 +15,7 @@ use crate::AuthentikError;
 use crate::challenge::{
     Challenge, ChallengeEnvelope, ErrorDetail, FlowErrorChallenge, RedirectChallenge,
 };
-use crate::redirect::RedirectPolicy;
+use crate::redirect::{ClientQuery, RedirectPolicy};
 use crate::render::{FlowFacts, NON_FIELD_ERRORS, Stage, access_denied, form_challenge};
 use crate::session::SignedIn;
 
@@ -131,10 +132,10 @@ impl Executor {
         plan: Option<ExecutionId>,
         signed_in: bool,
         context: RequestContext,
-        next: Option<&str>,
+        query: &ClientQuery,
     ) -> Turn {
         if signed_in && facts.flow_type == FlowType::Login {
-            let to = self.redirects.destination(None, next);
+            let to = self.redirects.destination(None, query.next.as_deref());
             return Turn::challenge(facts.envelope(redirect(to)), PlanChange::Clear);
         }
         if let Some(id) = plan {
@@ -147,7 +148,7 @@ impl Executor {
                 Err(error) => return self.flow_error(facts, &error),
             }
         }
-        self.start(slug, facts, context, next)
+        self.start(slug, facts, context, query)
     }
 
     /// POST: solve the current challenge with `body`. Without an execution, a new one starts
@@ -160,18 +161,18 @@ impl Executor {
         plan: Option<ExecutionId>,
         body: Map<String, Value>,
         context: RequestContext,
-        next: Option<&str>,
+        query: &ClientQuery,
     ) -> Turn {
         let Some(id) = plan else {
-            return self.start(slug, facts, context, next);
+            return self.start(slug, facts, context, query);
         };
         let form = match self.engine.current(&self.tenant, &id) {
             Ok(Outcome::Prompt(form)) => form,
             Ok(_) | Err(EngineError::NotFound | EngineError::Expired) => {
-                return self.start(slug, facts, context, next);
+                return self.start(slug, facts, context, query);
             }
             Err(EngineError::AlreadyCompleted | EngineError::TooManyAttempts) => {
-                return self.start(slug, facts, context, next);
+                return self.start(slug, facts, context, query);
             }
             Err(error) => return self.flow_error(facts, &error),
         };
@@ -193,13 +194,13 @@ impl Executor {
                 plan: PlanChange::Keep,
                 sign_in: None,
             },
-            Ok(outcome) => self.ended(slug, facts, id, outcome, next),
+            Ok(outcome) => self.ended(slug, facts, id, outcome, query),
             Err(EngineError::TooManyAttempts) => Turn::challenge(
                 access_denied(facts, "Too many failed attempts."),
                 PlanChange::Clear,
             ),
             Err(EngineError::NotFound | EngineError::Expired | EngineError::AlreadyCompleted) => {
-                self.start(slug, facts, context, next)
+                self.start(slug, facts, context, query)
             }
             Err(error) => self.flow_error(facts, &error),
         }
@@ -211,7 +212,7 @@ impl Executor {
         slug: &str,
         facts: &FlowFacts,
         context: RequestContext,
-        next: Option<&str>,
+        query: &ClientQuery,
     ) -> Turn {
         let program = match self.catalog.program_for_name(&self.tenant, slug) {
             Ok(program) => program,
@@ -219,12 +220,29 @@ impl Executor {
                 return self.flow_error(facts, &EngineError::Internal(error.to_string()));
             }
         };
-        match self.engine.start(&program, context) {
-            Ok((id, Outcome::Prompt(form))) => {
+        let (id, outcome) = match self.engine.start(&program, context) {
+            Ok(started) => started,
+            Err(error) => return self.flow_error(facts, &error),
+        };
+        // authentik's invitation links carry the code as `itoken`: redeem it right away.
+        let outcome = match (outcome, query.itoken.as_deref()) {
+            (Outcome::Prompt(form), Some(code))
+                if form.purpose == FormPurpose::RedeemInvitation =>
+            {
+                let submission =
+                    Submission::with_inputs([(flow_engine::FIELD_CONFIRMATION_CODE, code)]);
+                match self.engine.resume_in(&self.tenant, &id, submission) {
+                    Ok(outcome) => outcome,
+                    Err(error) => return self.flow_error(facts, &error),
+                }
+            }
+            (outcome, _) => outcome,
+        };
+        match outcome {
+            Outcome::Prompt(form) => {
                 Turn::challenge(form_challenge(facts, &form), PlanChange::Set(id))
             }
-            Ok((id, outcome)) => self.ended(slug, facts, id, outcome, next),
-            Err(error) => self.flow_error(facts, &error),
+            outcome => self.ended(slug, facts, id, outcome, query),
         }
     }
 
@@ -235,7 +253,7 @@ impl Executor {
         facts: &FlowFacts,
         id: ExecutionId,
         outcome: Outcome,
-        next: Option<&str>,
+        query: &ClientQuery,
     ) -> Turn {
         match outcome {
             Outcome::Complete {
@@ -245,7 +263,9 @@ impl Executor {
                 redirect_url,
                 ..
             } => {
-                let to = self.redirects.destination(redirect_url.as_deref(), next);
+                let to = self
+                    .redirects
+                    .destination(redirect_url.as_deref(), query.next.as_deref());
                 let sign_in = user_id.filter(|_| sign_in).map(|user_id| SignedIn {
                     user_id: user_id.as_str().to_owned(),
                     methods,

@@ -12,6 +12,8 @@ pub const MAX_QUERY_LEN: usize = 4096;
 pub struct ClientQuery {
     /// `next`: where to go when the flow is done (not yet checked).
     pub next: Option<String>,
+    /// `itoken`: an invitation's code, from authentik's invitation links.
+    pub itoken: Option<String>,
 }
 
 impl ClientQuery {
@@ -27,11 +29,20 @@ impl ClientQuery {
         if query.len() > MAX_QUERY_LEN {
             return Self::default();
         }
-        let next = url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
-            .find(|(key, _)| key == "next")
-            .map(|(_, value)| value.into_owned())
-            .filter(|value| !value.is_empty());
-        Self { next }
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .collect();
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, value)| key == name && !value.is_empty())
+                .map(|(_, value)| value.clone())
+        };
+        Self {
+            next: get("next"),
+            itoken: get("itoken"),
+        }
     }
 }
 
@@ -98,8 +109,9 @@ mod tests {
     fn next_is_read_from_the_nested_query() {
         let query = ClientQuery::from_executor_query("query=next%3D%252Fapp%252F%26foo%3D1");
         assert_eq!(query.next.as_deref(), Some("/app/"));
-        let query = ClientQuery::from_executor_query("query=%3Fnext%3D%2Fx");
+        let query = ClientQuery::from_executor_query("query=%3Fnext%3D%2Fx%26itoken%3Dabc");
         assert_eq!(query.next.as_deref(), Some("/x"));
+        assert_eq!(query.itoken.as_deref(), Some("abc"));
         assert_eq!(ClientQuery::from_executor_query("other=1").next, None);
         assert_eq!(ClientQuery::from_executor_query("query=next%3D").next, None);
         let long = format!("query=next%3D%2F{}", "a".repeat(MAX_QUERY_LEN));

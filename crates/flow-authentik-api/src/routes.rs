@@ -102,7 +102,7 @@ async fn facts(executor: Executor, slug: String) -> Result<(Executor, FlowFacts)
 
 /// What an executor request asks the [`Executor`] to do, with what the session knows.
 type Action = Box<
-    dyn FnOnce(&Executor, &FlowFacts, Option<ExecutionId>, RequestContext, Option<&str>) -> Turn
+    dyn FnOnce(&Executor, &FlowFacts, Option<ExecutionId>, RequestContext, &ClientQuery) -> Turn
         + Send,
 >;
 
@@ -119,8 +119,8 @@ async fn drive(
         let (executor, facts) = facts(executor(state, request), slug.clone()).await?;
         let plan = FlowSession::new(session).plan(&slug);
         let context = request_context(request, executor.tenant.clone());
-        let next = ClientQuery::from_executor_query(request.query_string()).next;
-        let turn = web::block(move || action(&executor, &facts, plan, context, next.as_deref()))
+        let query = ClientQuery::from_executor_query(request.query_string());
+        let turn = web::block(move || action(&executor, &facts, plan, context, &query))
             .await
             .map_err(|error| AuthentikError::Internal(error.to_string()))?;
         answer(request, session, &slug, turn)
@@ -139,8 +139,8 @@ pub(crate) async fn executor_get(
     let slug = slug.into_inner();
     let signed_in = FlowSession::new(&session).signed_in().is_some();
     let task_slug = slug.clone();
-    let action: Action = Box::new(move |executor, facts, plan, context, next| {
-        executor.show(&task_slug, facts, plan, signed_in, context, next)
+    let action: Action = Box::new(move |executor, facts, plan, context, query| {
+        executor.show(&task_slug, facts, plan, signed_in, context, query)
     });
     drive(&state, &request, slug, &session, action).await
 }
@@ -159,8 +159,8 @@ pub(crate) async fn executor_post(
     };
     let slug = slug.into_inner();
     let task_slug = slug.clone();
-    let action: Action = Box::new(move |executor, facts, plan, context, next| {
-        executor.submit(&task_slug, facts, plan, body, context, next)
+    let action: Action = Box::new(move |executor, facts, plan, context, query| {
+        executor.submit(&task_slug, facts, plan, body, context, query)
     });
     drive(&state, &request, slug, &session, action).await
 }

@@ -8,7 +8,8 @@ use flow_model::{
 use sha2::{Digest, Sha256};
 
 use crate::program::{
-    Completion, MergedPassword, Op, PROGRAM_FORMAT, PasswordPolicy, Program, Step, SwitchCase,
+    Completion, INVITATION_NODE_ID, MergedPassword, Op, PROGRAM_FORMAT, PasswordPolicy, Program,
+    Step, SwitchCase,
 };
 
 /// The failure code of a `failure` node without one.
@@ -173,6 +174,16 @@ impl<'g, 'f> Emitter<'g, 'f> {
     }
 
     fn emit(mut self) -> Vec<Step> {
+        // An invited registration starts by redeeming the invitation (WSO2's
+        // `ConfirmationCodeValidationExecutor`), whatever the graph says: no account is created
+        // from an invitation without its code. Targets are resolved from step indexes below, so
+        // the extra first step shifts every jump along with it.
+        if self.flow_type == FlowType::InvitedRegistration {
+            self.steps.push(Step {
+                node_id: INVITATION_NODE_ID.to_owned(),
+                op: Op::RedeemInvitation,
+            });
+        }
         for (position, &index) in self.layout.order.iter().enumerate() {
             let Some(node) = self.nodes.get_mut(index) else {
                 continue;

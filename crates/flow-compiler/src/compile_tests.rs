@@ -207,6 +207,51 @@ fn a_loop_back_compiles_to_an_explicit_jump() {
 }
 
 #[test]
+fn invited_registration_starts_by_redeeming_the_invitation_and_jumps_still_land() {
+    let program = compile(&flow(
+        "invited_registration",
+        json!([
+            {"id": "s", "type": "start"},
+            {"id": "id", "type": "identifier_input"},
+            {"id": "c", "type": "condition", "config": {"condition": "attributes.ok"}},
+            {"id": "a", "type": "set_attribute", "config": {"attribute": "tries", "value": 1}},
+            {"id": "ok", "type": "success"}
+        ]),
+        json!([
+            {"source": "s", "target": "id"},
+            {"source": "id", "target": "c"},
+            {"source": "c", "target": "ok", "condition": "true"},
+            {"source": "c", "target": "a", "condition": "false"},
+            {"source": "a", "target": "id"}
+        ]),
+    ))
+    .expect("valid");
+    assert_eq!(
+        listing(&program),
+        "  0 invitation       redeem_invitation\n  \
+           1 id               collect_identifier\n  \
+           2 c                branch \"attributes.ok\" ? 3 : 4\n  \
+           3 ok               succeed CreateUser sign_in=true\n  \
+           4 a                set_attribute\n  \
+           5 a                jump -> 1\n"
+    );
+    assert!(Op::RedeemInvitation.waits_for_input());
+    // Other flow types never get the step.
+    let registration = compile(&flow(
+        "registration",
+        json!([{"id": "s", "type": "start"}, {"id": "id", "type": "identifier_input"}, {"id": "ok", "type": "success"}]),
+        json!([{"source": "s", "target": "id"}, {"source": "id", "target": "ok"}]),
+    ))
+    .expect("valid");
+    assert!(
+        !registration
+            .steps
+            .iter()
+            .any(|step| step.op == Op::RedeemInvitation)
+    );
+}
+
+#[test]
 fn switch_cases_in_edge_order_default_last() {
     let program = compile(&flow(
         "login",

@@ -7,5 +7,6 @@ mod program;
 pub use compile::{DEFAULT_FAILURE_CODE, compile, compile_validated, compile_with};
 pub use error::CompileError;
 pub use program::{
-    Completion, MergedPassword, Op, PROGRAM_FORMAT, PasswordPolicy, Program, Step, SwitchCase,
+    Completion, INVITATION_NODE_ID, MergedPassword, Op, PROGRAM_FORMAT, PasswordPolicy, Program,
+    Step, SwitchCase,
 };

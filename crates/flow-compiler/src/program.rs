@@ -11,6 +11,10 @@ use crate::CompileError;
 /// The current program format; stored programs carry it so a later flowd can read old ones.
 pub const PROGRAM_FORMAT: u32 = 1;
 
+/// The node id of the [`Op::RedeemInvitation`] step that the compiler puts first in every
+/// `invited_registration` program (it has no node in the graph).
+pub const INVITATION_NODE_ID: &str = "invitation";
+
 /// A compiled flow. Execution starts at step 0 and falls through to the next step unless a step
 /// jumps, branches or ends the flow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +98,11 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         new_password: Option<MergedPassword>,
     },
+    /// Ask for the confirmation code of an invitation and redeem it: a valid code fixes the new
+    /// account's identifier to the invited e-mail address. The compiler puts this step first in
+    /// every `invited_registration` program (on the invitation's node id [`INVITATION_NODE_ID`]);
+    /// the invitation is consumed when the user is created.
+    RedeemInvitation,
     /// Ask for the identified user's password and verify it.
     VerifyPassword,
     /// Ask for a new password and check it against the policy.
@@ -273,6 +282,7 @@ impl Op {
             self,
             Self::IdentifyUser { .. }
                 | Self::CollectIdentifier { .. }
+                | Self::RedeemInvitation
                 | Self::VerifyPassword
                 | Self::SetPassword(_)
                 | Self::SelectSocialProvider { .. }
@@ -320,6 +330,7 @@ impl Op {
         match self {
             Self::IdentifyUser { .. } => "identify_user",
             Self::CollectIdentifier { .. } => "collect_identifier",
+            Self::RedeemInvitation => "redeem_invitation",
             Self::VerifyPassword => "verify_password",
             Self::SetPassword(_) => "set_password",
             Self::SelectSocialProvider { .. } => "select_social_provider",

@@ -188,6 +188,7 @@ impl Engine {
             attempts: Default::default(),
             new_password_hash: None,
             pending_code: None,
+            invitation: None,
             prompt: None,
             failure: None,
             created_at: now,

@@ -121,3 +121,45 @@ impl CatalogError {
         }
     }
 }
+
+/// Why an [`InvitationService`](crate::InvitationService) call failed. Each variant has a
+/// stable machine code ([`InvitationError::code`]) that the admin API maps to its HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvitationError {
+    /// The address to invite is not an e-mail address.
+    #[error("not a valid e-mail address")]
+    InvalidEmail,
+    /// The requested lifetime is outside the allowed range.
+    #[error("expires_in must be from {min} to {max} seconds")]
+    InvalidExpiry {
+        /// Shortest lifetime, in seconds.
+        min: i64,
+        /// Longest lifetime, in seconds.
+        max: i64,
+    },
+    /// No invitation has this id in the tenant.
+    #[error("no such invitation")]
+    NotFound,
+    /// The invitation was stored but its mail could not be sent; it has been revoked, since
+    /// nobody can redeem it.
+    #[error("the invitation mail could not be sent: {0}")]
+    Mail(PortError),
+    /// The invitation store failed.
+    #[error("storage error: {0}")]
+    Store(#[from] PortError),
+}
+
+impl InvitationError {
+    /// The stable machine code of this error (`invalid_email`, `invalid_expiry`,
+    /// `invitation_not_found`, `mail_unavailable`, `store_error`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidEmail => "invalid_email",
+            Self::InvalidExpiry { .. } => "invalid_expiry",
+            Self::NotFound => "invitation_not_found",
+            Self::Mail(_) => "mail_unavailable",
+            Self::Store(_) => "store_error",
+        }
+    }
+}

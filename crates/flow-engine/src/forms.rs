@@ -6,7 +6,8 @@ use flow_model::{IdentifierType, PromptField, PromptFieldType};
 use crate::code::CODE_DIGITS;
 use crate::identifier;
 use crate::outcome::{
-    ACTION_SUBMIT, FIELD_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM,
+    ACTION_SUBMIT, FIELD_CODE, FIELD_CONFIRMATION_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD,
+    FIELD_PASSWORD_CONFIRM,
 };
 use crate::password::MAX_PASSWORD_BYTES;
 use crate::{Action, Field, FieldError, FieldHints, FieldKind, Form, FormPurpose};
@@ -158,6 +159,24 @@ pub(crate) fn code(at: &At<'_>, label: Option<&str>) -> Form {
         },
     );
     at.form(FormPurpose::VerifyCode, vec![field], "Verify")
+}
+
+/// Enter the confirmation code of an invitation (usually sent along from the mailed link).
+pub(crate) fn invitation_code(at: &At<'_>) -> Form {
+    let field = with_hints(
+        Field::new(
+            FIELD_CONFIRMATION_CODE,
+            FieldKind::Code,
+            "Invitation code",
+            true,
+        ),
+        FieldHints {
+            max_length: u32::try_from(crate::invitation::MAX_CODE_CHARS).ok(),
+            autocomplete: Some("one-time-code".to_owned()),
+            ..FieldHints::default()
+        },
+    );
+    at.form(FormPurpose::RedeemInvitation, vec![field], "Continue")
 }
 
 /// Answer profile questions; `value_of` prefills answers.

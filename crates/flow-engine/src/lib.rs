@@ -11,6 +11,7 @@ mod flows;
 mod forms;
 mod handler;
 mod identifier;
+mod invitation;
 pub mod memory;
 mod outcome;
 mod password;
@@ -21,16 +22,21 @@ mod types;
 pub use catalog::{ActiveFlow, FLOW_ID_PREFIX, FlowCatalog, FlowPatch, MAX_FLOW_ID_LEN, NewFlow};
 pub use config::{EngineConfig, HashParams};
 pub use engine::{Engine, MAX_TRACE_ENTRIES, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
-pub use error::{CatalogError, EngineError, PortError};
+pub use error::{CatalogError, EngineError, InvitationError, PortError};
 pub use flows::{FlowPage, FlowQuery, FlowRepository, FlowVersion, StoredFlow};
 pub use handler::{HandlerContext, HandlerOutcome, HandlerRegistry, NodeHandler};
+pub use invitation::{
+    CODE_PLACEHOLDER, DEFAULT_INVITATION_TTL_SECS, INVITATION_TEMPLATE, InvitationService,
+    MAX_INVITATION_TTL_SECS, MIN_INVITATION_TTL_SECS,
+};
 pub use outcome::{
-    ACTION_SUBMIT, Action, FIELD_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM,
-    Field, FieldError, FieldHints, FieldKind, Form, FormPurpose, Outcome,
+    ACTION_SUBMIT, Action, FIELD_CODE, FIELD_CONFIRMATION_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD,
+    FIELD_PASSWORD_CONFIRM, Field, FieldError, FieldHints, FieldKind, Form, FormPurpose, Outcome,
 };
 pub use ports::{
-    Clock, CodeCheck, CodeStore, ExecutionStore, KeyStore, Mailer, OsRandom, OutgoingMessage,
-    Ports, Random, SmsSender, StoredCode, StoredKey, SystemClock, UserDirectory,
+    Clock, CodeCheck, CodeStore, ExecutionStore, Invitation, InvitationId, InvitationState,
+    InvitationStore, KeyStore, Mailer, OsRandom, OutgoingMessage, Ports, Random, SmsSender,
+    StoredCode, StoredKey, SystemClock, UserDirectory,
 };
 pub use types::{
     DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, RequestContext,

@@ -86,6 +86,8 @@ pub enum FormPurpose {
     SetPassword,
     /// Enter a one-time code.
     VerifyCode,
+    /// Enter the code of an invitation (the first step of an invited registration).
+    RedeemInvitation,
     /// Answer profile questions.
     Prompt,
     /// A form of an embedder's node type.
@@ -255,6 +257,8 @@ pub const FIELD_PASSWORD: &str = "password";
 pub const FIELD_PASSWORD_CONFIRM: &str = "password_confirm";
 /// Name of the one-time code field.
 pub const FIELD_CODE: &str = "code";
+/// Name of the field of an invitation's confirmation code (WSO2's name for it).
+pub const FIELD_CONFIRMATION_CODE: &str = "confirmationCode";
 /// Id of the primary action of the built-in forms.
 pub const ACTION_SUBMIT: &str = "submit";
 

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{Execution, ExecutionId, NewUser, PortError, TenantId, User, UserId};
@@ -112,6 +113,129 @@ pub trait CodeStore: Send + Sync {
     fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError>;
 }
 
+/// The id of an invitation: `inv_` and 16 lowercase hex characters, unique per tenant.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InvitationId(String);
+
+impl InvitationId {
+    /// An invitation id from its text.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for InvitationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An invitation at rest: who is invited, the hash of the one-time code that was mailed (never
+/// the code), and its life. Made by [`InvitationService`](crate::InvitationService).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    /// The id (for listing and revoking).
+    pub id: InvitationId,
+    /// The invited e-mail address, normalized: the identifier of the account it creates.
+    pub email: String,
+    /// SHA-256 (hex) of the code, unique per tenant; lookups go by it.
+    pub code_hash: String,
+    /// Creation time (Unix seconds).
+    pub created_at: i64,
+    /// From this instant on (Unix seconds) the invitation can no longer be redeemed.
+    pub expires_at: i64,
+    /// When an account was created with it; a used invitation cannot be used again.
+    pub used_at: Option<i64>,
+    /// When an administrator revoked it.
+    pub revoked_at: Option<i64>,
+}
+
+/// Where an [`Invitation`] stands at a given instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationState {
+    /// It can be redeemed.
+    Pending,
+    /// An account was created with it.
+    Used,
+    /// An administrator revoked it.
+    Revoked,
+    /// It expired unused.
+    Expired,
+}
+
+impl Invitation {
+    /// Its state at `now_secs`: used and revoked win over expired.
+    pub fn state(&self, now_secs: i64) -> InvitationState {
+        if self.used_at.is_some() {
+            InvitationState::Used
+        } else if self.revoked_at.is_some() {
+            InvitationState::Revoked
+        } else if self.expires_at <= now_secs {
+            InvitationState::Expired
+        } else {
+            InvitationState::Pending
+        }
+    }
+}
+
+/// Invitations per tenant. Consuming is atomic: of two executions redeeming one invitation,
+/// exactly one consumes it.
+pub trait InvitationStore: Send + Sync {
+    /// Stores a new invitation; [`PortError::Duplicate`] if its id or code hash exists in
+    /// `tenant`.
+    fn insert_invitation(
+        &self,
+        tenant: &TenantId,
+        invitation: &Invitation,
+    ) -> Result<(), PortError>;
+
+    /// The invitation with this id.
+    fn invitation(
+        &self,
+        tenant: &TenantId,
+        id: &InvitationId,
+    ) -> Result<Option<Invitation>, PortError>;
+
+    /// The invitation whose code hashes to `code_hash`, whatever its state.
+    fn invitation_by_code(
+        &self,
+        tenant: &TenantId,
+        code_hash: &str,
+    ) -> Result<Option<Invitation>, PortError>;
+
+    /// Marks the invitation used at `now_secs` if it is [`InvitationState::Pending`] then, in
+    /// one atomic step; `true` if this call consumed it, `false` if it was used, revoked,
+    /// expired or is unknown.
+    fn consume_invitation(
+        &self,
+        tenant: &TenantId,
+        id: &InvitationId,
+        now_secs: i64,
+    ) -> Result<bool, PortError>;
+
+    /// Undoes a consumption whose account could not be created (clears `used_at`).
+    fn release_invitation(&self, tenant: &TenantId, id: &InvitationId) -> Result<(), PortError>;
+
+    /// Every invitation of `tenant`, newest first (by creation time, then id).
+    fn invitations(&self, tenant: &TenantId) -> Result<Vec<Invitation>, PortError>;
+
+    /// Revokes the invitation at `now_secs` unless it is used or already revoked (then nothing
+    /// changes); [`PortError::NotFound`] if there is no such invitation.
+    fn revoke_invitation(
+        &self,
+        tenant: &TenantId,
+        id: &InvitationId,
+        now_secs: i64,
+    ) -> Result<(), PortError>;
+}
+
 /// A signing key at rest: its id, algorithm and private key. [`Debug`] never prints the
 /// private key.
 #[derive(Clone, PartialEq, Eq)]
@@ -160,8 +284,11 @@ pub struct OutgoingMessage {
     pub to: String,
     /// The one-time code to include, if any. Adapters must never log it.
     pub code: Option<String>,
-    /// The execution it belongs to.
-    pub execution_id: ExecutionId,
+    /// A link to include (an invitation's), if any. It may carry the code: never log it.
+    pub link: Option<String>,
+    /// The execution it belongs to; `None` for messages sent outside any execution
+    /// (invitations).
+    pub execution_id: Option<ExecutionId>,
     /// Preferred locale of the recipient.
     pub locale: Option<String>,
 }
@@ -228,6 +355,8 @@ pub struct Ports {
     pub users: Arc<dyn UserDirectory>,
     /// One-time codes.
     pub codes: Arc<dyn CodeStore>,
+    /// Invitations (redeemed by `invited_registration` flows).
+    pub invitations: Arc<dyn InvitationStore>,
     /// E-mail.
     pub mailer: Arc<dyn Mailer>,
     /// Text messages; without one, `send_sms` steps fail with `unsupported_step`.

@@ -1,15 +1,18 @@
 //! What each operation does: the dispatch over `Op` and the built-in step implementations.
 
 use flow_compiler::{Completion, MergedPassword, Op, PasswordPolicy, Step, SwitchCase};
-use flow_model::{IdentifierType, PromptField, PromptFieldType};
+use flow_model::{FlowType, IdentifierType, PromptField, PromptFieldType};
 use serde_json::{Map, Value};
 
 use crate::engine::{Next, StepResult, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
 use crate::forms::{self, At, required, with_errors};
 use crate::handler::{HandlerContext, HandlerOutcome};
-use crate::outcome::{FIELD_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM};
+use crate::invitation::{self, MAX_CODE_CHARS};
+use crate::outcome::{
+    FIELD_CODE, FIELD_CONFIRMATION_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM,
+};
 use crate::password::{MAX_PASSWORD_BYTES, policy_violation};
-use crate::ports::{CodeCheck, OutgoingMessage, StoredCode};
+use crate::ports::{CodeCheck, InvitationState, OutgoingMessage, StoredCode};
 use crate::{
     Engine, EngineError, Execution, FieldError, Form, NewUser, Outcome, PendingCode, PortError,
     Submission, code, identifier,
@@ -58,6 +61,7 @@ impl Engine {
                 new_password.as_ref(),
                 input,
             ),
+            Op::RedeemInvitation => self.redeem_invitation(execution, index, node_id, input),
             Op::VerifyPassword => self.verify_password(execution, index, node_id, input),
             Op::SetPassword(policy) => self.set_password(execution, index, node_id, *policy, input),
             Op::VerifyOtp { label } => {
@@ -202,6 +206,75 @@ impl Engine {
         })
     }
 
+    /// Asks for an invitation's confirmation code and checks it: a pending invitation fixes
+    /// the identifier of the account to create (it is consumed only when the account is
+    /// created); an unknown, revoked, used or expired one is a wrong code, which spends an
+    /// attempt like any other.
+    fn redeem_invitation(
+        &self,
+        execution: &mut Execution,
+        index: usize,
+        node_id: &str,
+        input: Option<&Submission>,
+    ) -> Result<StepResult, EngineError> {
+        let at = At {
+            step: index,
+            node_id,
+            user_hint: None,
+        };
+        let form = forms::invitation_code(&at);
+        let Some(input) = input else {
+            return Ok(StepResult::wait(form, "prompt"));
+        };
+        let Some(candidate) = input.value(FIELD_CONFIRMATION_CODE) else {
+            return Ok(StepResult::wait(
+                with_errors(form, vec![required(FIELD_CONFIRMATION_CODE)]),
+                "rejected:required",
+            ));
+        };
+        let found = if candidate.chars().count() <= MAX_CODE_CHARS {
+            self.ports
+                .invitations
+                .invitation_by_code(&execution.tenant, &invitation::code_hash(candidate))?
+        } else {
+            None
+        };
+        let now = self.ports.clock.now_secs();
+        let (error_code, message) = match found {
+            Some(invitation) if invitation.state(now) == InvitationState::Pending => {
+                if self
+                    .ports
+                    .users
+                    .find_by_identifier(&execution.tenant, &invitation.email)?
+                    .is_some()
+                {
+                    return Ok(StepResult::fail(
+                        "identifier_taken",
+                        "An account with this e-mail address already exists. Sign in instead.",
+                    ));
+                }
+                execution.identifier = Some(invitation.email);
+                execution.invitation = Some(invitation.id);
+                return Ok(StepResult::advance("accepted"));
+            }
+            Some(invitation) => match invitation.state(now) {
+                InvitationState::Expired => ("code_expired", "The invitation has expired."),
+                InvitationState::Used => {
+                    ("invitation_used", "The invitation has already been used.")
+                }
+                InvitationState::Revoked | InvitationState::Pending => {
+                    ("invalid_code", "The code is incorrect.")
+                }
+            },
+            None => ("invalid_code", "The code is incorrect."),
+        };
+        let rejected = with_errors(
+            form,
+            vec![FieldError::on(FIELD_CONFIRMATION_CODE, error_code, message)],
+        );
+        Ok(self.failed_attempt(execution, "code", rejected, error_code))
+    }
+
     fn verify_password(
         &self,
         execution: &mut Execution,
@@ -284,6 +357,15 @@ impl Engine {
             user_hint: None,
         };
         let policy = merged.map(|merged| merged.policy);
+        if execution.invitation.is_some() && execution.identifier.is_some() {
+            // The redeemed invitation fixed the identifier: only a merged password is asked.
+            return match policy {
+                Some(policy) => self.set_password(execution, index, node_id, policy, input),
+                None => {
+                    Ok(StepResult::advance("accepted").with_detail("identifier of the invitation"))
+                }
+            };
+        }
         let form = |value: Option<&str>, errors: Vec<FieldError>| {
             with_errors(
                 forms::collect_identifier(&at, accepted, policy, value),
@@ -473,7 +555,8 @@ impl Engine {
             template: template.to_owned(),
             to,
             code,
-            execution_id: execution.id,
+            link: None,
+            execution_id: Some(execution.id),
             locale: execution.request.locale.clone(),
         };
         match sms {
@@ -621,6 +704,32 @@ impl Engine {
         if identifier::is_email(&identifier) && !attributes.contains_key("email") {
             attributes.insert("email".to_owned(), Value::String(identifier.clone()));
         }
+        let invitation = execution.invitation.clone();
+        // Programs compiled before invitations existed (or written by hand) may lack the
+        // redeeming step: an invited registration never creates an account without one.
+        if execution.program.flow_type == FlowType::InvitedRegistration && invitation.is_none() {
+            return Ok(Some(StepResult::fail(
+                "invitation_required",
+                "An invitation is required to create this account.",
+            )));
+        }
+        if let Some(id) = &invitation {
+            // Consumed before the account exists, atomically: of two executions holding the
+            // same code, only one gets past here.
+            let now = self.ports.clock.now_secs();
+            if !self
+                .ports
+                .invitations
+                .consume_invitation(&execution.tenant, id, now)?
+            {
+                return Ok(Some(StepResult::fail(
+                    "invitation_invalid",
+                    "This invitation is no longer valid.",
+                )));
+            }
+            // The code reached the invitee by mail: the address is proven.
+            attributes.insert("email_verified".to_owned(), Value::Bool(true));
+        }
         let new_user = NewUser {
             id: self.new_user_id(),
             identifier,
@@ -628,11 +737,24 @@ impl Engine {
             attributes,
             created_at: self.ports.clock.now_secs(),
         };
-        match self.ports.users.create(&execution.tenant, new_user) {
+        let created = self.ports.users.create(&execution.tenant, new_user);
+        if let (Err(_), Some(id)) = (&created, &invitation) {
+            // No account came of it: the invitation may be used again. Best effort; should it
+            // fail, the invitation stays used and an administrator invites again.
+            let _ = self
+                .ports
+                .invitations
+                .release_invitation(&execution.tenant, id);
+        }
+        match created {
             Ok(user) => {
                 execution.user_id = Some(user.id);
                 Ok(None)
             }
+            Err(PortError::Duplicate) if invitation.is_some() => Ok(Some(StepResult::fail(
+                "identifier_taken",
+                "An account with this e-mail address already exists. Sign in instead.",
+            ))),
             Err(PortError::Duplicate) => Ok(Some(self.back_to_identifier(execution))),
             Err(other) => Err(other.into()),
         }

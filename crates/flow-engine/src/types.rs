@@ -290,6 +290,10 @@ pub struct Execution {
     /// The code a later `verify_otp` step checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_code: Option<PendingCode>,
+    /// The invitation redeemed by an `invited_registration` flow; it is consumed when the
+    /// user is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<crate::InvitationId>,
     /// The form the execution waits on (with the errors of the last submission).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Form>,

@@ -216,7 +216,8 @@ impl r2d2::ManageConnection for Manager {
 
 /// A SQL database (SQLite or PostgreSQL) behind r2d2 pools, with the schema migrated. It
 /// implements the engine's [`ExecutionStore`](flow_engine::ExecutionStore),
-/// [`UserDirectory`](flow_engine::UserDirectory), [`CodeStore`](flow_engine::CodeStore) and
+/// [`UserDirectory`](flow_engine::UserDirectory), [`CodeStore`](flow_engine::CodeStore),
+/// [`InvitationStore`](flow_engine::InvitationStore) and
 /// [`FlowRepository`](flow_engine::FlowRepository).
 ///
 /// Every method blocks on the database: call it from a blocking thread, never on an async

@@ -6,6 +6,7 @@ mod db;
 mod error;
 mod executions;
 mod flows;
+mod invitations;
 mod keys;
 mod mail;
 mod schema;
@@ -22,14 +23,15 @@ pub use error::StoreError;
 pub use mail::{FileOutbox, SmtpMailer, render};
 
 impl Database {
-    /// The engine's ports on this database: executions, users and codes here, `mailer` for
-    /// e-mail, no SMS sender, the system clock and the OS random generator. Replace fields of
-    /// the returned [`Ports`] to change any of them.
+    /// The engine's ports on this database: executions, users, codes and invitations here,
+    /// `mailer` for e-mail, no SMS sender, the system clock and the OS random generator.
+    /// Replace fields of the returned [`Ports`] to change any of them.
     pub fn ports(self: &Arc<Self>, mailer: Arc<dyn Mailer>) -> Ports {
         Ports {
             executions: self.clone(),
             users: self.clone(),
             codes: self.clone(),
+            invitations: self.clone(),
             mailer,
             sms: None,
             clock: Arc::new(SystemClock),

@@ -12,7 +12,7 @@ use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
 use crate::StoreError;
 
-/// The subject and text body of a message, from its template name and code.
+/// The subject and text body of a message, from its template name, code and link.
 ///
 /// Known templates get a fixed subject; any other template name is turned into words
 /// (`welcome_mail` → "Welcome mail"). Localization (the message's `locale`) is future work.
@@ -21,15 +21,23 @@ pub fn render(message: &OutgoingMessage) -> (String, String) {
         "password_reset_code" => "Your password reset code".to_owned(),
         "email_verification_code" | "verification_code" => "Your verification code".to_owned(),
         "login_code" | "sign_in_code" => "Your sign-in code".to_owned(),
+        "invitation" => "You are invited to create an account".to_owned(),
         other => humanize(other),
     };
-    let body = match &message.code {
-        Some(code) => format!(
+    let body = match (&message.code, &message.link) {
+        (Some(code), Some(link)) => format!(
+            "You have been invited to create an account.\r\n\r\nOpen this link to accept the \
+             invitation:\r\n{link}\r\n\r\nOr enter this invitation code where you are asked \
+             for it: {code}\r\n\r\nThe invitation can be used once and expires. If you did \
+             not expect it, you can ignore this message.\r\n"
+        ),
+        (None, Some(link)) => format!("{subject}\r\n\r\n{link}\r\n"),
+        (Some(code), None) => format!(
             "Your code is: {code}\r\n\r\nEnter it where you asked for it. It can be used once \
              and expires soon.\r\nIf you did not ask for this code, you can ignore this \
              message.\r\n"
         ),
-        None => format!("{subject}\r\n"),
+        (None, None) => format!("{subject}\r\n"),
     };
     (subject, body)
 }
@@ -170,7 +178,8 @@ mod tests {
             template: template.to_owned(),
             to: "a@example.com".to_owned(),
             code: code.map(str::to_owned),
-            execution_id: ExecutionId::from_random_bytes([7; 16]),
+            link: None,
+            execution_id: Some(ExecutionId::from_random_bytes([7; 16])),
             locale: None,
         }
     }
@@ -183,6 +192,12 @@ mod tests {
         let (subject, body) = render(&message("welcome_mail", None));
         assert_eq!(subject, "Welcome mail");
         assert!(!body.is_empty());
+        let mut invitation = message("invitation", Some("0123abcd"));
+        invitation.link = Some("https://id.example.com/register?confirmationCode=0123abcd".into());
+        let (subject, body) = render(&invitation);
+        assert_eq!(subject, "You are invited to create an account");
+        assert!(body.contains("\r\nhttps://id.example.com/register?confirmationCode=0123abcd\r\n"));
+        assert!(body.contains("code where you are asked for it: 0123abcd"));
     }
 
     #[test]

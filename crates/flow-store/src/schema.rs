@@ -183,3 +183,25 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    /// Invitations: the hash of the mailed code, expiry, use and revocation.
+    invitations (tenant_id, id) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// Invitation id (`inv_...`).
+        id -> Text,
+        /// The invited e-mail address (normalized).
+        email -> Text,
+        /// SHA-256 (hex) of the code, unique per tenant.
+        code_hash -> Text,
+        /// Creation time.
+        created_at -> BigInt,
+        /// Expiry.
+        expires_at -> BigInt,
+        /// When an account was created with it.
+        used_at -> Nullable<BigInt>,
+        /// When it was revoked.
+        revoked_at -> Nullable<BigInt>,
+    }
+}

@@ -11,6 +11,7 @@ use reqwest::cookie::CookieStore as _;
 use serde_json::{Value, json};
 
 use crate::authentik_schema;
+use crate::smtp::SmtpReceiver;
 use crate::support::TOKEN;
 
 const EMAIL: &str = "ak-client@example.com";
@@ -390,7 +391,7 @@ async fn recovery_mails_a_code_and_sets_a_new_password() {
     let prompt = browser
         .solve(
             &path,
-            &json!({"component": "ak-stage-authenticator-validate", "code": code.parse::<u32>().unwrap()}),
+            &json!({"component": "ak-stage-authenticator-validate", "code": code}),
         )
         .await;
     assert_eq!(prompt["component"], "ak-stage-prompt", "{prompt}");
@@ -597,4 +598,80 @@ async fn sessions_in_redis_let_any_replica_continue() {
         .unwrap();
     let challenge: Value = response.json().await.unwrap();
     assert_eq!(challenge["component"], "ak-stage-password", "{challenge}");
+}
+
+#[actix_web::test]
+async fn an_invitation_link_registers_the_invitee_here_once() {
+    const INVITEE: &str = "invitee@example.com";
+    let smtp = SmtpReceiver::start();
+    let mut browser =
+        Browser::start_with(|config| config.smtp_url = Some(smtp.url().to_owned())).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/admin/invitations", browser.base))
+        .bearer_auth(TOKEN)
+        .json(&json!({"email": INVITEE}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let code = smtp
+        .latest_for(INVITEE)
+        .find_after("confirmationCode=", 32, |c| c.is_ascii_hexdigit());
+
+    // Without the link's token, the first challenge asks for the code.
+    let path = executor("default-invited-registration");
+    let (_, first) = browser.get(&path).await;
+    assert_eq!(first["component"], "ak-stage-prompt", "{first}");
+    assert_eq!(first["flow_designation"], Value::Null);
+    assert_eq!(first["fields"][0]["field_key"], "confirmationCode");
+    let (_, _, wrong) = browser
+        .post(
+            &path,
+            &json!({"component": "ak-stage-prompt", "confirmationCode": "0123456789abcdef0123456789abcdef"}),
+        )
+        .await;
+    assert_eq!(
+        wrong["response_errors"]["confirmationCode"][0]["code"], "invalid_code",
+        "{wrong}"
+    );
+
+    // authentik's invitation links carry the code as `itoken`: the flow starts past it.
+    browser.new_browser();
+    let path = format!(
+        "/api/v3/flows/executor/default-invited-registration/?query=itoken%3D{code}%26next%3D%252Fwelcome"
+    );
+    let (_, mut challenge) = browser.get(&path).await;
+    let values = [("password", PASSWORD), ("password_confirm", PASSWORD)];
+    for _ in 0..4 {
+        if challenge["component"] != "ak-stage-prompt" {
+            break;
+        }
+        let keys: Vec<&str> = challenge["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|field| field["field_key"].as_str())
+            .collect();
+        assert!(
+            !keys.contains(&"confirmationCode") && !keys.contains(&"identifier"),
+            "the invitation fixed the address: {challenge}"
+        );
+        challenge = browser.solve(&path, &fill(&challenge, &values)).await;
+    }
+    assert_eq!(challenge["component"], "xak-flow-redirect", "{challenge}");
+    assert_eq!(challenge["to"], "/welcome");
+    let (status, me) = browser.get("/api/v3/core/users/me/").await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["user"]["username"], INVITEE);
+
+    // The link works once.
+    browser.new_browser();
+    let (_, reused) = browser.get(&path).await;
+    assert_eq!(
+        reused["response_errors"]["confirmationCode"][0]["code"], "invitation_used",
+        "{reused}"
+    );
+    browser.new_browser();
+    let done = sign_in_here(&browser, &executor("default-login"), INVITEE, PASSWORD).await;
+    assert_eq!(done["component"], "xak-flow-redirect", "{done}");
 }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod smtp;
 mod support;
 
 mod admin;
@@ -9,3 +10,4 @@ mod authentik;
 mod authentik_schema;
 mod server;
 mod wso2;
+mod wso2_mail;

@@ -51,6 +51,24 @@ impl TestServer {
         }
     }
 
+    /// A fresh server on a fresh SQLite database that sends mail over SMTP to `smtp_url`.
+    pub(crate) async fn start_with_smtp(smtp_url: &str) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", temp.path().join("flowd.db").display());
+        let mut config = Config::for_tests(&url, temp.path().join("outbox"), TOKEN);
+        config.smtp_url = Some(smtp_url.to_owned());
+        let application = Application::build(&config)
+            .await
+            .unwrap_or_else(|error| panic!("server starts: {error}"));
+        actix_web::rt::spawn(application.server);
+        Self {
+            base: format!("http://127.0.0.1:{}", application.port),
+            client: reqwest::Client::new(),
+            generated_token: None,
+            _temp: Some(temp),
+        }
+    }
+
     /// Sends a request with `token`; returns the status and the JSON body (`Null` if empty).
     pub(crate) async fn call_as(
         &self,

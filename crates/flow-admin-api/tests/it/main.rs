@@ -6,5 +6,6 @@
 mod support;
 
 mod errors;
+mod invitations;
 mod openapi;
 mod seed;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{app, app_with_limit, call, seed, send};
 
-const OPERATIONS: [&str; 13] = [
+const OPERATIONS: [&str; 16] = [
     "list_flows",
     "get_flow",
     "create_flow",
@@ -24,6 +24,9 @@ const OPERATIONS: [&str; 13] = [
     "import_flow",
     "list_node_types",
     "get_execution_trace",
+    "create_invitation",
+    "list_invitations",
+    "revoke_invitation",
 ];
 
 /// The nine endpoints of seed 002.
@@ -136,10 +139,12 @@ async fn the_path_list() {
         listed,
         [
             "DELETE /api/admin/flows/{id} \"delete_flow\"",
+            "DELETE /api/admin/invitations/{id} \"revoke_invitation\"",
             "GET /api/admin/executions/{id}/trace \"get_execution_trace\"",
             "GET /api/admin/flows \"list_flows\"",
             "GET /api/admin/flows/{id} \"get_flow\"",
             "GET /api/admin/flows/{id}/export \"export_flow\"",
+            "GET /api/admin/invitations \"list_invitations\"",
             "GET /api/admin/node-types \"list_node_types\"",
             "POST /api/admin/flows \"create_flow\"",
             "POST /api/admin/flows/import \"import_flow\"",
@@ -147,6 +152,7 @@ async fn the_path_list() {
             "POST /api/admin/flows/{id}/compile \"compile_flow\"",
             "POST /api/admin/flows/{id}/deactivate \"deactivate_flow\"",
             "POST /api/admin/flows/{id}/validate \"validate_flow\"",
+            "POST /api/admin/invitations \"create_invitation\"",
             "PUT /api/admin/flows/{id} \"update_flow\"",
         ]
     );
@@ -155,7 +161,7 @@ async fn the_path_list() {
 #[actix_web::test]
 async fn every_operation_documents_its_statuses_and_the_error_shape() {
     let doc = document().await;
-    let expected: [(&str, &[&str]); 13] = [
+    let expected: [(&str, &[&str]); 16] = [
         ("list_flows", &["200", "400", "401"]),
         ("get_flow", &["200", "401", "404"]),
         ("create_flow", &["201", "400", "401", "409", "413"]),
@@ -169,13 +175,16 @@ async fn every_operation_documents_its_statuses_and_the_error_shape() {
         ("import_flow", &["201", "400", "401", "409", "413"]),
         ("list_node_types", &["200", "401"]),
         ("get_execution_trace", &["200", "401", "404"]),
+        ("create_invitation", &["201", "400", "401", "413", "503"]),
+        ("list_invitations", &["200", "401"]),
+        ("revoke_invitation", &["200", "401", "404"]),
     ];
     for (id, codes) in expected {
         let operation = operation(&doc, id);
         let codes: BTreeSet<String> = codes.iter().map(|code| (*code).to_owned()).collect();
         assert_eq!(statuses(operation), codes, "{id}");
         for (status, response) in operation["responses"].as_object().unwrap() {
-            if status.starts_with('4') {
+            if status.starts_with('4') || status.starts_with('5') {
                 assert_eq!(
                     response["content"]["application/json"]["schema"]["$ref"],
                     "#/components/schemas/ErrorBody",
@@ -187,6 +196,7 @@ async fn every_operation_documents_its_statuses_and_the_error_shape() {
     assert!(operation(&doc, "create_flow")["requestBody"]["required"] == true);
     assert!(operation(&doc, "update_flow")["requestBody"].is_object());
     assert!(operation(&doc, "import_flow")["requestBody"].is_object());
+    assert!(operation(&doc, "create_invitation")["requestBody"]["required"] == true);
 
     let error = &doc["components"]["schemas"]["ErrorBody"];
     let properties: BTreeSet<&str> = error["properties"]
@@ -420,7 +430,46 @@ async fn real_answers_fit_the_document() {
         call(&app, "GET", "/api/admin/node-types", None).await,
     );
 
+    let invited = check(
+        "create_invitation",
+        call(
+            &app,
+            "POST",
+            "/api/admin/invitations",
+            Some(&json!({"email": "ada@example.com"})),
+        )
+        .await,
+    );
+    check(
+        "list_invitations",
+        call(&app, "GET", "/api/admin/invitations", None).await,
+    );
+    check(
+        "revoke_invitation",
+        call(
+            &app,
+            "DELETE",
+            &format!("/api/admin/invitations/{}", invited["id"].as_str().unwrap()),
+            None,
+        )
+        .await,
+    );
+
     // Errors.
+    check(
+        "create_invitation",
+        call(
+            &app,
+            "POST",
+            "/api/admin/invitations",
+            Some(&json!({"email": "nope"})),
+        )
+        .await,
+    );
+    check(
+        "revoke_invitation",
+        call(&app, "DELETE", "/api/admin/invitations/inv_nope", None).await,
+    );
     check(
         "create_flow",
         call(

@@ -6,6 +6,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::{App, test, web};
 use flow_admin_api::{AdminState, AdminToken, DEFAULT_BODY_LIMIT};
+use flow_engine::InvitationService;
 use flow_engine::memory::MemoryPorts;
 use serde_json::Value;
 
@@ -23,6 +24,10 @@ pub(crate) async fn app_with_limit(
     let state = web::Data::new(AdminState {
         catalog: Arc::new(memory.catalog()),
         engine: None,
+        invitations: Some(Arc::new(InvitationService::new(
+            &memory.ports(),
+            "https://id.example.com/register?confirmationCode={code}",
+        ))),
         token: AdminToken::from_token(TOKEN),
         body_limit,
     });

@@ -5,6 +5,7 @@ mod catalog;
 mod common;
 mod example;
 mod extension;
+mod invitation;
 mod lifecycle;
 mod login;
 mod recovery;

@@ -32,7 +32,7 @@ fn recovery_code_is_mailed_verified_and_the_password_changes() {
     assert_eq!(code_prompt.form().unwrap().purpose, FormPurpose::VerifyCode);
     let message = harness.memory.outbox.last_to(EMAIL).expect("a mail");
     assert_eq!(message.template, "password_reset_code");
-    assert_eq!(message.execution_id, id);
+    assert_eq!(message.execution_id, Some(id));
     let code = message.code.expect("a code");
     assert_eq!(code.len(), 6);
     assert!(code.bytes().all(|b| b.is_ascii_digit()));

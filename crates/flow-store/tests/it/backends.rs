@@ -2,7 +2,7 @@
 //! SQLite (temporary file and in-memory) and PostgreSQL (skipped, with a message, unless
 //! `FLOWD_TEST_DATABASE_URL` is set). Each test gets a fresh store and unique tenants.
 
-use crate::contract::{codes, executions, flows, keys, users};
+use crate::contract::{codes, executions, flows, invitations, keys, users};
 use crate::support::Backend;
 
 macro_rules! contract_suite {
@@ -90,6 +90,30 @@ macro_rules! contract_suite {
             fn flows_versions_and_delete() {
                 let Some(b) = backend() else { return };
                 flows::versions_and_delete(&*b.flows, &b.tenant);
+            }
+
+            #[test]
+            fn invitations_insert_and_find() {
+                let Some(b) = backend() else { return };
+                invitations::insert_and_find(&*b.invitations, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
+            fn invitations_consume_once_while_pending() {
+                let Some(b) = backend() else { return };
+                invitations::consume_once_while_pending(&*b.invitations, &b.tenant);
+            }
+
+            #[test]
+            fn invitations_revoke_and_list() {
+                let Some(b) = backend() else { return };
+                invitations::revoke_and_list(&*b.invitations, &b.tenant);
+            }
+
+            #[test]
+            fn invitations_concurrent_consumers_one_wins() {
+                let Some(b) = backend() else { return };
+                invitations::concurrent_consumers_one_wins(&*b.invitations, &b.tenant);
             }
 
             #[test]

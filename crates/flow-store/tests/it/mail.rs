@@ -16,7 +16,8 @@ fn message(to: &str) -> OutgoingMessage {
         template: "password_reset_code".to_owned(),
         to: to.to_owned(),
         code: Some(CODE.to_owned()),
-        execution_id: ExecutionId::from_random_bytes([3; 16]),
+        link: None,
+        execution_id: Some(ExecutionId::from_random_bytes([3; 16])),
         locale: None,
     }
 }

@@ -12,8 +12,8 @@ use diesel::{Connection, PgConnection};
 use flow_compiler::{PROGRAM_FORMAT, Program};
 use flow_engine::memory::MemoryPorts;
 use flow_engine::{
-    CodeStore, Execution, ExecutionId, ExecutionStatus, ExecutionStore, FlowRepository, KeyStore,
-    RequestContext, TenantId, UserDirectory,
+    CodeStore, Execution, ExecutionId, ExecutionStatus, ExecutionStore, FlowRepository,
+    InvitationStore, KeyStore, RequestContext, TenantId, UserDirectory,
 };
 use flow_model::{Flow, FlowType};
 use flow_store::Database;
@@ -29,6 +29,7 @@ pub(crate) struct Backend {
     pub(crate) codes: Arc<dyn CodeStore>,
     pub(crate) flows: Arc<dyn FlowRepository>,
     pub(crate) keys: Arc<dyn KeyStore>,
+    pub(crate) invitations: Arc<dyn InvitationStore>,
     /// Unique per test, so tests never see each other's rows even in a shared database.
     pub(crate) tenant: TenantId,
     /// The same prefix, another tenant.
@@ -69,6 +70,7 @@ impl Backend {
             codes: database.clone(),
             flows: database.clone(),
             keys: database.clone(),
+            invitations: database.clone(),
             tenant,
             other_tenant,
             database: Some(database),
@@ -86,6 +88,7 @@ impl Backend {
             codes: memory.codes.clone(),
             flows: memory.flows.clone(),
             keys: memory.keys.clone(),
+            invitations: memory.invitations.clone(),
             tenant,
             other_tenant,
             database: None,
@@ -184,6 +187,7 @@ pub(crate) fn execution(tenant: &TenantId, expires_at: i64) -> Execution {
         attempts: Default::default(),
         new_password_hash: None,
         pending_code: None,
+        invitation: None,
         prompt: None,
         failure: None,
         created_at: 10,

@@ -4,5 +4,6 @@
 pub(crate) mod codes;
 pub(crate) mod executions;
 pub(crate) mod flows;
+pub(crate) mod invitations;
 pub(crate) mod keys;
 pub(crate) mod users;
