@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, middleware, web};
@@ -259,6 +260,7 @@ impl Application {
             ),
         ));
         let database = web::Data::from(services.database.clone());
+        actix_web::rt::spawn(housekeeping(services.engine.clone()));
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(middleware::from_fn(crate::telemetry::request_span))
@@ -293,6 +295,29 @@ fn invitation_link(public_url: &str) -> String {
         public_url.trim_end_matches('/'),
         flow_engine::CODE_PLACEHOLDER
     )
+}
+
+/// How often expired executions and one-time codes are deleted.
+const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(300);
+
+/// Deletes expired executions and one-time codes every [`HOUSEKEEPING_PERIOD`], for as long as
+/// the server runs. Expired records are refused anyway; this only keeps the tables small.
+/// Every replica may run it: the deletes are idempotent.
+async fn housekeeping(engine: Arc<Engine>) {
+    let start = actix_web::rt::time::Instant::now() + HOUSEKEEPING_PERIOD;
+    let mut ticks = actix_web::rt::time::interval_at(start, HOUSEKEEPING_PERIOD);
+    loop {
+        ticks.tick().await;
+        let engine = engine.clone();
+        match web::block(move || engine.delete_expired()).await {
+            Ok(Ok((executions, codes))) if executions + codes > 0 => {
+                tracing::info!(executions, codes, "deleted expired records");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "housekeeping failed"),
+            Err(error) => tracing::warn!(%error, "housekeeping did not run"),
+        }
+    }
 }
 
 /// Alive: the process answers.
