@@ -62,6 +62,11 @@ pub struct Config {
     /// `FLOWD_REDIRECT_ORIGINS`: comma-separated origins a finished flow may redirect to
     /// (besides relative paths and the public URL).
     pub redirect_origins: Vec<String>,
+    /// `FLOWD_RATE_LIMIT_PER_MINUTE`: requests per minute one client address may make to the
+    /// flow endpoints (default 300; 0 turns the limit off).
+    pub rate_limit_per_minute: u32,
+    /// `FLOWD_RATE_LIMIT_BURST`: how many of them may come at once (default 60).
+    pub rate_limit_burst: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -79,6 +84,8 @@ impl std::fmt::Debug for Config {
             .field("session_key", &self.session_key.as_ref().map(|_| "<set>"))
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redirect_origins", &self.redirect_origins)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("rate_limit_burst", &self.rate_limit_burst)
             .finish()
     }
 }
@@ -109,6 +116,8 @@ struct Raw {
     session_key: Option<String>,
     redis_url: Option<String>,
     redirect_origins: Option<String>,
+    rate_limit_per_minute: u32,
+    rate_limit_burst: u32,
 }
 
 /// The variable name of a setting, for messages.
@@ -127,6 +136,8 @@ impl Config {
             .and_then(|b| b.set_default("outbox_dir", "outbox"))
             .and_then(|b| b.set_default("log", "info"))
             .and_then(|b| b.set_default("log_format", "text"))
+            .and_then(|b| b.set_default("rate_limit_per_minute", 300))
+            .and_then(|b| b.set_default("rate_limit_burst", 60))
             .map_err(|error| ConfigError::new("defaults", error.to_string()))?
             .add_source(
                 ::config::File::with_name(&file)
@@ -245,6 +256,8 @@ impl Config {
             session_key: raw.session_key,
             redis_url: raw.redis_url,
             redirect_origins,
+            rate_limit_per_minute: raw.rate_limit_per_minute,
+            rate_limit_burst: raw.rate_limit_burst,
         })
     }
 
@@ -262,6 +275,9 @@ impl Config {
             session_key: None,
             redis_url: None,
             redirect_origins: Vec::new(),
+            // Tests make many requests from one address; the limit has its own test.
+            rate_limit_per_minute: 0,
+            rate_limit_burst: 0,
         }
     }
 }
@@ -283,6 +299,8 @@ mod tests {
             session_key: None,
             redis_url: None,
             redirect_origins: None,
+            rate_limit_per_minute: 300,
+            rate_limit_burst: 60,
         }
     }
 

@@ -6,5 +6,6 @@ pub mod cli;
 pub mod config;
 pub mod defaults;
 pub mod metrics;
+pub mod ratelimit;
 pub mod startup;
 pub mod telemetry;

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::defaults::default_flows;
+use crate::ratelimit::RateLimit;
 
 /// The settings key under which a generated admin token's digest is stored.
 const ADMIN_TOKEN_SETTING: &str = "admin_token_sha256";
@@ -260,11 +261,17 @@ impl Application {
             ),
         ));
         let database = web::Data::from(services.database.clone());
-        actix_web::rt::spawn(housekeeping(services.engine.clone()));
+        let rate_limit = web::Data::new(RateLimit::new(
+            config.rate_limit_per_minute,
+            config.rate_limit_burst,
+        ));
+        actix_web::rt::spawn(housekeeping(services.engine.clone(), rate_limit.clone()));
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(middleware::from_fn(crate::ratelimit::enforce))
                 .wrap(middleware::from_fn(crate::telemetry::request_span))
                 .app_data(database.clone())
+                .app_data(rate_limit.clone())
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(crate::metrics::render))
@@ -301,13 +308,15 @@ fn invitation_link(public_url: &str) -> String {
 const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(300);
 
 /// Deletes expired executions and one-time codes every [`HOUSEKEEPING_PERIOD`], for as long as
-/// the server runs. Expired records are refused anyway; this only keeps the tables small.
-/// Every replica may run it: the deletes are idempotent.
-async fn housekeeping(engine: Arc<Engine>) {
+/// the server runs, and forgets idle addresses of the rate limiter. Expired records are refused
+/// anyway; this only keeps the tables small. Every replica may run it: the deletes are
+/// idempotent.
+async fn housekeeping(engine: Arc<Engine>, rate_limit: web::Data<RateLimit>) {
     let start = actix_web::rt::time::Instant::now() + HOUSEKEEPING_PERIOD;
     let mut ticks = actix_web::rt::time::interval_at(start, HOUSEKEEPING_PERIOD);
     loop {
         ticks.tick().await;
+        rate_limit.forget_idle();
         let engine = engine.clone();
         match web::block(move || engine.delete_expired()).await {
             Ok(Ok((executions, codes))) if executions + codes > 0 => {
