@@ -1,4 +1,4 @@
-//! Engine settings: lifetimes, attempt limits and argon2 cost.
+//! Engine settings: lifetimes, attempt limits (per execution and per user) and argon2 cost.
 
 /// Argon2id cost parameters for password hashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,11 +53,22 @@ pub struct EngineConfig {
     /// Steps one start or resume may run before it is stopped as a runaway loop
     /// (recommended: 256).
     pub max_steps_per_run: usize,
+    /// Failed sign-ins of one user, across all executions, within
+    /// [`user_failure_window_secs`](Self::user_failure_window_secs) that lock the user for
+    /// [`user_lock_secs`](Self::user_lock_secs) (recommended: 10; 0 turns the per-user limit
+    /// off).
+    pub user_max_failures: u32,
+    /// How long the per-user failure count runs from the first failure, in seconds
+    /// (recommended: 900).
+    pub user_failure_window_secs: i64,
+    /// How long a user stays locked after reaching the limit, in seconds (recommended: 900).
+    pub user_lock_secs: i64,
 }
 
 impl EngineConfig {
-    /// The recommended settings: 15-minute executions, 5 attempts, 10-minute codes, production
-    /// argon2 parameters, hashing bounded by the core count.
+    /// The recommended settings: 15-minute executions, 5 attempts per execution, 10-minute
+    /// codes, production argon2 parameters, hashing bounded by the core count, and a user
+    /// locked for 15 minutes after 10 failed sign-ins within 15 minutes.
     pub fn recommended() -> Self {
         Self {
             execution_ttl_secs: 900,
@@ -66,6 +77,9 @@ impl EngineConfig {
             hash: HashParams::production(),
             hash_concurrency: std::thread::available_parallelism().map_or(1, usize::from),
             max_steps_per_run: 256,
+            user_max_failures: 10,
+            user_failure_window_secs: 900,
+            user_lock_secs: 900,
         }
     }
 }

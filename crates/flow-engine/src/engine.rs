@@ -18,6 +18,9 @@ use crate::{
 
 /// The failure code of an execution stopped by its attempt limit.
 pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
+/// The field error code of a password refused because its user is locked by the per-user
+/// attempt limit ([`EngineConfig::user_max_failures`]).
+pub const ACCOUNT_LOCKED: &str = "account_locked";
 /// The failure code of a step this flowd cannot run (yet).
 pub const UNSUPPORTED_STEP: &str = "unsupported_step";
 
@@ -244,13 +247,15 @@ impl Engine {
         Ok(self.execution(id)?.trace)
     }
 
-    /// Housekeeping: deletes expired executions and one-time codes. Returns how many of each.
-    /// Call it now and then (a timer in the server; never needed for correctness, since
-    /// expired records are refused anyway).
+    /// Housekeeping: deletes expired executions and one-time codes, and the per-user failure
+    /// records whose window and lock are over. Returns how many executions and codes it
+    /// deleted. Call it now and then (a timer in the server; never needed for correctness,
+    /// since expired records are refused or ignored anyway).
     pub fn delete_expired(&self) -> Result<(usize, usize), EngineError> {
         let now = self.ports.clock.now_secs();
         let executions = self.ports.executions.delete_expired(now)?;
         let codes = self.ports.codes.delete_expired(now)?;
+        self.ports.login_attempts.delete_expired(now)?;
         Ok((executions, codes))
     }
 

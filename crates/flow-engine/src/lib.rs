@@ -21,7 +21,7 @@ mod types;
 
 pub use catalog::{ActiveFlow, FLOW_ID_PREFIX, FlowCatalog, FlowPatch, MAX_FLOW_ID_LEN, NewFlow};
 pub use config::{EngineConfig, HashParams};
-pub use engine::{Engine, MAX_TRACE_ENTRIES, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
+pub use engine::{ACCOUNT_LOCKED, Engine, MAX_TRACE_ENTRIES, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
 pub use error::{CatalogError, EngineError, InvitationError, PortError};
 pub use flows::{FlowPage, FlowQuery, FlowRepository, FlowVersion, StoredFlow};
 pub use handler::{HandlerContext, HandlerOutcome, HandlerRegistry, NodeHandler};
@@ -34,9 +34,9 @@ pub use outcome::{
     FIELD_PASSWORD_CONFIRM, Field, FieldError, FieldHints, FieldKind, Form, FormPurpose, Outcome,
 };
 pub use ports::{
-    Clock, CodeCheck, CodeStore, ExecutionStore, Invitation, InvitationId, InvitationState,
-    InvitationStore, KeyStore, Mailer, OsRandom, OutgoingMessage, Ports, Random, SmsSender,
-    StoredCode, StoredKey, SystemClock, UserDirectory,
+    Clock, CodeCheck, CodeStore, ExecutionStore, FailedLogins, Invitation, InvitationId,
+    InvitationState, InvitationStore, KeyStore, LoginAttempts, Mailer, OsRandom, OutgoingMessage,
+    Ports, Random, SmsSender, StoredCode, StoredKey, SystemClock, UserDirectory,
 };
 pub use types::{
     DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, RequestContext,

@@ -113,6 +113,54 @@ pub trait CodeStore: Send + Sync {
     fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError>;
 }
 
+/// What a [`LoginAttempts`] store holds for one user at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedLogins {
+    /// Failed sign-ins in the current window (0 once the window has ended).
+    pub count: u32,
+    /// When the lock ends (Unix seconds), if the user is locked at the instant asked about.
+    pub locked_until: Option<i64>,
+}
+
+/// Failed password verifications per user, shared by every execution, process and replica
+/// that uses the store: the per-user attempt limit (temporary lockout) that holds when an
+/// attacker starts a new execution for every guess.
+///
+/// The engine records failures only for existing users (never for a typed identifier that
+/// matches nobody), locks a user with [`LoginAttempts::lock`] when
+/// [`LoginAttempts::record_failure`] reaches its limit, and resets on a successful sign-in.
+/// Counting is atomic: of `n` concurrent failures none is lost.
+pub trait LoginAttempts: Send + Sync {
+    /// Records one failed sign-in of `user` at `now_secs` and returns the failures in the
+    /// current window, this one included. A window starts with the first failure after the
+    /// previous one ended and lasts `window_secs`; a failure after its end counts 1 again.
+    fn record_failure(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        now_secs: i64,
+        window_secs: i64,
+    ) -> Result<u32, PortError>;
+
+    /// Locks `user` until `until_secs` (a later lock replaces an earlier one). The current
+    /// window is stretched to the lock's end, so counting starts afresh once the lock is over.
+    fn lock(&self, tenant: &TenantId, user: &UserId, until_secs: i64) -> Result<(), PortError>;
+
+    /// What is stored for `user`, seen at `now_secs`; `None` if nothing is.
+    fn failed_logins(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        now_secs: i64,
+    ) -> Result<Option<FailedLogins>, PortError>;
+
+    /// Forgets the failures and any lock of `user` (after a successful sign-in).
+    fn reset(&self, tenant: &TenantId, user: &UserId) -> Result<(), PortError>;
+
+    /// Deletes the records whose window and lock both ended by `now_secs`; returns how many.
+    fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError>;
+}
+
 /// The id of an invitation: `inv_` and 16 lowercase hex characters, unique per tenant.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -357,6 +405,8 @@ pub struct Ports {
     pub codes: Arc<dyn CodeStore>,
     /// Invitations (redeemed by `invited_registration` flows).
     pub invitations: Arc<dyn InvitationStore>,
+    /// Failed sign-ins per user (the per-user attempt limit).
+    pub login_attempts: Arc<dyn LoginAttempts>,
     /// E-mail.
     pub mailer: Arc<dyn Mailer>,
     /// Text messages; without one, `send_sms` steps fail with `unsupported_step`.

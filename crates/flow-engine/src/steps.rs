@@ -4,7 +4,7 @@ use flow_compiler::{Completion, MergedPassword, Op, PasswordPolicy, Step, Switch
 use flow_model::{FlowType, IdentifierType, PromptField, PromptFieldType};
 use serde_json::{Map, Value};
 
-use crate::engine::{Next, StepResult, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
+use crate::engine::{ACCOUNT_LOCKED, Next, StepResult, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
 use crate::forms::{self, At, required, with_errors};
 use crate::handler::{HandlerContext, HandlerOutcome};
 use crate::invitation::{self, MAX_CODE_CHARS};
@@ -15,11 +15,14 @@ use crate::password::{MAX_PASSWORD_BYTES, policy_violation};
 use crate::ports::{CodeCheck, InvitationState, OutgoingMessage, StoredCode};
 use crate::{
     Engine, EngineError, Execution, FieldError, Form, NewUser, Outcome, PendingCode, PortError,
-    Submission, code, identifier,
+    Submission, TenantId, UserId, code, identifier,
 };
 
 /// The message of a wrong password, the same for an unknown user.
 const INVALID_CREDENTIALS: &str = "The identifier or password is incorrect.";
+
+/// The message of a user locked by the per-user limit.
+const ACCOUNT_LOCKED_MESSAGE: &str = "Too many failed sign-ins. Try again later.";
 
 /// The channel a message step uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,8 +198,8 @@ impl Engine {
         execution.user_id = user.map(|user| user.id);
         execution.identifier = Some(normalized.clone());
         if with_password {
-            let rejected = form(Some(&normalized), vec![invalid_credentials()]);
-            return self.check_password(execution, password.unwrap_or_default(), rejected);
+            let form = form(Some(&normalized), Vec::new());
+            return self.check_password(execution, password.unwrap_or_default(), form);
         }
         let result = StepResult::advance("accepted");
         Ok(if known {
@@ -297,29 +300,79 @@ impl Engine {
                 "rejected:required",
             ));
         };
-        let rejected = with_errors(form, vec![invalid_credentials()]);
-        self.check_password(execution, password, rejected)
+        self.check_password(execution, password, form)
     }
 
-    /// Verifies `password` for the identified user (or the dummy hash for an unknown one).
+    /// Verifies `password` for the identified user (or the dummy hash for an unknown one) and
+    /// keeps the per-user limit: a locked user is refused with `account_locked` without
+    /// looking at the password (the dummy hash is verified instead, so the answer takes as
+    /// long); a wrong password of an existing user is recorded and may lock the user; a right
+    /// one resets the count. `form` is the prompt to show again, without errors.
     fn check_password(
         &self,
         execution: &mut Execution,
         password: &str,
-        rejected: Form,
+        form: Form,
     ) -> Result<StepResult, EngineError> {
+        let now = self.ports.clock.now_secs();
+        let limited = self.config.user_max_failures > 0;
+        let failed = match &execution.user_id {
+            Some(id) if limited => {
+                self.ports
+                    .login_attempts
+                    .failed_logins(&execution.tenant, id, now)?
+            }
+            _ => None,
+        };
+        let locked = failed.is_some_and(|failed| failed.locked_until.is_some());
         let stored = match &execution.user_id {
-            Some(id) => self.ports.users.password_hash(&execution.tenant, id)?,
-            None => None,
+            Some(id) if !locked => self.ports.users.password_hash(&execution.tenant, id)?,
+            _ => None,
         };
         let verified = password.len() <= MAX_PASSWORD_BYTES
             && self.passwords.verify(password, stored.as_deref())
-            && execution.user_id.is_some();
+            && execution.user_id.is_some()
+            && !locked;
         if verified {
+            if let (Some(id), Some(_)) = (&execution.user_id, failed) {
+                self.ports.login_attempts.reset(&execution.tenant, id)?;
+            }
             add_method(execution, "password");
             return Ok(StepResult::advance("accepted"));
         }
+        if locked {
+            let rejected = with_errors(form, vec![account_locked()]);
+            return Ok(self.failed_attempt(execution, "password", rejected, ACCOUNT_LOCKED));
+        }
+        if let (Some(id), true) = (&execution.user_id, limited)
+            && self.record_user_failure(&execution.tenant, id, now)?
+        {
+            let rejected = with_errors(form, vec![account_locked()]);
+            return Ok(self
+                .failed_attempt(execution, "password", rejected, ACCOUNT_LOCKED)
+                .with_detail("user locked"));
+        }
+        let rejected = with_errors(form, vec![invalid_credentials()]);
         Ok(self.failed_attempt(execution, "password", rejected, "invalid_credentials"))
+    }
+
+    /// Records a failed sign-in of an existing user; at the per-user limit it locks the user
+    /// for [`EngineConfig::user_lock_secs`](crate::EngineConfig::user_lock_secs) and says so.
+    fn record_user_failure(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        now: i64,
+    ) -> Result<bool, EngineError> {
+        let attempts = &self.ports.login_attempts;
+        let count =
+            attempts.record_failure(tenant, user, now, self.config.user_failure_window_secs)?;
+        if count < self.config.user_max_failures {
+            return Ok(false);
+        }
+        attempts.lock(tenant, user, now.saturating_add(self.config.user_lock_secs))?;
+        metrics::counter!("flowd_user_lockouts_total").increment(1);
+        Ok(true)
     }
 
     /// Counts a failed attempt; at the limit the execution fails with `too_many_attempts`.
@@ -668,6 +721,9 @@ impl Engine {
                 self.ports
                     .users
                     .set_password_hash(&execution.tenant, id, hash)?;
+                // Proving the account again (by code) lifts a lock and clears the count, so a
+                // user locked out by someone else's guesses has a way back in.
+                self.ports.login_attempts.reset(&execution.tenant, id)?;
             }
             Completion::StoreFactor => {
                 let (Some(id), true) = (&execution.user_id, authenticated) else {
@@ -798,6 +854,12 @@ impl Engine {
 
 fn invalid_credentials() -> FieldError {
     FieldError::on(FIELD_PASSWORD, "invalid_credentials", INVALID_CREDENTIALS)
+}
+
+/// The error of a user locked by the per-user limit: it says so (see `docs/operating.md` for
+/// why revealing the lock is acceptable).
+fn account_locked() -> FieldError {
+    FieldError::on(FIELD_PASSWORD, ACCOUNT_LOCKED, ACCOUNT_LOCKED_MESSAGE)
 }
 
 fn identifier_taken() -> FieldError {

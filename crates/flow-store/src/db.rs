@@ -217,7 +217,8 @@ impl r2d2::ManageConnection for Manager {
 /// A SQL database (SQLite or PostgreSQL) behind r2d2 pools, with the schema migrated. It
 /// implements the engine's [`ExecutionStore`](flow_engine::ExecutionStore),
 /// [`UserDirectory`](flow_engine::UserDirectory), [`CodeStore`](flow_engine::CodeStore),
-/// [`InvitationStore`](flow_engine::InvitationStore) and
+/// [`InvitationStore`](flow_engine::InvitationStore),
+/// [`LoginAttempts`](flow_engine::LoginAttempts), [`KeyStore`](flow_engine::KeyStore) and
 /// [`FlowRepository`](flow_engine::FlowRepository).
 ///
 /// Every method blocks on the database: call it from a blocking thread, never on an async

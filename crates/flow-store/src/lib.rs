@@ -8,6 +8,7 @@ mod executions;
 mod flows;
 mod invitations;
 mod keys;
+mod login_attempts;
 mod mail;
 mod schema;
 mod settings;
@@ -23,8 +24,9 @@ pub use error::StoreError;
 pub use mail::{FileOutbox, SmtpMailer, render};
 
 impl Database {
-    /// The engine's ports on this database: executions, users, codes and invitations here,
-    /// `mailer` for e-mail, no SMS sender, the system clock and the OS random generator.
+    /// The engine's ports on this database: executions, users, codes, invitations and failed
+    /// sign-ins here, `mailer` for e-mail, no SMS sender, the system clock and the OS random
+    /// generator.
     /// Replace fields of the returned [`Ports`] to change any of them.
     pub fn ports(self: &Arc<Self>, mailer: Arc<dyn Mailer>) -> Ports {
         Ports {
@@ -32,6 +34,7 @@ impl Database {
             users: self.clone(),
             codes: self.clone(),
             invitations: self.clone(),
+            login_attempts: self.clone(),
             mailer,
             sms: None,
             clock: Arc::new(SystemClock),

@@ -205,3 +205,19 @@ diesel::table! {
         revoked_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    /// Failed sign-ins per user: the count in the current window and the lock.
+    login_failures (tenant_id, user_id) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// The user.
+        user_id -> Text,
+        /// Failed sign-ins in the window.
+        failures -> Integer,
+        /// When the window ends (Unix seconds); a lock stretches it to the lock's end.
+        window_ends_at -> BigInt,
+        /// When the lock ends, if the user was locked.
+        locked_until -> Nullable<BigInt>,
+    }
+}

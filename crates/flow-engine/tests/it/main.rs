@@ -7,6 +7,7 @@ mod example;
 mod extension;
 mod invitation;
 mod lifecycle;
+mod lockout;
 mod login;
 mod recovery;
 mod registration;

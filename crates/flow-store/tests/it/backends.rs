@@ -2,7 +2,7 @@
 //! SQLite (temporary file and in-memory) and PostgreSQL (skipped, with a message, unless
 //! `FLOWD_TEST_DATABASE_URL` is set). Each test gets a fresh store and unique tenants.
 
-use crate::contract::{codes, executions, flows, invitations, keys, users};
+use crate::contract::{codes, executions, flows, invitations, keys, login_attempts, users};
 use crate::support::Backend;
 
 macro_rules! contract_suite {
@@ -114,6 +114,30 @@ macro_rules! contract_suite {
             fn invitations_concurrent_consumers_one_wins() {
                 let Some(b) = backend() else { return };
                 invitations::concurrent_consumers_one_wins(&*b.invitations, &b.tenant);
+            }
+
+            #[test]
+            fn login_attempts_count_per_window() {
+                let Some(b) = backend() else { return };
+                login_attempts::count_per_window(&*b.login_attempts, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
+            fn login_attempts_lock_and_reset() {
+                let Some(b) = backend() else { return };
+                login_attempts::lock_and_reset(&*b.login_attempts, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
+            fn login_attempts_delete_expired() {
+                let Some(b) = backend() else { return };
+                login_attempts::delete_expired(&*b.login_attempts, &b.tenant);
+            }
+
+            #[test]
+            fn login_attempts_concurrent_failures_count_exactly() {
+                let Some(b) = backend() else { return };
+                login_attempts::concurrent_failures_count_exactly(&*b.login_attempts, &b.tenant);
             }
 
             #[test]

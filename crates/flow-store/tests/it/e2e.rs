@@ -1,6 +1,7 @@
 //! The default flows (fixtures/flows, compiled with flow_compiler) through
 //! `flow_engine::Engine` on SQL-backed ports: registration, login, a wrong password, password
-//! recovery by e-mail code, and two concurrent submissions of one execution.
+//! recovery by e-mail code, two concurrent submissions of one execution, and the per-user
+//! lock shared by two engines (replicas) on one database.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use flow_compiler::Program;
 use flow_engine::memory::MemoryOutbox;
 use flow_engine::{
     Engine, EngineConfig, EngineError, ExecutionId, FIELD_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD,
-    HashParams, Outcome, RequestContext, Submission, TenantId, UserDirectory,
+    HashParams, LoginAttempts, Outcome, RequestContext, Submission, TenantId, UserDirectory,
 };
 use flow_model::{Flow, FlowType};
 use flow_store::Database;
@@ -33,11 +34,15 @@ struct Harness {
 
 impl Harness {
     fn new(database: Arc<Database>, tenant: TenantId) -> Self {
-        let outbox = Arc::new(MemoryOutbox::new());
         let config = EngineConfig {
             hash: HashParams::insecure_for_tests(),
             ..EngineConfig::recommended()
         };
+        Self::with_config(database, tenant, config)
+    }
+
+    fn with_config(database: Arc<Database>, tenant: TenantId, config: EngineConfig) -> Self {
+        let outbox = Arc::new(MemoryOutbox::new());
         let engine = Engine::new(config, database.ports(outbox.clone())).unwrap();
         Self {
             engine,
@@ -216,4 +221,75 @@ fn default_flows_on_postgres() {
     };
     let database = Arc::new(Database::open(&url).unwrap());
     default_flows_run(database, TenantId::default());
+}
+
+/// Two engines (two replicas) on one database: failures made through either count together,
+/// the lock holds on both, and a successful sign-in after it clears the row.
+fn user_lock_is_shared(first: Arc<Database>, second: Arc<Database>, tenant: TenantId) {
+    const EMAIL: &str = "lin@example.com";
+    let config = EngineConfig {
+        hash: HashParams::insecure_for_tests(),
+        user_max_failures: 3,
+        ..EngineConfig::recommended()
+    };
+    let one = Harness::with_config(first, tenant.clone(), config.clone());
+    let two = Harness::with_config(second, tenant.clone(), config);
+    let registration = program("default-registration");
+    let login = program("default-login");
+    let id = one.start(&registration);
+    one.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
+    one.submit(&id, &[(FIELD_PASSWORD, "the password")]);
+    let Outcome::Complete {
+        user_id: Some(user),
+        ..
+    } = one.submit(&id, &[])
+    else {
+        panic!("registration did not complete");
+    };
+
+    assert_eq!(
+        error_codes(&one.login(&login, EMAIL, "wrong 1")),
+        ["invalid_credentials"]
+    );
+    assert_eq!(
+        error_codes(&two.login(&login, EMAIL, "wrong 2")),
+        ["invalid_credentials"]
+    );
+    assert_eq!(
+        error_codes(&one.login(&login, EMAIL, "wrong 3")),
+        ["account_locked"]
+    );
+    assert_eq!(
+        error_codes(&two.login(&login, EMAIL, "the password")),
+        ["account_locked"]
+    );
+    let stored = one
+        .database
+        .failed_logins(&tenant, &user, 0)
+        .unwrap()
+        .unwrap();
+    assert!(stored.locked_until.is_some());
+    // The operator's unlock: delete the row (here through the port).
+    one.database.reset(&tenant, &user).unwrap();
+    assert!(matches!(
+        two.login(&login, EMAIL, "the password"),
+        Outcome::Complete { .. }
+    ));
+}
+
+#[test]
+fn user_lock_is_shared_on_sqlite_file() {
+    let backend = Backend::sqlite_file();
+    let database = backend.database.clone().unwrap();
+    user_lock_is_shared(database.clone(), database, backend.tenant.clone());
+}
+
+#[test]
+fn user_lock_is_shared_on_postgres() {
+    let Some((url, _guard)) = postgres_schema() else {
+        return;
+    };
+    let first = Arc::new(Database::open(&url).unwrap());
+    let second = Arc::new(Database::open(&url).unwrap());
+    user_lock_is_shared(first, second, TenantId::default());
 }

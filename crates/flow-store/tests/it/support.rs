@@ -13,7 +13,7 @@ use flow_compiler::{PROGRAM_FORMAT, Program};
 use flow_engine::memory::MemoryPorts;
 use flow_engine::{
     CodeStore, Execution, ExecutionId, ExecutionStatus, ExecutionStore, FlowRepository,
-    InvitationStore, KeyStore, RequestContext, TenantId, UserDirectory,
+    InvitationStore, KeyStore, LoginAttempts, RequestContext, TenantId, UserDirectory,
 };
 use flow_model::{Flow, FlowType};
 use flow_store::Database;
@@ -30,6 +30,7 @@ pub(crate) struct Backend {
     pub(crate) flows: Arc<dyn FlowRepository>,
     pub(crate) keys: Arc<dyn KeyStore>,
     pub(crate) invitations: Arc<dyn InvitationStore>,
+    pub(crate) login_attempts: Arc<dyn LoginAttempts>,
     /// Unique per test, so tests never see each other's rows even in a shared database.
     pub(crate) tenant: TenantId,
     /// The same prefix, another tenant.
@@ -71,6 +72,7 @@ impl Backend {
             flows: database.clone(),
             keys: database.clone(),
             invitations: database.clone(),
+            login_attempts: database.clone(),
             tenant,
             other_tenant,
             database: Some(database),
@@ -89,6 +91,7 @@ impl Backend {
             flows: memory.flows.clone(),
             keys: memory.keys.clone(),
             invitations: memory.invitations.clone(),
+            login_attempts: memory.login_attempts.clone(),
             tenant,
             other_tenant,
             database: None,

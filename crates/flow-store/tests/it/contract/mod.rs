@@ -6,4 +6,5 @@ pub(crate) mod executions;
 pub(crate) mod flows;
 pub(crate) mod invitations;
 pub(crate) mod keys;
+pub(crate) mod login_attempts;
 pub(crate) mod users;
