@@ -53,6 +53,11 @@ pub struct EngineConfig {
     /// Steps one start or resume may run before it is stopped as a runaway loop
     /// (recommended: 256).
     pub max_steps_per_run: usize,
+    /// How long, in seconds, an execution may stay `running` (a request is running its server
+    /// steps) before another request may take it over (recommended: 120). A process that dies
+    /// mid-request leaves its execution `running`; after this lease the next request finishes
+    /// the server steps and shows the next prompt, instead of a conflict until expiry.
+    pub running_lease_secs: i64,
     /// Failed sign-ins of one user, across all executions, within
     /// [`user_failure_window_secs`](Self::user_failure_window_secs) that lock the user for
     /// [`user_lock_secs`](Self::user_lock_secs) (recommended: 10; 0 turns the per-user limit
@@ -77,6 +82,7 @@ impl EngineConfig {
             hash: HashParams::production(),
             hash_concurrency: std::thread::available_parallelism().map_or(1, usize::from),
             max_steps_per_run: 256,
+            running_lease_secs: 120,
             user_max_failures: 10,
             user_failure_window_secs: 900,
             user_lock_secs: 900,

@@ -92,6 +92,15 @@ impl StepResult {
     }
 }
 
+/// An execution that may be continued: waiting for input, or left `running` by a request
+/// that did not finish within the lease.
+enum Resumable {
+    /// Waiting for the client's submission.
+    Waiting(Execution),
+    /// Stalled in its server steps.
+    Stalled(Execution),
+}
+
 /// Runs compiled flows. Cheap to share: put it in an `Arc` and call it from any thread.
 ///
 /// Every method is **synchronous and blocking** (ports, argon2). Async servers must call it
@@ -214,8 +223,10 @@ impl Engine {
     /// Continues an execution with the user's submission, in whatever tenant it belongs to.
     /// Servers resolve a tenant per request and should use [`Engine::resume_in`].
     pub fn resume(&self, id: &ExecutionId, submission: Submission) -> Result<Outcome, EngineError> {
-        let execution = self.resumable(None, id)?;
-        self.resume_loaded(execution, submission)
+        match self.resumable(None, id)? {
+            Resumable::Waiting(execution) => self.resume_loaded(execution, submission),
+            Resumable::Stalled(execution) => self.recover(execution),
+        }
     }
 
     /// Continues an execution of `tenant` with the user's submission; an execution of another
@@ -226,15 +237,21 @@ impl Engine {
         id: &ExecutionId,
         submission: Submission,
     ) -> Result<Outcome, EngineError> {
-        let execution = self.resumable(Some(tenant), id)?;
-        self.resume_loaded(execution, submission)
+        match self.resumable(Some(tenant), id)? {
+            Resumable::Waiting(execution) => self.resume_loaded(execution, submission),
+            Resumable::Stalled(execution) => self.recover(execution),
+        }
     }
 
     /// The prompt the execution is waiting on (with the errors of the last submission), for
     /// protocols that re-display the current step (authentik's GET).
     pub fn current(&self, tenant: &TenantId, id: &ExecutionId) -> Result<Outcome, EngineError> {
-        let execution = self.resumable(Some(tenant), id)?;
-        self.waiting_form(&execution).cloned().map(Outcome::Prompt)
+        match self.resumable(Some(tenant), id)? {
+            Resumable::Waiting(execution) => {
+                self.waiting_form(&execution).cloned().map(Outcome::Prompt)
+            }
+            Resumable::Stalled(execution) => self.recover(execution),
+        }
     }
 
     /// A snapshot of the execution.
@@ -264,7 +281,7 @@ impl Engine {
         &self,
         tenant: Option<&TenantId>,
         id: &ExecutionId,
-    ) -> Result<Execution, EngineError> {
+    ) -> Result<Resumable, EngineError> {
         let execution = self
             .ports
             .executions
@@ -278,14 +295,44 @@ impl Engine {
             ExecutionStatus::Completed | ExecutionStatus::Failed => {
                 return Err(EngineError::AlreadyCompleted);
             }
-            // Another request is running its server steps right now.
-            ExecutionStatus::Running => return Err(EngineError::Conflict),
-            ExecutionStatus::Waiting => {}
+            ExecutionStatus::Running | ExecutionStatus::Waiting => {}
         }
-        if self.ports.clock.now_secs() >= execution.expires_at {
+        let now = self.ports.clock.now_secs();
+        if now >= execution.expires_at {
             return Err(EngineError::Expired);
         }
-        Ok(execution)
+        if execution.status == ExecutionStatus::Running {
+            // Another request is running its server steps right now, unless it has held the
+            // execution longer than the lease: then its process most likely died.
+            if now.saturating_sub(execution.updated_at) < self.config.running_lease_secs {
+                return Err(EngineError::Conflict);
+            }
+            return Ok(Resumable::Stalled(execution));
+        }
+        Ok(Resumable::Waiting(execution))
+    }
+
+    /// Takes over a stalled execution: runs its server steps from where the dead request left
+    /// off (a step that was running then runs again) up to the next prompt or the end. The
+    /// submission that found it is not applied: it was meant for a prompt the client saw
+    /// before. Of several requests finding it at once, the revision check lets one win.
+    fn recover(&self, mut execution: Execution) -> Result<Outcome, EngineError> {
+        push_trace(
+            &mut execution.trace,
+            TraceEntry {
+                step: execution.pc,
+                node_id: String::new(),
+                op: "recover".to_owned(),
+                result: "resumed:stalled".to_owned(),
+                detail: Some(format!(
+                    "running for more than {} s",
+                    self.config.running_lease_secs
+                )),
+                at_ms: self.ports.clock.now_millis(),
+            },
+        );
+        self.persist(&mut execution)?;
+        self.run(execution, None)
     }
 
     fn waiting_form<'e>(&self, execution: &'e Execution) -> Result<&'e Form, EngineError> {

@@ -259,6 +259,45 @@ fn a_running_execution_is_a_conflict() {
 }
 
 #[test]
+fn a_run_left_running_by_a_dead_request_is_taken_over_after_the_lease() {
+    let harness = Harness::new();
+    let (id, first) = harness.start(&harness.login);
+    let store = &harness.memory.executions;
+    let mut execution = store.load(&id).unwrap().unwrap();
+    execution.status = ExecutionStatus::Running;
+    let expected = execution.revision;
+    execution.revision += 1;
+    store.save(&execution, expected).unwrap();
+
+    let lease = test_config().running_lease_secs;
+    let clock = harness.memory.clock.clone().unwrap();
+    clock.advance_secs(lease - 1);
+    assert_eq!(
+        harness.engine.current(&TenantId::default(), &id),
+        Err(EngineError::Conflict),
+        "within the lease the run belongs to its request"
+    );
+    clock.advance_secs(1);
+    // The submission is not applied to a prompt the client never saw: the run goes on to the
+    // next prompt, which the client gets.
+    let recovered = harness
+        .try_submit(&id, &[(FIELD_IDENTIFIER, EMAIL)])
+        .unwrap();
+    assert_eq!(
+        recovered.form().unwrap().node_id,
+        first.form().unwrap().node_id
+    );
+    assert!(recovered.form().unwrap().errors.is_empty());
+    let trace = harness.engine.trace(&id).unwrap();
+    assert!(trace.iter().any(|entry| entry.op == "recover"), "{trace:?}");
+    // From here on it is an ordinary waiting execution.
+    let next = harness
+        .try_submit(&id, &[(FIELD_IDENTIFIER, EMAIL)])
+        .unwrap();
+    assert_ne!(next.form().unwrap().node_id, first.form().unwrap().node_id);
+}
+
+#[test]
 fn executions_stay_on_their_program_after_a_recompile() {
     let harness = Harness::new();
     harness.register(EMAIL, PASSWORD);
