@@ -19,7 +19,22 @@ pub(crate) struct At<'a> {
     pub(crate) user_hint: Option<&'a str>,
 }
 
-impl At<'_> {
+impl<'a> At<'a> {
+    /// Step `step`, node `node_id`, no user known yet.
+    pub(crate) fn new(step: usize, node_id: &'a str) -> Self {
+        Self {
+            step,
+            node_id,
+            user_hint: None,
+        }
+    }
+
+    /// The same place, showing `user_hint` (the identifier entered earlier).
+    pub(crate) fn hinting(mut self, user_hint: Option<&'a str>) -> Self {
+        self.user_hint = user_hint;
+        self
+    }
+
     fn form(&self, purpose: FormPurpose, fields: Vec<Field>, label: &str) -> Form {
         Form {
             node_id: self.node_id.to_owned(),

@@ -149,11 +149,7 @@ impl Engine {
         with_password: bool,
         input: Option<&Submission>,
     ) -> Result<StepResult, EngineError> {
-        let at = At {
-            step: index,
-            node_id,
-            user_hint: None,
-        };
+        let at = At::new(index, node_id);
         let form = |value: Option<&str>, errors: Vec<FieldError>| {
             with_errors(forms::identify(&at, accepted, with_password, value), errors)
         };
@@ -220,11 +216,7 @@ impl Engine {
         node_id: &str,
         input: Option<&Submission>,
     ) -> Result<StepResult, EngineError> {
-        let at = At {
-            step: index,
-            node_id,
-            user_hint: None,
-        };
+        let at = At::new(index, node_id);
         let form = forms::invitation_code(&at);
         let Some(input) = input else {
             return Ok(StepResult::wait(form, "prompt"));
@@ -285,11 +277,7 @@ impl Engine {
         node_id: &str,
         input: Option<&Submission>,
     ) -> Result<StepResult, EngineError> {
-        let at = At {
-            step: index,
-            node_id,
-            user_hint: execution.identifier.as_deref(),
-        };
+        let at = At::new(index, node_id).hinting(execution.identifier.as_deref());
         let form = forms::verify_password(&at);
         let Some(input) = input else {
             return Ok(StepResult::wait(form, "prompt"));
@@ -404,11 +392,7 @@ impl Engine {
         merged: Option<&MergedPassword>,
         input: Option<&Submission>,
     ) -> Result<StepResult, EngineError> {
-        let at = At {
-            step: index,
-            node_id,
-            user_hint: None,
-        };
+        let at = At::new(index, node_id);
         let policy = merged.map(|merged| merged.policy);
         if execution.invitation.is_some() && execution.identifier.is_some() {
             // The redeemed invitation fixed the identifier: only a merged password is asked.
@@ -479,11 +463,7 @@ impl Engine {
         policy: PasswordPolicy,
         input: Option<&Submission>,
     ) -> Result<StepResult, EngineError> {
-        let at = At {
-            step: index,
-            node_id,
-            user_hint: execution.identifier.as_deref(),
-        };
+        let at = At::new(index, node_id).hinting(execution.identifier.as_deref());
         let form = forms::set_password(&at, policy);
         let Some(input) = input else {
             return Ok(StepResult::wait(form, "prompt"));
@@ -513,11 +493,7 @@ impl Engine {
         label: Option<&str>,
         input: Option<&Submission>,
     ) -> Result<StepResult, EngineError> {
-        let at = At {
-            step: index,
-            node_id,
-            user_hint: execution.identifier.as_deref(),
-        };
+        let at = At::new(index, node_id).hinting(execution.identifier.as_deref());
         let form = forms::code(&at, label);
         let Some(input) = input else {
             return Ok(StepResult::wait(form, "prompt"));
@@ -834,11 +810,7 @@ impl Engine {
         let Some((index, step, accepted, merged)) = found else {
             return StepResult::fail("identifier_taken", "This account already exists.");
         };
-        let at = At {
-            step: index,
-            node_id: &step.node_id,
-            user_hint: None,
-        };
+        let at = At::new(index, &step.node_id);
         let form = forms::collect_identifier(
             &at,
             accepted,
@@ -917,11 +889,7 @@ fn prompt(
     fields: &[PromptField],
     input: Option<&Submission>,
 ) -> StepResult {
-    let at = At {
-        step: index,
-        node_id,
-        user_hint: execution.identifier.as_deref(),
-    };
+    let at = At::new(index, node_id).hinting(execution.identifier.as_deref());
     let Some(input) = input else {
         let attributes = &execution.attributes;
         let form = forms::prompt(&at, fields, |name| match attributes.get(name) {
