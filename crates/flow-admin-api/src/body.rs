@@ -2,6 +2,7 @@
 //! `invalid_json` with line and column, `invalid_request` with the field path, 413 over the limit.
 
 use actix_web::web;
+use flow_http::BodyError;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -9,32 +10,28 @@ use crate::AdminError;
 
 /// Reads the whole body, refusing more than `limit` bytes, and parses it as a JSON object.
 pub(crate) async fn read_object(
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<Map<String, Value>, AdminError> {
-    use actix_web::web::BytesMut;
-    use futures_util::StreamExt as _;
-
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| AdminError::BodyUnreadable)?;
-        if body.len() + chunk.len() > limit {
-            return Err(AdminError::PayloadTooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let value: Value = serde_json::from_slice(&body).map_err(|error| AdminError::InvalidJson {
-        line: error.line(),
-        column: error.column(),
-        message: error.to_string(),
-    })?;
-    match value {
-        Value::Object(map) => Ok(map),
-        _ => Err(AdminError::InvalidRequest {
-            field: ".".to_owned(),
-            message: "expected a JSON object".to_owned(),
-        }),
-    }
+    flow_http::read_json_object(payload, limit)
+        .await
+        .map_err(|error| match error {
+            BodyError::Unreadable => AdminError::BodyUnreadable,
+            BodyError::TooLarge { limit } => AdminError::PayloadTooLarge { limit },
+            BodyError::InvalidJson {
+                line,
+                column,
+                message,
+            } => AdminError::InvalidJson {
+                line,
+                column,
+                message,
+            },
+            BodyError::NotAnObject => AdminError::InvalidRequest {
+                field: ".".to_owned(),
+                message: "expected a JSON object".to_owned(),
+            },
+        })
 }
 
 /// Takes field `key` out of `object`; absent or `null` is `None`. Errors name the field path,

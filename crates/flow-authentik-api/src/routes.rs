@@ -5,6 +5,7 @@ use actix_session::Session;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use flow_engine::{ExecutionId, RequestContext, TenantId, UserId};
+use flow_http::BodyError;
 use serde_json::{Map, Value, json};
 
 use crate::executor::{Executor, PlanChange, Reply, Turn};
@@ -283,31 +284,18 @@ pub(crate) async fn not_found() -> HttpResponse {
 
 /// Reads the whole body, refusing more than `limit` bytes, and parses it as a JSON object.
 async fn read_object(
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<Map<String, Value>, AuthentikError> {
-    use actix_web::web::BytesMut;
-    use futures_util::StreamExt as _;
-
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| AuthentikError::BodyUnreadable)?;
-        if body.len().saturating_add(chunk.len()) > limit {
-            return Err(AuthentikError::PayloadTooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(AuthentikError::InvalidJson(
-            "the body must be a JSON object".to_owned(),
-        )),
-        Err(error) => Err(AuthentikError::InvalidJson(format!(
-            "line {}, column {}: {error}",
-            error.line(),
-            error.column()
-        ))),
-    }
+    flow_http::read_json_object(payload, limit)
+        .await
+        .map_err(|error| match error {
+            BodyError::Unreadable => AuthentikError::BodyUnreadable,
+            BodyError::TooLarge { limit } => AuthentikError::PayloadTooLarge(limit),
+            BodyError::InvalidJson { .. } | BodyError::NotAnObject => {
+                AuthentikError::InvalidJson(error.to_string())
+            }
+        })
 }
 
 #[cfg(test)]

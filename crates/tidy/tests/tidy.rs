@@ -13,6 +13,7 @@ use serde_json::Value;
 /// change and belongs in the document too.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("flow-model", &[]),
+    ("flow-http", &[]),
     ("flow-compiler", &["flow-model"]),
     ("flow-engine", &["flow-model", "flow-compiler"]),
     (
@@ -21,15 +22,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "flow-admin-api",
-        &["flow-model", "flow-compiler", "flow-engine"],
+        &["flow-model", "flow-compiler", "flow-engine", "flow-http"],
     ),
     (
         "flow-wso2-api",
-        &["flow-model", "flow-compiler", "flow-engine"],
+        &["flow-model", "flow-compiler", "flow-engine", "flow-http"],
     ),
     (
         "flow-authentik-api",
-        &["flow-model", "flow-compiler", "flow-engine"],
+        &["flow-model", "flow-compiler", "flow-engine", "flow-http"],
     ),
     (
         "flowd",
