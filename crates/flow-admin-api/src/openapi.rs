@@ -53,6 +53,7 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
         routes::list_invitations,
         routes::revoke_invitation,
     ),
+    components(responses(Unauthorized)),
     modifiers(&BearerScheme),
     security(("bearer" = [])),
     tags(
@@ -62,6 +63,40 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
     ),
 )]
 struct ApiDoc;
+
+/// The 401 every operation answers without a valid token, written once and referenced as
+/// `#/components/responses/Unauthorized`.
+pub(crate) struct Unauthorized;
+
+impl<'r> utoipa::ToResponse<'r> for Unauthorized {
+    fn response() -> (
+        &'r str,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    ) {
+        use utoipa::openapi::content::ContentBuilder;
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::response::ResponseBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Ref, Type};
+
+        let content = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorBody")))
+            .example(Some(serde_json::json!({
+                "code": "unauthorized",
+                "message": "a valid admin bearer token is required"
+            })))
+            .build();
+        let challenge = HeaderBuilder::new()
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .description(Some("`Bearer realm=\"flowd-admin\"`"))
+            .build();
+        let response = ResponseBuilder::new()
+            .description("Missing or wrong bearer token (`unauthorized`).")
+            .header("WWW-Authenticate", challenge)
+            .content("application/json", content)
+            .build();
+        ("Unauthorized", response.into())
+    }
+}
 
 /// Adds the `bearer` security scheme the document's security requirement names.
 struct BearerScheme;

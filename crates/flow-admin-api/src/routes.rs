@@ -140,9 +140,7 @@ fn decode_cursor(cursor: &str) -> Result<String> {
         (status = 200, description = "One page of flows; `total` counts all matches; `cursor` is `null` on the last page.", body = FlowList),
         (status = 400, description = "A bad query parameter (`invalid_query`, naming it).", body = ErrorBody,
             example = json!({"code": "invalid_query", "message": "query parameter limit: must be an integer from 1 to 100", "details": {"parameter": "limit"}})),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
     )
 )]
 pub(crate) async fn list_flows(
@@ -171,9 +169,7 @@ pub(crate) async fn list_flows(
     ),
     responses(
         (status = 200, description = "The flow.", body = FlowDetails),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
             example = json!({"code": "flow_not_found", "message": "no such flow"})),
     )
@@ -201,9 +197,7 @@ pub(crate) async fn get_flow(
             headers(("Location" = String, description = "`/api/admin/flows/{id}` of the new flow"))),
         (status = 400, description = "Malformed JSON (`invalid_json`, with line and column), a missing or ill-typed field (`invalid_request`, with its path), or a name that breaks the naming rule (`invalid_name`).", body = ErrorBody,
             example = json!({"code": "invalid_request", "message": "graph.nodes[1].type: missing field", "details": {"field": "graph.nodes[1].type"}})),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 409, description = "Another flow already has this name (`name_taken`).", body = ErrorBody,
             example = json!({"code": "name_taken", "message": "a flow named \"social-login\" already exists"})),
         (status = 413, description = "The body is larger than the server's limit (`payload_too_large`).", body = ErrorBody,
@@ -264,9 +258,7 @@ pub(crate) async fn create_flow(
         (status = 200, description = "The updated flow.", body = FlowDetails),
         (status = 400, description = "Malformed JSON (`invalid_json`, with line and column), a missing or ill-typed field (`invalid_request`, with its path), or a server-managed field such as `name` or `status` (`invalid_request`).", body = ErrorBody,
             example = json!({"code": "invalid_request", "message": "graph.nodes[1].type: missing field", "details": {"field": "graph.nodes[1].type"}})),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
             example = json!({"code": "flow_not_found", "message": "no such flow"})),
         (status = 413, description = "The body is larger than the server's limit (`payload_too_large`).", body = ErrorBody,
@@ -333,9 +325,7 @@ pub(crate) async fn update_flow(
     ),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
             example = json!({"code": "flow_not_found", "message": "no such flow"})),
     )
@@ -362,9 +352,7 @@ pub(crate) async fn delete_flow(
     ),
     responses(
         (status = 200, description = "The validator's report.", body = crate::schemas::Report),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
             example = json!({"code": "flow_not_found", "message": "no such flow"})),
     )
@@ -391,9 +379,7 @@ pub(crate) async fn validate_flow(
     ),
     responses(
         (status = 200, description = "Compiled.", body = Compiled),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
             example = json!({"code": "flow_not_found", "message": "no such flow"})),
         (status = 422, description = "The flow does not validate (`invalid_flow`); `details` is the validator's report.", body = ErrorBody,
@@ -427,9 +413,7 @@ pub(crate) async fn compile_flow(
     ),
     responses(
         (status = 200, description = "Active.", body = Activated),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
             example = json!({"code": "flow_not_found", "message": "no such flow"})),
         (status = 422, description = "The flow does not validate (`invalid_flow`); `details` is the validator's report.", body = ErrorBody,
@@ -462,9 +446,7 @@ pub(crate) async fn activate_flow(
     ),
     responses(
         (status = 200, description = "Inactive.", body = Deactivated),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
             example = json!({"code": "flow_not_found", "message": "no such flow"})),
     )
@@ -496,9 +478,7 @@ pub(crate) async fn deactivate_flow(
     responses(
         (status = 200, description = "The flow document, as an attachment.", body = crate::schemas::Flow,
             headers(("Content-Disposition" = String, description = "`attachment; filename=\"<name>.json\"`"))),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
             example = json!({"code": "flow_not_found", "message": "no such flow"})),
     )
@@ -531,9 +511,7 @@ pub(crate) async fn export_flow(
             headers(("Location" = String, description = "`/api/admin/flows/{id}` of the new flow"))),
         (status = 400, description = "Malformed JSON (`invalid_json`, with line and column), a missing or ill-typed field (`invalid_request`, with its path), or a name that breaks the naming rule (`invalid_name`).", body = ErrorBody,
             example = json!({"code": "invalid_request", "message": "graph.nodes[1].type: missing field", "details": {"field": "graph.nodes[1].type"}})),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 409, description = "Another flow already has this name (`name_taken`).", body = ErrorBody,
             example = json!({"code": "name_taken", "message": "a flow named \"social-login\" already exists"})),
         (status = 413, description = "The body is larger than the server's limit (`payload_too_large`).", body = ErrorBody,
@@ -574,9 +552,7 @@ pub(crate) async fn import_flow(
     tag = "extensions",
     responses(
         (status = 200, description = "The catalogue.", body = crate::schemas::NodeTypeCatalogue),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
     )
 )]
 pub(crate) async fn node_types(_: Admin) -> HttpResponse {
@@ -594,9 +570,7 @@ pub(crate) async fn node_types(_: Admin) -> HttpResponse {
     ),
     responses(
         (status = 200, description = "The steps run, oldest first.", body = Trace),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 404, description = "No execution has this id (`execution_not_found`).", body = ErrorBody,
             example = json!({"code": "execution_not_found", "message": "no such flow execution"})),
     )
@@ -648,9 +622,7 @@ where
             example = json!({"id": "inv_3f9a1c07b2d45e68", "email": "ada@example.com", "status": "pending", "created_at": 1700000000, "expires_at": 1700086400})),
         (status = 400, description = "Malformed JSON (`invalid_json`), a missing or ill-typed field (`invalid_request`), not an e-mail address (`invalid_email`), or `expires_in` outside 60 to 2592000 seconds (`invalid_expiry`).", body = ErrorBody,
             example = json!({"code": "invalid_expiry", "message": "expires_in must be from 60 to 2592000 seconds", "details": {"field": "expires_in", "min": 60, "max": 2592000}})),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 413, description = "The body is larger than the server's limit (`payload_too_large`).", body = ErrorBody,
             example = json!({"code": "payload_too_large", "message": "the body is larger than 1048576 bytes", "details": {"limit": 1048576}})),
         (status = 503, description = "The mail could not be sent (`mail_unavailable`; the invitation is revoked, invite again) or the store is down (`store_unavailable`).", body = ErrorBody,
@@ -688,9 +660,7 @@ pub(crate) async fn create_invitation(
     tag = "invitations",
     responses(
         (status = 200, description = "Every invitation, newest first.", body = InvitationList),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
     )
 )]
 pub(crate) async fn list_invitations(
@@ -723,9 +693,7 @@ pub(crate) async fn list_invitations(
     ),
     responses(
         (status = 200, description = "The invitation after the call (`revoked`, or `used`).", body = InvitationView),
-        (status = 401, description = "Missing or wrong bearer token (`unauthorized`).", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"flowd-admin\"`")),
-            example = json!({"code": "unauthorized", "message": "a valid admin bearer token is required"})),
+        (status = 401, response = crate::openapi::Unauthorized),
         (status = 404, description = "No invitation has this id (`invitation_not_found`).", body = ErrorBody,
             example = json!({"code": "invitation_not_found", "message": "no such invitation"})),
     )

@@ -81,6 +81,21 @@ fn operation<'a>(doc: &'a Value, id: &str) -> &'a Value {
         .2
 }
 
+/// A response object, following a `$ref` into `components.responses`.
+fn resolve<'a>(doc: &'a Value, response: &'a Value) -> &'a Value {
+    match response["$ref"].as_str() {
+        Some(target) => {
+            let name = target
+                .strip_prefix("#/components/responses/")
+                .unwrap_or_else(|| panic!("unexpected response $ref {target}"));
+            let resolved = &doc["components"]["responses"][name];
+            assert!(resolved.is_object(), "dangling {target}");
+            resolved
+        }
+        None => response,
+    }
+}
+
 fn statuses(operation: &Value) -> BTreeSet<String> {
     operation["responses"]
         .as_object()
@@ -183,7 +198,12 @@ async fn every_operation_documents_its_statuses_and_the_error_shape() {
         let operation = operation(&doc, id);
         let codes: BTreeSet<String> = codes.iter().map(|code| (*code).to_owned()).collect();
         assert_eq!(statuses(operation), codes, "{id}");
+        assert_eq!(
+            operation["responses"]["401"]["$ref"], "#/components/responses/Unauthorized",
+            "{id}: the one shared 401"
+        );
         for (status, response) in operation["responses"].as_object().unwrap() {
+            let response = resolve(&doc, response);
             if status.starts_with('4') || status.starts_with('5') {
                 assert_eq!(
                     response["content"]["application/json"]["schema"]["$ref"],
@@ -197,6 +217,16 @@ async fn every_operation_documents_its_statuses_and_the_error_shape() {
     assert!(operation(&doc, "update_flow")["requestBody"].is_object());
     assert!(operation(&doc, "import_flow")["requestBody"].is_object());
     assert!(operation(&doc, "create_invitation")["requestBody"]["required"] == true);
+
+    let unauthorized = &doc["components"]["responses"]["Unauthorized"];
+    assert!(
+        unauthorized["headers"]["WWW-Authenticate"].is_object(),
+        "{unauthorized}"
+    );
+    assert_eq!(
+        unauthorized["content"]["application/json"]["example"]["code"],
+        "unauthorized"
+    );
 
     let error = &doc["components"]["schemas"]["ErrorBody"];
     let properties: BTreeSet<&str> = error["properties"]
@@ -219,11 +249,13 @@ async fn every_reference_resolves() {
         match value {
             Value::Object(map) => {
                 if let Some(Value::String(reference)) = map.get("$ref") {
-                    let name = reference
-                        .strip_prefix("#/components/schemas/")
+                    let (kind, name) = reference
+                        .strip_prefix("#/components/")
+                        .and_then(|rest| rest.split_once('/'))
+                        .filter(|(kind, _)| matches!(*kind, "schemas" | "responses"))
                         .unwrap_or_else(|| panic!("{reference}"));
                     assert!(
-                        doc["components"]["schemas"][name].is_object(),
+                        doc["components"][kind][name].is_object(),
                         "dangling {reference}"
                     );
                 }
@@ -354,7 +386,7 @@ fn assert_fits(doc: &Value, schema: &Value, value: &Value, at: &str) {
 
 /// Asserts that a real answer fits what the document says operation `id` answers with `status`.
 fn assert_documented(doc: &Value, id: &str, status: StatusCode, body: &Value) {
-    let response = &operation(doc, id)["responses"][status.as_str()];
+    let response = resolve(doc, &operation(doc, id)["responses"][status.as_str()]);
     assert!(response.is_object(), "{id} does not document {status}");
     if body.is_null() {
         assert!(
