@@ -190,3 +190,99 @@ fn the_validator_rejects_drift() {
         "show_source_labels": false
     }));
 }
+
+/// Every component flowd can emit, with every field kind and with errors, is valid: also the
+/// ones the journeys in `authentik.rs` do not reach (flow errors, custom forms, dropdowns).
+#[test]
+fn every_challenge_flowd_can_render_is_valid() {
+    use flow_authentik_api::challenge::{Challenge, FlowErrorChallenge, RedirectChallenge};
+    use flow_authentik_api::render::{FlowFacts, access_denied, form_challenge};
+    use flow_engine::{Action, Field, FieldError, FieldKind, Form, FormPurpose};
+    use flow_model::FlowType;
+
+    let Some(schema) = schema() else {
+        return;
+    };
+    let facts = FlowFacts {
+        title: "Sign in".to_owned(),
+        flow_type: FlowType::Login,
+        enroll_url: Some("/if/flow/default-registration/".to_owned()),
+        recovery_url: Some("/if/flow/default-password-recovery/".to_owned()),
+    };
+    let kinds = [
+        FieldKind::Identifier,
+        FieldKind::Email,
+        FieldKind::Password,
+        FieldKind::NewPassword,
+        FieldKind::Code,
+        FieldKind::Text,
+        FieldKind::Number,
+        FieldKind::Telephone,
+        FieldKind::Date,
+        FieldKind::Checkbox,
+        FieldKind::Choice,
+    ];
+    let mut fields: Vec<Field> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| Field::new(&format!("f{i}"), *kind, "Label", i % 2 == 0))
+        .collect();
+    fields[10].options = vec!["a".to_owned(), "b".to_owned()];
+    fields[5].value = Some("prefilled".to_owned());
+    let purposes = [
+        FormPurpose::Identify,
+        FormPurpose::VerifyPassword,
+        FormPurpose::CollectIdentifier,
+        FormPurpose::SetPassword,
+        FormPurpose::VerifyCode,
+        FormPurpose::RedeemInvitation,
+        FormPurpose::Prompt,
+        FormPurpose::Custom("ext".to_owned()),
+    ];
+    for purpose in purposes {
+        for (hint, errors) in [
+            (None, Vec::new()),
+            (
+                Some("a@example.com".to_owned()),
+                vec![
+                    FieldError::on("f0", "required", "This field is required."),
+                    FieldError {
+                        field: None,
+                        code: "invalid_credentials".to_owned(),
+                        message: "No.".to_owned(),
+                    },
+                ],
+            ),
+        ] {
+            let form = Form {
+                node_id: "n".to_owned(),
+                step: 0,
+                purpose: purpose.clone(),
+                user_hint: hint,
+                fields: fields.clone(),
+                actions: vec![Action {
+                    id: "submit".to_owned(),
+                    label: "Go".to_owned(),
+                    primary: true,
+                }],
+                errors,
+            };
+            let value = serde_json::to_value(form_challenge(&facts, &form)).unwrap();
+            schema.check_challenge(&value);
+        }
+    }
+    for challenge in [
+        Challenge::FlowError(FlowErrorChallenge {
+            request_id: "r".to_owned(),
+            error: None,
+        }),
+        Challenge::FlowError(FlowErrorChallenge {
+            request_id: "r".to_owned(),
+            error: Some("Another request changed this flow; reload it.".to_owned()),
+        }),
+        Challenge::Redirect(RedirectChallenge { to: "/".to_owned() }),
+    ] {
+        schema.check_challenge(&serde_json::to_value(facts.envelope(challenge)).unwrap());
+    }
+    schema.check_challenge(&serde_json::to_value(access_denied(&facts, "Denied.")).unwrap());
+}

@@ -5,25 +5,65 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::{App, test, web};
 use flow_authentik_api::{AuthentikSettings, AuthentikState, Sessions};
-use flow_engine::memory::MemoryPorts;
-use flow_engine::{Engine, EngineConfig, FlowCatalog, HashParams, TenantId};
+use flow_engine::memory::{MemoryExecutionStore, MemoryPorts};
+use flow_engine::{
+    Engine, EngineConfig, Execution, ExecutionId, ExecutionStore, FlowCatalog, HashParams,
+    PortError, Ports, TenantId,
+};
 use flow_model::Flow;
 use serde_json::Value;
 
 const LOGIN: &str = "/api/v3/flows/executor/default-login/";
 
+/// An execution store whose saves fail while `broken` is set (a database outage).
+struct BreakableStore {
+    inner: MemoryExecutionStore,
+    broken: AtomicBool,
+}
+
+impl ExecutionStore for BreakableStore {
+    fn insert(&self, execution: &Execution) -> Result<(), PortError> {
+        self.inner.insert(execution)
+    }
+
+    fn load(&self, id: &ExecutionId) -> Result<Option<Execution>, PortError> {
+        self.inner.load(id)
+    }
+
+    fn save(&self, execution: &Execution, expected_revision: u64) -> Result<(), PortError> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(PortError::Unavailable("the database is down".into()));
+        }
+        self.inner.save(execution, expected_revision)
+    }
+
+    fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError> {
+        self.inner.delete_expired(now_secs)
+    }
+}
+
 fn catalog_and_state(public_url: &str) -> (Arc<FlowCatalog>, web::Data<AuthentikState>) {
+    catalog_and_state_with(public_url, |_| {})
+}
+
+fn catalog_and_state_with(
+    public_url: &str,
+    adjust: impl FnOnce(&mut Ports),
+) -> (Arc<FlowCatalog>, web::Data<AuthentikState>) {
     let memory = MemoryPorts::new();
     let config = EngineConfig {
         hash: HashParams::insecure_for_tests(),
         ..EngineConfig::recommended()
     };
-    let engine = Arc::new(Engine::new(config, memory.ports()).unwrap());
+    let mut ports = memory.ports();
+    adjust(&mut ports);
+    let engine = Arc::new(Engine::new(config, ports).unwrap());
     let catalog = Arc::new(memory.catalog());
     let path = format!(
         "{}/../../fixtures/flows/default-login.json",
@@ -117,4 +157,61 @@ async fn oversized_bodies_get_413_and_inactive_flows_404() {
         error,
         serde_json::json!({"detail": "Not found.", "code": "not_found"})
     );
+}
+
+#[actix_web::test]
+async fn a_store_failure_is_a_flow_error_challenge_and_the_next_request_starts_afresh() {
+    let store = Arc::new(BreakableStore {
+        inner: MemoryExecutionStore::new(),
+        broken: AtomicBool::new(false),
+    });
+    let shared = store.clone();
+    let (_, state) = catalog_and_state_with("http://127.0.0.1", |ports| {
+        ports.executions = shared;
+    });
+    let sessions = Sessions::cookie(&[7u8; 64], false).unwrap();
+    let app = test::init_service(
+        App::new().configure(|cfg| flow_authentik_api::configure(cfg, state, &sessions)),
+    )
+    .await;
+    let first = test::call_service(&app, test::TestRequest::get().uri(LOGIN).to_request()).await;
+    let cookie = first
+        .response()
+        .cookies()
+        .find(|cookie| cookie.name() == flow_authentik_api::SESSION_COOKIE)
+        .unwrap()
+        .into_owned();
+
+    store.broken.store(true, Ordering::SeqCst);
+    let request = test::TestRequest::post()
+        .uri(LOGIN)
+        .cookie(cookie.clone())
+        .insert_header(("x-request-id", "req-42"))
+        .set_json(serde_json::json!({"component": "ak-stage-identification", "uid_field": "a@example.com"}))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "authentik answers errors as challenges"
+    );
+    let cookie = response
+        .response()
+        .cookies()
+        .find(|cookie| cookie.name() == flow_authentik_api::SESSION_COOKIE)
+        .map(|cookie| cookie.into_owned())
+        .unwrap_or(cookie);
+    let error: Value = test::read_body_json(response).await;
+    assert_eq!(error["component"], "ak-stage-flow-error");
+    assert_eq!(error["request_id"], "req-42");
+    assert!(error.get("error").is_none(), "no internals shown: {error}");
+    assert!(!error.to_string().contains("database"), "{error}");
+
+    store.broken.store(false, Ordering::SeqCst);
+    let request = test::TestRequest::get()
+        .uri(LOGIN)
+        .cookie(cookie)
+        .to_request();
+    let again: Value = test::read_body_json(test::call_service(&app, request).await).await;
+    assert_eq!(again["component"], "ak-stage-identification", "{again}");
 }
