@@ -565,7 +565,7 @@ async fn too_many_wrong_passwords_deny_access() {
 /// Sessions in Redis (`FLOWD_REDIS_URL`): the cookie holds only an id, and a second server on
 /// the same database and Redis continues the same execution.
 #[actix_web::test]
-async fn sessions_in_redis_let_any_replica_continue() {
+async fn sessions_in_redis_serve_any_replica_and_get_a_new_id_on_sign_in() {
     let Ok(redis_url) = std::env::var("FLOWD_TEST_REDIS_URL") else {
         eprintln!("skipped: FLOWD_TEST_REDIS_URL is not set");
         return;
@@ -577,6 +577,7 @@ async fn sessions_in_redis_let_any_replica_continue() {
     let password = browser.identify(&path, EMAIL).await;
     assert_eq!(password["component"], "ak-stage-password");
     let cookie = browser.cookies();
+    let cookie_before_sign_in = cookie.clone();
     assert!(
         cookie.len() < 200,
         "the Redis session cookie holds only an id: {cookie}"
@@ -598,6 +599,20 @@ async fn sessions_in_redis_let_any_replica_continue() {
         .unwrap();
     let challenge: Value = response.json().await.unwrap();
     assert_eq!(challenge["component"], "ak-stage-password", "{challenge}");
+
+    // Signing in moves the session to a new id: the id from before (which an attacker might
+    // have planted) does not become signed in.
+    let done = browser.password(&path, PASSWORD).await;
+    assert_eq!(done["component"], "xak-flow-redirect", "{done}");
+    let me = |cookie: String| {
+        let request = reqwest::Client::new()
+            .get(format!("{}/api/v3/core/users/me/", browser.base))
+            .header("cookie", cookie);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(me(browser.cookies()).await, StatusCode::OK);
+    assert_ne!(browser.cookies(), cookie_before_sign_in);
+    assert_eq!(me(cookie_before_sign_in).await, StatusCode::FORBIDDEN);
 }
 
 #[actix_web::test]
