@@ -19,9 +19,12 @@ pub enum Challenge {
     /// Ask for arbitrary fields (profile, new identifier, new password).
     #[serde(rename = "ak-stage-prompt")]
     Prompt(PromptChallenge),
-    /// Ask for a one-time code of a device (a code sent by e-mail).
+    /// Ask for a one-time code of a device (a code sent by e-mail, an authenticator app).
     #[serde(rename = "ak-stage-authenticator-validate")]
     AuthenticatorValidation(AuthenticatorValidationChallenge),
+    /// Set up an authenticator app: show the `otpauth://` URI, ask for a first code.
+    #[serde(rename = "ak-stage-authenticator-totp")]
+    AuthenticatorTotp(AuthenticatorTotpChallenge),
     /// The flow refused the user.
     #[serde(rename = "ak-stage-access-denied")]
     AccessDenied(AccessDeniedChallenge),
@@ -41,6 +44,7 @@ impl Challenge {
             Self::Password(_) => "ak-stage-password",
             Self::Prompt(_) => "ak-stage-prompt",
             Self::AuthenticatorValidation(_) => "ak-stage-authenticator-validate",
+            Self::AuthenticatorTotp(_) => "ak-stage-authenticator-totp",
             Self::AccessDenied(_) => "ak-stage-access-denied",
             Self::FlowError(_) => "ak-stage-flow-error",
             Self::Redirect(_) => "xak-flow-redirect",
@@ -220,6 +224,17 @@ pub struct AuthenticatorValidationChallenge {
     pub device_challenges: Vec<DeviceChallenge>,
     /// Authenticator setup stages offered (none).
     pub configuration_stages: Vec<serde_json::Value>,
+}
+
+/// `ak-stage-authenticator-totp`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthenticatorTotpChallenge {
+    /// Who is setting up the app.
+    pub pending_user: String,
+    /// Their avatar URL.
+    pub pending_user_avatar: String,
+    /// The `otpauth://totp/...` URI, to show as a QR code.
+    pub config_url: String,
 }
 
 /// One device of an authenticator-validate challenge.

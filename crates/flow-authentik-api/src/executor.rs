@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use flow_engine::{
-    Engine, EngineError, ExecutionId, FlowCatalog, FormPurpose, Outcome, RequestContext,
-    Submission, TenantId,
+    Engine, EngineError, ExecutionId, FieldKind, FlowCatalog, Form, FormPurpose, Outcome,
+    RequestContext, Submission, TenantId,
 };
 use flow_model::{FlowStatus, FlowType};
 use serde_json::{Map, Value};
@@ -177,6 +177,8 @@ impl Executor {
             Err(error) => return self.flow_error(facts, &error),
         };
         let stage = Stage::of(&form);
+        let mut body = body;
+        restore_leading_zeros(stage, &form, &mut body);
         let submission = match submission(stage, body) {
             Ok(submission) => submission,
             Err((field, detail)) => {
@@ -322,6 +324,27 @@ fn redirect(to: String) -> Challenge {
     Challenge::Redirect(RedirectChallenge { to })
 }
 
+/// authentik's clients may send a code as a JSON number (the TOTP stage's `code` was an
+/// integer in older schemas), which loses its leading zeros: a number sent for a fixed-length
+/// code field is padded back to the field's length.
+fn restore_leading_zeros(stage: Stage, form: &Form, body: &mut Map<String, Value>) {
+    for (key, value) in body.iter_mut() {
+        let Value::Number(number) = value else {
+            continue;
+        };
+        let Some(field) = form.field(stage.engine_field(key)) else {
+            continue;
+        };
+        let length = match (field.kind, field.hints.min_length, field.hints.max_length) {
+            (FieldKind::Code, Some(min), Some(max)) if min == max => max as usize,
+            _ => continue,
+        };
+        if number.is_u64() {
+            *value = Value::String(format!("{:0>length$}", number.to_string()));
+        }
+    }
+}
+
 /// A challenge response as engine inputs: `component` must be the stage's (or absent, as
 /// authentik's serializers allow); strings, numbers and booleans are accepted as text; the
 /// identification stage's `uid_field` is the identifier. On a mistake: the field to report
@@ -414,6 +437,30 @@ mod tests {
         assert_eq!(submission.inputs["code"], "123456");
         assert!(!submission.inputs.contains_key("captcha_token"));
         assert!(!submission.inputs.contains_key("component"));
+    }
+
+    #[test]
+    fn numeric_codes_get_their_leading_zeros_back() {
+        let mut code = flow_engine::Field::new("code", FieldKind::Code, "Code", true);
+        code.hints.min_length = Some(6);
+        code.hints.max_length = Some(6);
+        let form = Form {
+            node_id: "totp".into(),
+            step: 0,
+            purpose: FormPurpose::EnrollTotp,
+            user_hint: None,
+            fields: vec![code],
+            actions: Vec::new(),
+            errors: Vec::new(),
+            totp: None,
+        };
+        let mut body = object(json!({"code": 1234, "other": 7}));
+        restore_leading_zeros(Stage::TotpSetup, &form, &mut body);
+        assert_eq!(body["code"], json!("001234"));
+        assert_eq!(body["other"], json!(7), "only fixed-length code fields");
+        let mut body = object(json!({"code": "0042"}));
+        restore_leading_zeros(Stage::TotpSetup, &form, &mut body);
+        assert_eq!(body["code"], json!("0042"), "strings are left as sent");
     }
 
     #[test]

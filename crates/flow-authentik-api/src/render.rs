@@ -8,9 +8,10 @@ use flow_engine::{FieldError, FieldKind, Form, FormPurpose};
 use flow_model::FlowType;
 
 use crate::challenge::{
-    AccessDeniedChallenge, AuthenticatorValidationChallenge, Challenge, ChallengeEnvelope,
-    DeviceChallenge, ErrorDetail, FlowDesignation, FlowInfo, IdentificationChallenge, Layout,
-    PasswordChallenge, PromptChallenge, PromptChoice, PromptType, StagePrompt,
+    AccessDeniedChallenge, AuthenticatorTotpChallenge, AuthenticatorValidationChallenge, Challenge,
+    ChallengeEnvelope, DeviceChallenge, ErrorDetail, FlowDesignation, FlowInfo,
+    IdentificationChallenge, Layout, PasswordChallenge, PromptChallenge, PromptChoice, PromptType,
+    StagePrompt,
 };
 
 /// authentik's default avatar, shown for `pending_user` (flowd keeps no avatars).
@@ -76,8 +77,12 @@ pub enum Stage {
     Identification,
     /// `ak-stage-password`: the identified user's password.
     Password,
-    /// `ak-stage-authenticator-validate`: a one-time code.
+    /// `ak-stage-authenticator-validate`: a one-time code sent by e-mail.
     CodeValidation,
+    /// `ak-stage-authenticator-validate`: a code of the user's authenticator app.
+    MfaValidation,
+    /// `ak-stage-authenticator-totp`: set up an authenticator app.
+    TotpSetup,
     /// `ak-stage-prompt`: anything else (new identifier, new password, profile fields).
     Prompt,
 }
@@ -89,6 +94,8 @@ impl Stage {
             FormPurpose::Identify => Self::Identification,
             FormPurpose::VerifyPassword => Self::Password,
             FormPurpose::VerifyCode => Self::CodeValidation,
+            FormPurpose::VerifyMfa => Self::MfaValidation,
+            FormPurpose::EnrollTotp => Self::TotpSetup,
             _ => Self::Prompt,
         }
     }
@@ -98,7 +105,8 @@ impl Stage {
         match self {
             Self::Identification => "ak-stage-identification",
             Self::Password => "ak-stage-password",
-            Self::CodeValidation => "ak-stage-authenticator-validate",
+            Self::CodeValidation | Self::MfaValidation => "ak-stage-authenticator-validate",
+            Self::TotpSetup => "ak-stage-authenticator-totp",
             Self::Prompt => "ak-stage-prompt",
         }
     }
@@ -116,9 +124,7 @@ impl Stage {
         match (self, engine) {
             (_, None) => NON_FIELD_ERRORS.to_owned(),
             (Self::Identification, Some(flow_engine::FIELD_IDENTIFIER)) => UID_FIELD.to_owned(),
-            (Self::Password | Self::CodeValidation, Some(name)) if form_level_in(self, name) => {
-                NON_FIELD_ERRORS.to_owned()
-            }
+            (_, Some(name)) if form_level_in(self, name) => NON_FIELD_ERRORS.to_owned(),
             (_, Some(name)) => name.to_owned(),
         }
     }
@@ -129,7 +135,9 @@ impl Stage {
 fn form_level_in(stage: Stage, name: &str) -> bool {
     match stage {
         Stage::Password => name != flow_engine::FIELD_PASSWORD,
-        Stage::CodeValidation => name != flow_engine::FIELD_CODE,
+        Stage::CodeValidation | Stage::MfaValidation | Stage::TotpSetup => {
+            name != flow_engine::FIELD_CODE
+        }
         _ => false,
     }
 }
@@ -157,12 +165,17 @@ pub fn form_challenge(facts: &FlowFacts, form: &Form) -> ChallengeEnvelope {
             recovery_url: facts.recovery_url.clone(),
             allow_show_password: false,
         }),
-        Stage::CodeValidation => {
+        Stage::CodeValidation | Stage::MfaValidation => {
+            let device_class = if stage == Stage::MfaValidation {
+                "totp"
+            } else {
+                "email"
+            };
             Challenge::AuthenticatorValidation(AuthenticatorValidationChallenge {
                 pending_user,
                 pending_user_avatar: DEFAULT_AVATAR.to_owned(),
                 device_challenges: vec![DeviceChallenge {
-                    device_class: "email".to_owned(),
+                    device_class: device_class.to_owned(),
                     device_uid: form.node_id.clone(),
                     challenge: serde_json::Map::new(),
                     last_used: None,
@@ -170,6 +183,15 @@ pub fn form_challenge(facts: &FlowFacts, form: &Form) -> ChallengeEnvelope {
                 configuration_stages: Vec::new(),
             })
         }
+        Stage::TotpSetup => Challenge::AuthenticatorTotp(AuthenticatorTotpChallenge {
+            pending_user,
+            pending_user_avatar: DEFAULT_AVATAR.to_owned(),
+            config_url: form
+                .totp
+                .as_ref()
+                .map(|totp| totp.uri.clone())
+                .unwrap_or_default(),
+        }),
         Stage::Prompt => Challenge::Prompt(PromptChallenge {
             fields: form
                 .fields
@@ -284,6 +306,7 @@ mod tests {
                 primary: true,
             }],
             errors: Vec::new(),
+            totp: None,
         }
     }
 

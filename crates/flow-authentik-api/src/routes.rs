@@ -4,7 +4,7 @@
 use actix_session::Session;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use flow_engine::{ExecutionId, RequestContext, TenantId, UserId};
+use flow_engine::{ExecutionId, RequestContext, SessionUser, TenantId, UserId};
 use flow_http::BodyError;
 use serde_json::{Map, Value, json};
 
@@ -118,8 +118,16 @@ async fn drive(
 ) -> HttpResponse {
     let result = async {
         let (executor, facts) = facts(executor(state, request), slug.clone()).await?;
-        let plan = FlowSession::new(session).plan(&slug);
-        let context = request_context(request, executor.tenant.clone());
+        let flows = FlowSession::new(session);
+        let plan = flows.plan(&slug);
+        let mut context = request_context(request, executor.tenant.clone());
+        // The session's user, for flows that act on the signed-in user (MFA setup).
+        if let Some(user) = flows.signed_in() {
+            context = context.with_user(SessionUser {
+                id: UserId::new(user.user_id),
+                methods: user.methods,
+            });
+        }
         let query = ClientQuery::from_executor_query(request.query_string());
         let turn = web::block(move || action(&executor, &facts, plan, context, &query))
             .await

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use flow_compiler::Program;
+use flow_model::FlowType;
 use serde_json::{Map, Value, json};
 
 use crate::config::EngineConfig;
@@ -185,7 +186,7 @@ impl Engine {
         let mut bytes = [0u8; 16];
         self.ports.random.fill(&mut bytes);
         let id = ExecutionId::from_random_bytes(bytes);
-        let execution = Execution {
+        let mut execution = Execution {
             id,
             tenant: request.tenant.clone(),
             program: program.clone(),
@@ -200,6 +201,7 @@ impl Engine {
             attempts: Default::default(),
             new_password_hash: None,
             pending_code: None,
+            totp_secret: None,
             invitation: None,
             prompt: None,
             failure: None,
@@ -209,6 +211,7 @@ impl Engine {
             revision: 0,
             trace: Vec::new(),
         };
+        self.sign_in_session_user(&mut execution)?;
         self.ports.executions.insert(&execution)?;
         metrics::counter!(
             "flowd_flow_starts_total",
@@ -218,6 +221,25 @@ impl Engine {
         .increment(1);
         let outcome = self.run(execution, None)?;
         Ok((id, outcome))
+    }
+
+    /// An `mfa_setup` execution starts with the user the adapter's session signed in
+    /// ([`RequestContext::user`]): identified and authenticated with the session's methods.
+    /// An id the directory does not know is ignored, and so is the user in other flow types.
+    fn sign_in_session_user(&self, execution: &mut Execution) -> Result<(), EngineError> {
+        if execution.program.flow_type != FlowType::MfaSetup {
+            return Ok(());
+        }
+        let Some(session) = execution.request.user.clone() else {
+            return Ok(());
+        };
+        let Some(user) = self.ports.users.get(&execution.tenant, &session.id)? else {
+            return Ok(());
+        };
+        execution.user_id = Some(user.id);
+        execution.identifier = Some(user.identifier);
+        execution.methods = session.methods;
+        Ok(())
     }
 
     /// Continues an execution with the user's submission, in whatever tenant it belongs to.
@@ -604,10 +626,11 @@ impl Engine {
 }
 
 /// Forgets what an ended execution no longer needs and should not keep: the new password's
-/// hash, the pending code, the prompt.
+/// hash, the pending code, the secret of an authenticator app being set up, the prompt.
 fn clear_secrets(execution: &mut Execution) {
     execution.new_password_hash = None;
     execution.pending_code = None;
+    execution.totp_secret = None;
     execution.prompt = None;
 }
 

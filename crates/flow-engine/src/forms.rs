@@ -10,7 +10,7 @@ use crate::outcome::{
     FIELD_PASSWORD_CONFIRM,
 };
 use crate::password::MAX_PASSWORD_BYTES;
-use crate::{Action, Field, FieldError, FieldHints, FieldKind, Form, FormPurpose};
+use crate::{Action, Field, FieldError, FieldHints, FieldKind, Form, FormPurpose, TotpEnrollment};
 
 /// Where a form is shown and what it already knows.
 pub(crate) struct At<'a> {
@@ -48,6 +48,7 @@ impl<'a> At<'a> {
                 primary: true,
             }],
             errors: Vec::new(),
+            totp: None,
         }
     }
 }
@@ -174,6 +175,33 @@ pub(crate) fn code(at: &At<'_>, label: Option<&str>) -> Form {
         },
     );
     at.form(FormPurpose::VerifyCode, vec![field], "Verify")
+}
+
+/// The code field of an authenticator app's `digits`-digit codes.
+fn totp_code_field(label: &str, digits: u32) -> Field {
+    with_hints(
+        Field::new(FIELD_CODE, FieldKind::Code, label, true),
+        FieldHints {
+            min_length: Some(digits),
+            max_length: Some(digits),
+            autocomplete: Some("one-time-code".to_owned()),
+            placeholder: None,
+        },
+    )
+}
+
+/// Set up an authenticator app: `enrollment` says what to scan, the code proves it worked.
+pub(crate) fn enroll_totp(at: &At<'_>, enrollment: TotpEnrollment) -> Form {
+    let field = totp_code_field("Code from the authenticator app", enrollment.digits);
+    let mut form = at.form(FormPurpose::EnrollTotp, vec![field], "Verify");
+    form.totp = Some(enrollment);
+    form
+}
+
+/// Enter a code of the enrolled authenticator app.
+pub(crate) fn verify_mfa(at: &At<'_>, digits: u32) -> Form {
+    let field = totp_code_field("Code from the authenticator app", digits);
+    at.form(FormPurpose::VerifyMfa, vec![field], "Verify")
 }
 
 /// Enter the confirmation code of an invitation (usually sent along from the mailed link).

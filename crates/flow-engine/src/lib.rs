@@ -17,6 +17,7 @@ mod outcome;
 mod password;
 pub mod ports;
 mod steps;
+mod totp;
 mod types;
 
 pub use catalog::{ActiveFlow, FLOW_ID_PREFIX, FlowCatalog, FlowPatch, MAX_FLOW_ID_LEN, NewFlow};
@@ -32,15 +33,18 @@ pub use invitation::{
 pub use outcome::{
     ACTION_SUBMIT, Action, FIELD_CODE, FIELD_CONFIRMATION_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD,
     FIELD_PASSWORD_CONFIRM, Field, FieldError, FieldHints, FieldKind, Form, FormPurpose, Outcome,
+    TotpEnrollment,
 };
 pub use ports::{
     Clock, CodeCheck, CodeStore, ExecutionStore, FailedLogins, Invitation, InvitationId,
     InvitationState, InvitationStore, KeyStore, LoginAttempts, Mailer, OsRandom, OutgoingMessage,
     Ports, Random, SmsSender, StoredCode, StoredKey, SystemClock, UserDirectory,
 };
+pub use steps::{MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED};
+pub use totp::{DEFAULT_TOTP_ISSUER, TotpCredential, TotpSecret};
 pub use types::{
     DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, RequestContext,
-    Submission, TenantId, TraceEntry, User, UserId,
+    SessionUser, Submission, TenantId, TraceEntry, User, UserId,
 };
 
 /// Locks a mutex, recovering the data if another thread panicked while holding it (every

@@ -16,7 +16,7 @@ use crate::ports::{
 };
 use crate::{
     Execution, ExecutionId, FlowCatalog, FlowPage, FlowQuery, FlowRepository, FlowVersion, NewUser,
-    PortError, StoredFlow, TenantId, User, UserId, lock,
+    PortError, StoredFlow, TenantId, TotpCredential, User, UserId, lock,
 };
 
 /// Executions in a map; compare-and-swap under the map's lock.
@@ -80,6 +80,7 @@ impl ExecutionStore for MemoryExecutionStore {
 struct UserRow {
     user: User,
     password_hash: Option<String>,
+    totp: Option<TotpCredential>,
 }
 
 #[derive(Debug, Default)]
@@ -100,8 +101,8 @@ impl MemoryUserDirectory {
         Self::default()
     }
 
-    /// Replaces a user's enrolled second factors (for tests and seeding, until MFA setup
-    /// flows can do it).
+    /// Replaces a user's enrolled second factors (for tests and seeding; flows add them with
+    /// [`UserDirectory::add_mfa_method`]).
     pub fn set_mfa_methods(
         &self,
         tenant: &TenantId,
@@ -160,6 +161,7 @@ impl UserDirectory for MemoryUserDirectory {
             UserRow {
                 user: user.clone(),
                 password_hash: new.password_hash,
+                totp: None,
             },
         );
         Ok(user)
@@ -206,6 +208,70 @@ impl UserDirectory for MemoryUserDirectory {
             }
         }
         Ok(())
+    }
+
+    fn add_mfa_method(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        method: &str,
+    ) -> Result<(), PortError> {
+        let mut users = lock(&self.users);
+        let row = users
+            .by_id
+            .get_mut(&(tenant.clone(), id.clone()))
+            .ok_or(PortError::NotFound)?;
+        if !row.user.mfa_methods.iter().any(|known| known == method) {
+            row.user.mfa_methods.push(method.to_owned());
+        }
+        Ok(())
+    }
+
+    fn totp_credential(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+    ) -> Result<Option<TotpCredential>, PortError> {
+        Ok(lock(&self.users)
+            .by_id
+            .get(&(tenant.clone(), id.clone()))
+            .and_then(|row| row.totp.clone()))
+    }
+
+    fn set_totp_credential(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        credential: &TotpCredential,
+    ) -> Result<(), PortError> {
+        let mut users = lock(&self.users);
+        let row = users
+            .by_id
+            .get_mut(&(tenant.clone(), id.clone()))
+            .ok_or(PortError::NotFound)?;
+        row.totp = Some(credential.clone());
+        Ok(())
+    }
+
+    fn accept_totp_step(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        step: u64,
+    ) -> Result<bool, PortError> {
+        let mut users = lock(&self.users);
+        let Some(credential) = users
+            .by_id
+            .get_mut(&(tenant.clone(), id.clone()))
+            .and_then(|row| row.totp.as_mut())
+        else {
+            return Ok(false);
+        };
+        if credential.last_step.is_some_and(|last| last >= step) {
+            return Ok(false);
+        }
+        credential.last_step = Some(step);
+        Ok(true)
     }
 }
 

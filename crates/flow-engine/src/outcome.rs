@@ -90,6 +90,10 @@ pub enum FormPurpose {
     RedeemInvitation,
     /// Answer profile questions.
     Prompt,
+    /// Set up an authenticator app: scan the URI, then enter a code.
+    EnrollTotp,
+    /// Enter a code of an enrolled second factor.
+    VerifyMfa,
     /// A form of an embedder's node type.
     Custom(String),
 }
@@ -113,6 +117,33 @@ pub struct Form {
     /// Errors of the last submission; empty on first display.
     #[serde(default)]
     pub errors: Vec<FieldError>,
+    /// The authenticator app to set up; only on [`FormPurpose::EnrollTotp`] forms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<TotpEnrollment>,
+}
+
+/// What an authenticator app needs to be set up: shown (usually as a QR code of `uri`) by an
+/// [`FormPurpose::EnrollTotp`] form. It holds the new secret: [`Debug`] does not print it, and
+/// nothing may log it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrollment {
+    /// `otpauth://totp/{issuer}:{identifier}?secret=…&issuer=…&digits=…&period=…`.
+    pub uri: String,
+    /// The secret in base32, for typing it in by hand.
+    pub secret: String,
+    /// Code length (6 or 8).
+    pub digits: u32,
+    /// Code period in seconds (30 or 60).
+    pub period: u32,
+}
+
+impl std::fmt::Debug for TotpEnrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnrollment")
+            .field("digits", &self.digits)
+            .field("period", &self.period)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Form {
@@ -289,6 +320,7 @@ mod tests {
                 primary: true,
             }],
             errors: Vec::new(),
+            totp: None,
         };
         form.errors
             .push(FieldError::on(FIELD_PASSWORD, "invalid_credentials", "No."));

@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{Execution, ExecutionId, NewUser, PortError, TenantId, User, UserId};
+use crate::{Execution, ExecutionId, NewUser, PortError, TenantId, TotpCredential, User, UserId};
 
 /// Persists executions. Saves are compare-and-swap on [`Execution::revision`], so of two
 /// concurrent submissions exactly one wins.
@@ -32,7 +32,8 @@ pub trait ExecutionStore: Send + Sync {
     fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError>;
 }
 
-/// Users, their attributes and their credentials, per tenant.
+/// Users, their attributes and their credentials (password hash, authenticator app), per
+/// tenant.
 pub trait UserDirectory: Send + Sync {
     /// The user with this normalized identifier in `tenant`.
     fn find_by_identifier(
@@ -65,6 +66,38 @@ pub trait UserDirectory: Send + Sync {
         id: &UserId,
         attributes: &Map<String, Value>,
     ) -> Result<(), PortError>;
+
+    /// Adds `method` (`totp`) to the user's enrolled second factors ([`User::mfa_methods`])
+    /// unless it is there; [`PortError::NotFound`] if there is no such user.
+    fn add_mfa_method(&self, tenant: &TenantId, id: &UserId, method: &str)
+    -> Result<(), PortError>;
+
+    /// The user's authenticator app (TOTP credential), if one is enrolled.
+    fn totp_credential(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+    ) -> Result<Option<TotpCredential>, PortError>;
+
+    /// Stores the user's authenticator app, replacing an earlier one (with its
+    /// [`TotpCredential::last_step`]); [`PortError::NotFound`] if there is no such user.
+    fn set_totp_credential(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        credential: &TotpCredential,
+    ) -> Result<(), PortError>;
+
+    /// Records that a code of time step `step` was accepted, if `step` is newer than the last
+    /// accepted one, in one atomic step: `true` if this call recorded it, `false` if the step
+    /// (or a later one) was used already or the user has no TOTP credential. Of two concurrent
+    /// calls with one step, exactly one gets `true`, so a code works once.
+    fn accept_totp_step(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        step: u64,
+    ) -> Result<bool, PortError>;
 }
 
 /// A one-time code at rest: only its salted hash, an expiry and the attempts left.

@@ -1,7 +1,7 @@
 //! What each operation does: the dispatch over `Op` and the built-in step implementations.
 
 use flow_compiler::{Completion, MergedPassword, Op, PasswordPolicy, Step, SwitchCase};
-use flow_model::{FlowType, IdentifierType, PromptField, PromptFieldType};
+use flow_model::{FlowType, IdentifierType, MfaMethod, PromptField, PromptFieldType};
 use serde_json::{Map, Value};
 
 use crate::engine::{ACCOUNT_LOCKED, Next, StepResult, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
@@ -13,10 +13,21 @@ use crate::outcome::{
 };
 use crate::password::{MAX_PASSWORD_BYTES, policy_violation};
 use crate::ports::{CodeCheck, InvitationState, OutgoingMessage, StoredCode};
+use crate::totp;
 use crate::{
-    Engine, EngineError, Execution, FieldError, Form, NewUser, Outcome, PendingCode, PortError,
-    Submission, TenantId, UserId, code, identifier,
+    DEFAULT_TOTP_ISSUER, Engine, EngineError, Execution, FieldError, Form, NewUser, Outcome,
+    PendingCode, PortError, Submission, TenantId, TotpCredential, TotpEnrollment, TotpSecret,
+    UserId, code, identifier,
 };
+
+/// The failure code of a step that needs a signed-in user and has none (`enroll_totp`).
+pub const SIGN_IN_REQUIRED: &str = "sign_in_required";
+
+/// The failure code of a `verify_mfa` step for a user without any factor it accepts.
+pub const MFA_NOT_CONFIGURED: &str = "mfa_not_configured";
+
+/// The authentication method of an authenticator app's code.
+pub(crate) const METHOD_TOTP: &str = "totp";
 
 /// The message of a wrong password, the same for an unknown user.
 const INVALID_CREDENTIALS: &str = "The identifier or password is incorrect.";
@@ -131,11 +142,23 @@ impl Engine {
                     .clone()
                     .unwrap_or_else(|| "The flow could not be completed.".to_owned()),
             )),
+            Op::EnrollTotp {
+                issuer,
+                digits,
+                period,
+            } => self.enroll_totp(
+                execution,
+                index,
+                node_id,
+                issuer.as_deref(),
+                u32::from(*digits),
+                *period,
+                input,
+            ),
+            Op::VerifyMfa { methods } => self.verify_mfa(execution, index, node_id, methods, input),
             Op::SelectSocialProvider { .. }
-            | Op::VerifyMfa { .. }
             | Op::WebauthnRegister { .. }
             | Op::WebauthnAuthenticate { .. }
-            | Op::EnrollTotp { .. }
             | Op::CallWebhook { .. } => Ok(unsupported(step.op.name())),
         }
     }
@@ -533,6 +556,130 @@ impl Engine {
         Ok(self.failed_attempt(execution, "code", rejected, error_code))
     }
 
+    /// Sets up an authenticator app for the authenticated user: shows a fresh secret (kept in
+    /// the execution until then) and, once a code of it matches, stores it with the user,
+    /// adds `totp` to the user's second factors and to the execution's methods.
+    #[allow(clippy::too_many_arguments)]
+    fn enroll_totp(
+        &self,
+        execution: &mut Execution,
+        index: usize,
+        node_id: &str,
+        issuer: Option<&str>,
+        digits: u32,
+        period: u32,
+        input: Option<&Submission>,
+    ) -> Result<StepResult, EngineError> {
+        let (Some(user_id), Some(identifier), false) = (
+            execution.user_id.clone(),
+            execution.identifier.clone(),
+            execution.methods.is_empty(),
+        ) else {
+            return Ok(StepResult::fail(
+                SIGN_IN_REQUIRED,
+                "Sign in before setting up an authenticator.",
+            ));
+        };
+        let secret = match &execution.totp_secret {
+            Some(secret) => secret.clone(),
+            None => {
+                let secret = TotpSecret::generate(self.ports.random.as_ref());
+                execution.totp_secret = Some(secret.clone());
+                secret
+            }
+        };
+        let enrollment = TotpEnrollment {
+            uri: totp::otpauth_uri(
+                &secret,
+                issuer.unwrap_or(DEFAULT_TOTP_ISSUER),
+                &identifier,
+                digits,
+                period,
+            ),
+            secret: secret.to_base32(),
+            digits,
+            period,
+        };
+        let at = At::new(index, node_id).hinting(Some(&identifier));
+        let form = forms::enroll_totp(&at, enrollment);
+        let Some(input) = input else {
+            return Ok(StepResult::wait(form, "prompt"));
+        };
+        let Some(candidate) = input.value(FIELD_CODE) else {
+            return Ok(StepResult::wait(
+                with_errors(form, vec![required(FIELD_CODE)]),
+                "rejected:required",
+            ));
+        };
+        let now = self.ports.clock.now_secs();
+        let Some(step) = totp::matching_step(&secret, digits, period, candidate, now) else {
+            let rejected = with_errors(form, vec![invalid_code()]);
+            return Ok(self.failed_attempt(execution, "code", rejected, "invalid_code"));
+        };
+        let credential = TotpCredential {
+            secret,
+            digits,
+            period,
+            // The code just typed is used: it cannot sign in again.
+            last_step: Some(step),
+            created_at: now,
+        };
+        let users = &self.ports.users;
+        users.set_totp_credential(&execution.tenant, &user_id, &credential)?;
+        users.add_mfa_method(&execution.tenant, &user_id, METHOD_TOTP)?;
+        execution.totp_secret = None;
+        add_method(execution, METHOD_TOTP);
+        Ok(StepResult::advance("accepted"))
+    }
+
+    /// Asks for a second factor the step accepts and the user has (an authenticator app's
+    /// code for now). A code is accepted once: its time step must be newer than the last
+    /// accepted one, recorded atomically by the directory.
+    fn verify_mfa(
+        &self,
+        execution: &mut Execution,
+        index: usize,
+        node_id: &str,
+        methods: &[MfaMethod],
+        input: Option<&Submission>,
+    ) -> Result<StepResult, EngineError> {
+        let credential = match (&execution.user_id, methods.contains(&MfaMethod::Totp)) {
+            (Some(id), true) => self.ports.users.totp_credential(&execution.tenant, id)?,
+            _ => None,
+        };
+        let (Some(user_id), Some(credential)) = (execution.user_id.clone(), credential) else {
+            return Ok(StepResult::fail(
+                MFA_NOT_CONFIGURED,
+                "No second factor that this sign-in accepts is set up for this account.",
+            ));
+        };
+        let at = At::new(index, node_id).hinting(execution.identifier.as_deref());
+        let form = forms::verify_mfa(&at, credential.digits);
+        let Some(input) = input else {
+            return Ok(StepResult::wait(form, "prompt"));
+        };
+        let Some(candidate) = input.value(FIELD_CODE) else {
+            return Ok(StepResult::wait(
+                with_errors(form, vec![required(FIELD_CODE)]),
+                "rejected:required",
+            ));
+        };
+        let now = self.ports.clock.now_secs();
+        let accepted = match credential.matching_step(candidate, now) {
+            Some(step) => self
+                .ports
+                .users
+                .accept_totp_step(&execution.tenant, &user_id, step)?,
+            None => false,
+        };
+        if !accepted {
+            let rejected = with_errors(form, vec![invalid_code()]);
+            return Ok(self.failed_attempt(execution, "code", rejected, "invalid_code"));
+        }
+        add_method(execution, METHOD_TOTP);
+        Ok(StepResult::advance("accepted"))
+    }
+
     fn send_message(
         &self,
         execution: &mut Execution,
@@ -822,6 +969,11 @@ impl Engine {
             "rejected:identifier_taken",
         )
     }
+}
+
+/// The error of a wrong (or already used) one-time code.
+fn invalid_code() -> FieldError {
+    FieldError::on(FIELD_CODE, "invalid_code", "The code is incorrect.")
 }
 
 fn invalid_credentials() -> FieldError {

@@ -121,6 +121,20 @@ pub struct RequestContext {
     /// The preferred locale (`en-GB`), for messages and templates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<String>,
+    /// The user the adapter's session has already signed in. The engine uses it only for
+    /// `mfa_setup` flows, which start with this user identified and authenticated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<SessionUser>,
+}
+
+/// A user signed in by an adapter's session (authentik's cookie session, say), handed to the
+/// engine in [`RequestContext::user`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    /// The signed-in user.
+    pub id: UserId,
+    /// The authentication methods of the sign-in (`password`, `totp`).
+    pub methods: Vec<String>,
 }
 
 impl RequestContext {
@@ -155,7 +169,14 @@ impl RequestContext {
                     .map(|tag| cut(tag.trim()))
                     .filter(|tag| !tag.is_empty() && tag != "*")
             }),
+            user: None,
         }
+    }
+
+    /// The same context with the user the adapter's session signed in.
+    pub fn with_user(mut self, user: SessionUser) -> Self {
+        self.user = Some(user);
+        self
     }
 }
 
@@ -290,6 +311,10 @@ pub struct Execution {
     /// The code a later `verify_otp` step checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_code: Option<PendingCode>,
+    /// The secret of an authenticator app being set up (`enroll_totp`), until a code proves
+    /// the app has it; then it is stored with the user. Never traced or logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<crate::TotpSecret>,
     /// The invitation redeemed by an `invited_registration` flow; it is consumed when the
     /// user is created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -350,6 +375,8 @@ pub struct NewUser {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
@@ -368,5 +395,15 @@ mod tests {
         let any = RequestContext::from_request(TenantId::default(), None, None, None, Some("*"));
         assert_eq!(any.locale, None);
         assert_eq!(any.client_ip, None);
+        assert_eq!(any.user, None);
+        let user = SessionUser {
+            id: UserId::new("u1"),
+            methods: vec!["password".to_owned()],
+        };
+        let signed_in = any.clone().with_user(user.clone());
+        assert_eq!(signed_in.user, Some(user));
+        let json = serde_json::to_value(&signed_in).unwrap();
+        assert_eq!(json["user"]["id"], "u1");
+        assert!(serde_json::to_value(&any).unwrap().get("user").is_none());
     }
 }

@@ -221,3 +221,27 @@ diesel::table! {
         locked_until -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    /// Authenticator apps (TOTP) of users: the secret as it is, and the last accepted step.
+    totp_credentials (tenant_id, user_id) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// The user.
+        user_id -> Text,
+        /// Format of `secret`.
+        secret_format -> Integer,
+        /// The shared secret (base32).
+        secret -> Text,
+        /// Code length.
+        digits -> Integer,
+        /// Code period in seconds.
+        period -> Integer,
+        /// Time step of the last accepted code.
+        last_step -> Nullable<BigInt>,
+        /// Enrolment time.
+        created_at -> BigInt,
+        /// Last change.
+        updated_at -> BigInt,
+    }
+}

@@ -1,12 +1,15 @@
 //! [`UserDirectory`] on SQL: `users` (identifier unique per tenant, attributes as versioned
-//! JSON) and `credentials` (the password hash as kind `password`).
+//! JSON), `credentials` (the password hash as kind `password`) and `totp_credentials` (one
+//! authenticator app per user, its last accepted time step moved by one conditional `UPDATE`).
 
 use diesel::prelude::*;
-use flow_engine::{NewUser, PortError, TenantId, User, UserDirectory, UserId};
+use flow_engine::{
+    NewUser, PortError, TenantId, TotpCredential, TotpSecret, User, UserDirectory, UserId,
+};
 use serde_json::{Map, Value};
 
 use crate::db::{AnyConnection, Fail};
-use crate::schema::{credentials, users};
+use crate::schema::{credentials, totp_credentials, users};
 use crate::{Database, now_secs};
 
 /// The format of `users.attributes` (a JSON object) and `users.mfa_methods` (a JSON array).
@@ -15,6 +18,8 @@ const USER_DATA_FORMAT: i32 = 1;
 const PASSWORD_FORMAT: i32 = 1;
 /// `credentials.kind` of the password.
 const KIND_PASSWORD: &str = "password";
+/// The format of `totp_credentials.secret`: the key bytes in base32 (RFC 4648, no padding).
+const TOTP_SECRET_FORMAT: i32 = 1;
 
 /// A row of `users`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -78,6 +83,72 @@ impl CredentialRow {
     }
 }
 
+/// A row of `totp_credentials`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = totp_credentials)]
+struct TotpRow {
+    tenant_id: String,
+    user_id: String,
+    secret_format: i32,
+    secret: String,
+    digits: i32,
+    period: i32,
+    last_step: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TotpRow {
+    fn new(tenant: &TenantId, user: &UserId, credential: &TotpCredential) -> Result<Self, Fail> {
+        let number = |what: &str, value: u32| {
+            i32::try_from(value).map_err(|error| Fail::corrupt(what, error))
+        };
+        Ok(Self {
+            tenant_id: tenant.as_str().to_owned(),
+            user_id: user.as_str().to_owned(),
+            secret_format: TOTP_SECRET_FORMAT,
+            secret: credential.secret.to_base32(),
+            digits: number("totp digits", credential.digits)?,
+            period: number("totp period", credential.period)?,
+            last_step: credential.last_step.map(step_to_sql).transpose()?,
+            created_at: credential.created_at,
+            updated_at: now_secs(),
+        })
+    }
+}
+
+impl TryFrom<TotpRow> for TotpCredential {
+    type Error = Fail;
+
+    fn try_from(row: TotpRow) -> Result<Self, Fail> {
+        if row.secret_format != TOTP_SECRET_FORMAT {
+            return Err(Fail::corrupt(
+                "unsupported totp secret format",
+                row.secret_format,
+            ));
+        }
+        let number = |what: &str, value: i32| {
+            u32::try_from(value).map_err(|error| Fail::corrupt(what, error))
+        };
+        Ok(Self {
+            secret: TotpSecret::from_base32(&row.secret)
+                .ok_or_else(|| Fail::corrupt("cannot decode totp secret", "invalid base32"))?,
+            digits: number("totp digits", row.digits)?,
+            period: number("totp period", row.period)?,
+            last_step: row
+                .last_step
+                .map(|step| u64::try_from(step).map_err(|error| Fail::corrupt("totp step", error)))
+                .transpose()?,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// A time step as a `BIGINT` (steps are Unix time / period, far below `i64::MAX`).
+fn step_to_sql(step: u64) -> Result<i64, Fail> {
+    i64::try_from(step).map_err(|error| Fail::corrupt("totp step", error))
+}
+
 fn decode_attributes(text: &str) -> Result<Map<String, Value>, Fail> {
     serde_json::from_str(text).map_err(|error| Fail::corrupt("cannot decode attributes", error))
 }
@@ -103,8 +174,8 @@ fn touch_user(conn: &mut AnyConnection, tenant: &TenantId, id: &UserId) -> Resul
 }
 
 impl Database {
-    /// Replaces a user's enrolled second factors (for seeding and tests, until MFA setup flows
-    /// store them); [`PortError::NotFound`] if there is no such user.
+    /// Replaces a user's enrolled second factors (for seeding and tests; flows add them with
+    /// [`UserDirectory::add_mfa_method`]); [`PortError::NotFound`] if there is no such user.
     pub fn set_mfa_methods(
         &self,
         tenant: &TenantId,
@@ -261,6 +332,92 @@ impl UserDirectory for Database {
                 .set(users::attributes.eq(encode("cannot encode attributes", &merged)?))
                 .execute(conn)?;
             Ok(())
+        })
+    }
+
+    fn add_mfa_method(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        method: &str,
+    ) -> Result<(), PortError> {
+        self.transaction(|conn| {
+            // Locks the row first, so two concurrent additions never lose one.
+            touch_user(conn, tenant, id)?;
+            let key = users::table.find((tenant.as_str(), id.as_str()));
+            let text: String = key.select(users::mfa_methods).first(conn)?;
+            let mut methods: Vec<String> = serde_json::from_str(&text)
+                .map_err(|error| Fail::corrupt("cannot decode mfa methods", error))?;
+            if methods.iter().any(|known| known == method) {
+                return Ok(());
+            }
+            methods.push(method.to_owned());
+            diesel::update(key)
+                .set(users::mfa_methods.eq(encode("cannot encode mfa methods", &methods)?))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    fn totp_credential(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+    ) -> Result<Option<TotpCredential>, PortError> {
+        self.read(|conn| {
+            totp_credentials::table
+                .find((tenant.as_str(), id.as_str()))
+                .select(TotpRow::as_select())
+                .first(conn)
+                .optional()?
+                .map(TotpCredential::try_from)
+                .transpose()
+        })
+    }
+
+    fn set_totp_credential(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        credential: &TotpCredential,
+    ) -> Result<(), PortError> {
+        let row = TotpRow::new(tenant, id, credential).map_err(Fail::into_port)?;
+        self.transaction(|conn| {
+            touch_user(conn, tenant, id)?;
+            diesel::delete(totp_credentials::table.find((tenant.as_str(), id.as_str())))
+                .execute(conn)?;
+            diesel::insert_into(totp_credentials::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    fn accept_totp_step(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        step: u64,
+    ) -> Result<bool, PortError> {
+        let step = step_to_sql(step).map_err(Fail::into_port)?;
+        self.write(|conn| {
+            // One statement decides and records: of two concurrent calls with one step, the
+            // database lets the second see the first one's step, so it changes nothing.
+            let changed = diesel::update(
+                totp_credentials::table
+                    .find((tenant.as_str(), id.as_str()))
+                    .filter(
+                        totp_credentials::last_step
+                            .is_null()
+                            .or(totp_credentials::last_step.lt(step)),
+                    ),
+            )
+            .set((
+                totp_credentials::last_step.eq(Some(step)),
+                totp_credentials::updated_at.eq(now_secs()),
+            ))
+            .execute(conn)?;
+            Ok(changed > 0)
         })
     }
 }

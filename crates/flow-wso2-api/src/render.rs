@@ -163,6 +163,16 @@ fn view(form: &Form) -> Data {
             hint,
         ));
     }
+    if let Some(totp) = &form.totp {
+        components.push(typography(
+            &format!("{}_totp_setup", form.node_id),
+            "BODY1",
+            &format!(
+                "Add this account to your authenticator app: scan the QR code or enter the key {}, then enter the code it shows.",
+                totp.secret
+            ),
+        ));
+    }
     components.push(Component {
         id: format!("form_{}", form.node_id),
         action_id: None,
@@ -182,6 +192,17 @@ fn view(form: &Form) -> Data {
         ),
         ..Data::default()
     };
+    if let Some(totp) = &form.totp {
+        // flowd's names: the otpauth URI to show as a QR code, and its parts.
+        data.additional_data
+            .insert("totpURI".to_owned(), json!(totp.uri));
+        data.additional_data
+            .insert("totpSecret".to_owned(), json!(totp.secret));
+        data.additional_data
+            .insert("totpDigits".to_owned(), json!(totp.digits));
+        data.additional_data
+            .insert("totpPeriod".to_owned(), json!(totp.period));
+    }
     if let Some(first) = form.errors.first() {
         data.additional_data
             .insert("error".to_owned(), json!(first.message));

@@ -690,3 +690,82 @@ async fn an_invitation_link_registers_the_invitee_here_once() {
     let done = sign_in_here(&browser, &executor("default-login"), INVITEE, PASSWORD).await;
     assert_eq!(done["component"], "xak-flow-redirect", "{done}");
 }
+
+/// The code an authenticator app set up from `config_url` shows `offset` seconds from now.
+fn app_code(config_url: &str, offset: u64) -> String {
+    let app = totp_rs::Totp::from_url(config_url).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    app.generate(now + offset).to_string()
+}
+
+#[actix_web::test]
+async fn a_signed_in_user_sets_up_an_authenticator_app_and_then_signs_in_with_it() {
+    let mut browser = Browser::start().await;
+    register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
+    let setup = executor("default-mfa-setup");
+
+    // Without a signed-in session there is nobody to set up an app for.
+    let (_, denied) = browser.get(&setup).await;
+    assert_eq!(denied["component"], "ak-stage-access-denied", "{denied}");
+
+    let done = sign_in_here(&browser, &executor("default-login"), EMAIL, PASSWORD).await;
+    assert_eq!(done["component"], "xak-flow-redirect");
+    let (_, totp) = browser.get(&setup).await;
+    assert_eq!(totp["component"], "ak-stage-authenticator-totp", "{totp}");
+    assert_eq!(totp["pending_user"], EMAIL);
+    let config_url = totp["config_url"].as_str().unwrap().to_owned();
+    assert!(config_url.starts_with("otpauth://totp/"), "{config_url}");
+
+    let (_, _, wrong) = browser
+        .post(
+            &setup,
+            &json!({"component": "ak-stage-authenticator-totp", "code": "not a code"}),
+        )
+        .await;
+    assert_eq!(wrong["component"], "ak-stage-authenticator-totp");
+    assert!(wrong["response_errors"]["code"].is_array(), "{wrong}");
+    // As a JSON number, as older authentik clients send it: leading zeros come back.
+    let code: u64 = app_code(&config_url, 0).parse().unwrap();
+    let enrolled = browser
+        .solve(
+            &setup,
+            &json!({"component": "ak-stage-authenticator-totp", "code": code}),
+        )
+        .await;
+    assert_eq!(enrolled["component"], "xak-flow-redirect", "{enrolled}");
+
+    // A new browser: the password is followed by the app's code.
+    browser.new_browser();
+    let login = executor("default-login");
+    browser.get(&login).await;
+    browser.identify(&login, EMAIL).await;
+    let validate = browser.password(&login, PASSWORD).await;
+    assert_eq!(
+        validate["component"], "ak-stage-authenticator-validate",
+        "{validate}"
+    );
+    assert_eq!(validate["device_challenges"][0]["device_class"], "totp");
+    // The code used for the setup cannot sign in; the app's next code can.
+    let (_, _, replayed) = browser
+        .post(
+            &login,
+            &json!({"component": "ak-stage-authenticator-validate", "code": format!("{code:06}")}),
+        )
+        .await;
+    assert_eq!(
+        replayed["response_errors"]["code"][0]["code"], "invalid_code",
+        "{replayed}"
+    );
+    let done = browser
+        .solve(
+            &login,
+            &json!({"component": "ak-stage-authenticator-validate", "code": app_code(&config_url, 30)}),
+        )
+        .await;
+    assert_eq!(done["component"], "xak-flow-redirect", "{done}");
+    let (status, _) = browser.get("/api/v3/core/users/me/").await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -197,7 +197,7 @@ fn the_validator_rejects_drift() {
 fn every_challenge_flowd_can_render_is_valid() {
     use flow_authentik_api::challenge::{Challenge, FlowErrorChallenge, RedirectChallenge};
     use flow_authentik_api::render::{FlowFacts, access_denied, form_challenge};
-    use flow_engine::{Action, Field, FieldError, FieldKind, Form, FormPurpose};
+    use flow_engine::{Action, Field, FieldError, FieldKind, Form, FormPurpose, TotpEnrollment};
     use flow_model::FlowType;
 
     let Some(schema) = schema() else {
@@ -236,6 +236,8 @@ fn every_challenge_flowd_can_render_is_valid() {
         FormPurpose::SetPassword,
         FormPurpose::VerifyCode,
         FormPurpose::RedeemInvitation,
+        FormPurpose::EnrollTotp,
+        FormPurpose::VerifyMfa,
         FormPurpose::Prompt,
         FormPurpose::Custom("ext".to_owned()),
     ];
@@ -266,6 +268,14 @@ fn every_challenge_flowd_can_render_is_valid() {
                     primary: true,
                 }],
                 errors,
+                totp: (purpose == FormPurpose::EnrollTotp).then(|| TotpEnrollment {
+                    uri:
+                        "otpauth://totp/flowd:a%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=flowd"
+                            .to_owned(),
+                    secret: "JBSWY3DPEHPK3PXP".to_owned(),
+                    digits: 6,
+                    period: 30,
+                }),
             };
             let value = serde_json::to_value(form_challenge(&facts, &form)).unwrap();
             schema.check_challenge(&value);

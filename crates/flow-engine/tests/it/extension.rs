@@ -44,6 +44,7 @@ impl NodeHandler for AcceptTerms {
                     },
                 ],
                 errors: Vec::new(),
+                totp: None,
             }));
         };
         if submission.action_id.as_deref() == Some("decline") {

@@ -1,8 +1,6 @@
 //! The default login flow: success, wrong and unknown credentials, attempt limits, MFA branch.
 
-use flow_engine::{
-    EngineError, FIELD_IDENTIFIER, FIELD_PASSWORD, FieldKind, FormPurpose, Outcome, TenantId,
-};
+use flow_engine::{EngineError, FIELD_IDENTIFIER, FIELD_PASSWORD, FieldKind, FormPurpose, Outcome};
 use flow_model::FlowType;
 
 use crate::common::{Harness, assert_trace_free_of, error_codes, failure_code};
@@ -164,25 +162,6 @@ fn invalid_identifier_format_is_a_field_error() {
     assert_eq!(error_codes(&outcome), ["invalid_identifier"]);
     let outcome = harness.submit(&id, &[]);
     assert_eq!(error_codes(&outcome), ["required"]);
-}
-
-#[test]
-fn users_with_mfa_reach_the_unsupported_mfa_step() {
-    let harness = Harness::new();
-    let user = harness.register(EMAIL, PASSWORD);
-    harness
-        .memory
-        .users
-        .set_mfa_methods(&TenantId::default(), &user, vec!["totp".into()])
-        .unwrap();
-    let (id, outcome) = harness.login(EMAIL, PASSWORD);
-    assert_eq!(failure_code(&outcome), "unsupported_step");
-    let trace = harness.engine.trace(&id).unwrap();
-    assert!(
-        trace
-            .iter()
-            .any(|entry| entry.op == "branch" && entry.result == "true")
-    );
 }
 
 #[test]

@@ -9,5 +9,6 @@ mod invitation;
 mod lifecycle;
 mod lockout;
 mod login;
+mod mfa;
 mod recovery;
 mod registration;

@@ -51,6 +51,30 @@ macro_rules! contract_suite {
             }
 
             #[test]
+            fn users_mfa_methods_add() {
+                let Some(b) = backend() else { return };
+                users::mfa_methods_add(&*b.users, &b.tenant);
+            }
+
+            #[test]
+            fn users_totp_credential_set_and_replace() {
+                let Some(b) = backend() else { return };
+                users::totp_credential_set_and_replace(&*b.users, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
+            fn users_totp_steps_move_forward() {
+                let Some(b) = backend() else { return };
+                users::totp_steps_move_forward(&*b.users, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
+            fn users_concurrent_totp_step_one_wins() {
+                let Some(b) = backend() else { return };
+                users::concurrent_totp_step_one_wins(&*b.users, &b.tenant);
+            }
+
+            #[test]
             fn codes_valid_code_is_consumed() {
                 let Some(b) = backend() else { return };
                 codes::valid_code_is_consumed(&*b.codes, &b.tenant);

@@ -1,7 +1,8 @@
 //! The default flows (fixtures/flows, compiled with flow_compiler) through
 //! `flow_engine::Engine` on SQL-backed ports: registration, login, a wrong password, password
-//! recovery by e-mail code, two concurrent submissions of one execution, and the per-user
-//! lock shared by two engines (replicas) on one database.
+//! recovery by e-mail code, two concurrent submissions of one execution, the per-user lock
+//! shared by two engines (replicas) on one database, and an authenticator app enrolled by the
+//! MFA setup flow and asked for by the login.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,7 +11,8 @@ use flow_compiler::Program;
 use flow_engine::memory::MemoryOutbox;
 use flow_engine::{
     Engine, EngineConfig, EngineError, ExecutionId, FIELD_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD,
-    HashParams, LoginAttempts, Outcome, RequestContext, Submission, TenantId, UserDirectory,
+    HashParams, LoginAttempts, Outcome, RequestContext, SessionUser, Submission, TenantId,
+    TotpEnrollment, UserDirectory,
 };
 use flow_model::{Flow, FlowType};
 use flow_store::Database;
@@ -292,4 +294,100 @@ fn user_lock_is_shared_on_postgres() {
     let first = Arc::new(Database::open(&url).unwrap());
     let second = Arc::new(Database::open(&url).unwrap());
     user_lock_is_shared(first, second, TenantId::default());
+}
+
+/// The code an authenticator app shows for `enrollment`, `ahead_secs` from now (system clock,
+/// like the SQL ports).
+fn code_in(enrollment: &TotpEnrollment, ahead_secs: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    totp_rs::Builder::new()
+        .with_digits(u8::try_from(enrollment.digits).unwrap())
+        .with_step_duration(u64::from(enrollment.period))
+        .with_secret(totp_rs::Secret::try_from_base32(&enrollment.secret).unwrap())
+        .build()
+        .unwrap()
+        .generate(now + ahead_secs)
+        .to_string()
+}
+
+/// The MFA setup flow stores the app in SQL; the login then asks for its code after the
+/// password, and a code works once.
+fn totp_run(database: Arc<Database>, tenant: TenantId) {
+    const EMAIL: &str = "grace@example.com";
+    let harness = Harness::new(database, tenant);
+    let registration = program("default-registration");
+    let login = program("default-login");
+    let id = harness.start(&registration);
+    harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
+    harness.submit(&id, &[(FIELD_PASSWORD, "the password")]);
+    let Outcome::Complete {
+        user_id: Some(user),
+        ..
+    } = harness.submit(&id, &[])
+    else {
+        panic!("registration did not complete");
+    };
+
+    let request = RequestContext::for_tenant(harness.tenant.clone()).with_user(SessionUser {
+        id: user.clone(),
+        methods: vec!["password".to_owned()],
+    });
+    let (id, first) = harness
+        .engine
+        .start(&program("default-mfa-setup"), request)
+        .unwrap();
+    let enrollment = first.form().unwrap().totp.clone().unwrap();
+    let done = harness.submit(&id, &[(FIELD_CODE, &code_in(&enrollment, 0))]);
+    assert!(matches!(done, Outcome::Complete { .. }), "{done:?}");
+    let stored = harness
+        .database
+        .totp_credential(&harness.tenant, &user)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.secret.to_base32(), enrollment.secret);
+    let account = harness
+        .database
+        .get(&harness.tenant, &user)
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.mfa_methods, ["totp"]);
+
+    // The next period's code (within the accepted window) signs in, once.
+    let code = code_in(&enrollment, u64::from(enrollment.period));
+    let id = harness.start(&login);
+    harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
+    let asked = harness.submit(&id, &[(FIELD_PASSWORD, "the password")]);
+    assert!(
+        asked.form().unwrap().field(FIELD_CODE).is_some(),
+        "{asked:?}"
+    );
+    match harness.submit(&id, &[(FIELD_CODE, &code)]) {
+        Outcome::Complete { methods, .. } => assert_eq!(methods, ["password", "totp"]),
+        other => panic!("login did not complete: {other:?}"),
+    }
+    let id = harness.start(&login);
+    harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
+    harness.submit(&id, &[(FIELD_PASSWORD, "the password")]);
+    assert_eq!(
+        error_codes(&harness.submit(&id, &[(FIELD_CODE, &code)])),
+        ["invalid_code"]
+    );
+}
+
+#[test]
+fn totp_on_sqlite_file() {
+    let backend = Backend::sqlite_file();
+    totp_run(backend.database.clone().unwrap(), backend.tenant.clone());
+}
+
+#[test]
+fn totp_on_postgres() {
+    let Some((url, _guard)) = postgres_schema() else {
+        return;
+    };
+    let database = Arc::new(Database::open(&url).unwrap());
+    totp_run(database, TenantId::default());
 }

@@ -190,6 +190,7 @@ pub(crate) fn execution(tenant: &TenantId, expires_at: i64) -> Execution {
         attempts: Default::default(),
         new_password_hash: None,
         pending_code: None,
+        totp_secret: None,
         invitation: None,
         prompt: None,
         failure: None,

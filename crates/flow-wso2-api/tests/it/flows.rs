@@ -271,3 +271,81 @@ async fn password_recovery_does_not_sign_in() {
     assert_eq!(done["flowStatus"], "COMPLETE");
     assert!(done["data"].get("userAssertion").is_none(), "{done}");
 }
+
+/// The code the authenticator app set up from `uri` shows `offset` seconds from now.
+fn app_code(uri: &str, offset: u64) -> String {
+    let app = totp_rs::Totp::from_url(uri).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    app.generate(now + offset).to_string()
+}
+
+#[actix_rt::test]
+async fn an_authenticator_app_set_up_here_is_asked_for_after_the_password() {
+    let setup = setup();
+    // Over this API there is no session: the MFA setup flow signs the user in itself.
+    let document = json!({
+        "name": "mfa-setup-with-password",
+        "display_name": "Set up an authenticator app",
+        "type": "mfa_setup",
+        "graph": {
+            "nodes": [
+                {"id": "start", "type": "start"},
+                {"id": "identifier", "type": "identifier_input", "config": {"identifier_types": ["email"]}},
+                {"id": "password", "type": "password_input"},
+                {"id": "totp", "type": "totp_setup", "config": {"digits": 6, "period": 30}},
+                {"id": "success", "type": "success"}
+            ],
+            "edges": [
+                {"source": "start", "target": "identifier"},
+                {"source": "identifier", "target": "password"},
+                {"source": "password", "target": "totp"},
+                {"source": "totp", "target": "success"}
+            ]
+        }
+    });
+    let tenant = TenantId::default();
+    let stored = setup
+        .catalog
+        .import(&tenant, Flow::from_json(&document.to_string()).unwrap())
+        .unwrap();
+    setup.catalog.activate(&tenant, &stored.flow.id).unwrap();
+    let app = app(&setup).await;
+    register(&app, EMAIL, PASSWORD).await;
+
+    let (status, view) = post(&app, &json!({"flowName": "mfa-setup-with-password"})).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let view = submit(&app, &view, json!({"identifier": EMAIL})).await;
+    let enrol = submit(&app, &view, json!({"password": PASSWORD})).await;
+    assert_eq!(input_identifiers(&enrol), ["code"], "{enrol}");
+    let uri = enrol["data"]["additionalData"]["totpURI"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let secret = enrol["data"]["additionalData"]["totpSecret"]
+        .as_str()
+        .unwrap();
+    assert!(
+        ids(&enrol).contains(&"totp_totp_setup".to_owned()),
+        "{enrol}"
+    );
+    assert!(
+        components(&enrol).iter().any(|c| c["config"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains(secret))),
+        "the key is shown in words too: {enrol}"
+    );
+    let done = submit(&app, &enrol, json!({"code": app_code(uri, 0)})).await;
+    assert_eq!(done["flowStatus"], "COMPLETE", "{done}");
+
+    let view = start(&app, "AUTHENTICATION").await;
+    let view = submit(&app, &view, json!({"identifier": EMAIL})).await;
+    let otp = submit(&app, &view, json!({"password": PASSWORD})).await;
+    assert_eq!(otp["flowStatus"], "INCOMPLETE");
+    assert_eq!(input_identifiers(&otp), ["code"], "{otp}");
+    let wrong = submit(&app, &otp, json!({"code": "000000"})).await;
+    assert_eq!(wrong["flowStatus"], "INCOMPLETE", "{wrong}");
+    let done = submit(&app, &wrong, json!({"code": app_code(uri, 30)})).await;
+    assert_eq!(done["flowStatus"], "COMPLETE", "{done}");
+    assert!(done["data"]["userAssertion"].is_string(), "{done}");
+}

@@ -1,7 +1,9 @@
 //! The [`UserDirectory`] contract: creation, per-tenant uniqueness, lookups, password hashes,
-//! attribute merging.
+//! attribute merging, second factors, TOTP credentials and their once-only time steps.
 
-use flow_engine::{NewUser, PortError, TenantId, UserDirectory, UserId};
+use flow_engine::{
+    NewUser, PortError, TenantId, TotpCredential, TotpSecret, UserDirectory, UserId,
+};
 use serde_json::{Map, Value, json};
 
 fn new_user(id: &str, identifier: &str, password: Option<&str>) -> NewUser {
@@ -141,4 +143,137 @@ pub(crate) fn attributes_merge<D: UserDirectory + ?Sized>(users: &D, tenant: &Te
         users.set_attributes(tenant, &UserId::new("ghost"), &change),
         Err(PortError::NotFound)
     );
+}
+
+/// Adding second factors: once each, in order, and only for an existing user.
+pub(crate) fn mfa_methods_add<D: UserDirectory + ?Sized>(users: &D, tenant: &TenantId) {
+    users
+        .create(tenant, new_user("m1", "m1@example.com", None))
+        .unwrap();
+    let id = UserId::new("m1");
+    users.add_mfa_method(tenant, &id, "totp").unwrap();
+    users.add_mfa_method(tenant, &id, "webauthn").unwrap();
+    users.add_mfa_method(tenant, &id, "totp").unwrap();
+    assert_eq!(
+        users.get(tenant, &id).unwrap().unwrap().mfa_methods,
+        ["totp", "webauthn"]
+    );
+    assert_eq!(
+        users.add_mfa_method(tenant, &UserId::new("ghost"), "totp"),
+        Err(PortError::NotFound)
+    );
+}
+
+fn credential(fill: u8, last_step: Option<u64>) -> TotpCredential {
+    TotpCredential {
+        secret: TotpSecret::from_bytes(vec![fill; 20]),
+        digits: 6,
+        period: 30,
+        last_step,
+        created_at: 1_700_000_000,
+    }
+}
+
+/// TOTP credentials: stored as given, replaced (with their step), per user and tenant.
+pub(crate) fn totp_credential_set_and_replace<D: UserDirectory + ?Sized>(
+    users: &D,
+    tenant: &TenantId,
+    other: &TenantId,
+) {
+    users
+        .create(tenant, new_user("t1", "t1@example.com", None))
+        .unwrap();
+    users
+        .create(other, new_user("t1", "t1@example.com", None))
+        .unwrap();
+    let id = UserId::new("t1");
+    assert_eq!(users.totp_credential(tenant, &id).unwrap(), None);
+    let first = credential(1, None);
+    users.set_totp_credential(tenant, &id, &first).unwrap();
+    assert_eq!(users.totp_credential(tenant, &id).unwrap(), Some(first));
+    assert_eq!(users.totp_credential(other, &id).unwrap(), None);
+
+    let mut second = credential(2, Some(56_666_666));
+    second.digits = 8;
+    second.period = 60;
+    users.set_totp_credential(tenant, &id, &second).unwrap();
+    assert_eq!(users.totp_credential(tenant, &id).unwrap(), Some(second));
+
+    assert_eq!(
+        users.set_totp_credential(tenant, &UserId::new("ghost"), &credential(3, None)),
+        Err(PortError::NotFound)
+    );
+    assert_eq!(
+        users
+            .totp_credential(tenant, &UserId::new("ghost"))
+            .unwrap(),
+        None
+    );
+}
+
+/// A time step is accepted only when it is newer than the last accepted one; a user without
+/// a credential accepts none; replacing the credential starts afresh.
+pub(crate) fn totp_steps_move_forward<D: UserDirectory + ?Sized>(
+    users: &D,
+    tenant: &TenantId,
+    other: &TenantId,
+) {
+    users
+        .create(tenant, new_user("s1", "s1@example.com", None))
+        .unwrap();
+    let id = UserId::new("s1");
+    assert!(!users.accept_totp_step(tenant, &id, 10).unwrap());
+    users
+        .set_totp_credential(tenant, &id, &credential(1, None))
+        .unwrap();
+    assert!(users.accept_totp_step(tenant, &id, 10).unwrap());
+    assert!(!users.accept_totp_step(tenant, &id, 10).unwrap());
+    assert!(!users.accept_totp_step(tenant, &id, 9).unwrap());
+    assert!(users.accept_totp_step(tenant, &id, 11).unwrap());
+    assert_eq!(
+        users
+            .totp_credential(tenant, &id)
+            .unwrap()
+            .unwrap()
+            .last_step,
+        Some(11)
+    );
+    // Another tenant's user of the same id has no credential.
+    assert!(!users.accept_totp_step(other, &id, 12).unwrap());
+    assert!(
+        !users
+            .accept_totp_step(tenant, &UserId::new("ghost"), 12)
+            .unwrap()
+    );
+    // A credential stored with a used step refuses that step.
+    users
+        .set_totp_credential(tenant, &id, &credential(2, Some(20)))
+        .unwrap();
+    assert!(!users.accept_totp_step(tenant, &id, 20).unwrap());
+    assert!(users.accept_totp_step(tenant, &id, 21).unwrap());
+}
+
+/// Of many threads accepting one time step at once, exactly one succeeds.
+pub(crate) fn concurrent_totp_step_one_wins<D: UserDirectory + ?Sized>(
+    users: &D,
+    tenant: &TenantId,
+) {
+    users
+        .create(tenant, new_user("c1", "c1@example.com", None))
+        .unwrap();
+    let id = UserId::new("c1");
+    users
+        .set_totp_credential(tenant, &id, &credential(1, Some(99)))
+        .unwrap();
+    let wins = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| users.accept_totp_step(tenant, &id, 100)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap().unwrap())
+            .filter(|won| *won)
+            .count()
+    });
+    assert_eq!(wins, 1);
 }
