@@ -241,14 +241,9 @@ impl Engine {
     ) -> Result<StepResult, EngineError> {
         let at = At::new(index, node_id);
         let form = forms::invitation_code(&at);
-        let Some(input) = input else {
-            return Ok(StepResult::wait(form, "prompt"));
-        };
-        let Some(candidate) = input.value(FIELD_CONFIRMATION_CODE) else {
-            return Ok(StepResult::wait(
-                with_errors(form, vec![required(FIELD_CONFIRMATION_CODE)]),
-                "rejected:required",
-            ));
+        let candidate = match typed(&form, input, FIELD_CONFIRMATION_CODE, Typed::Trimmed) {
+            Ok(candidate) => candidate,
+            Err(wait) => return Ok(*wait),
         };
         let found = if candidate.chars().count() <= MAX_CODE_CHARS {
             self.ports
@@ -302,14 +297,9 @@ impl Engine {
     ) -> Result<StepResult, EngineError> {
         let at = At::new(index, node_id).hinting(execution.identifier.as_deref());
         let form = forms::verify_password(&at);
-        let Some(input) = input else {
-            return Ok(StepResult::wait(form, "prompt"));
-        };
-        let Some(password) = input.raw(FIELD_PASSWORD) else {
-            return Ok(StepResult::wait(
-                with_errors(form, vec![required(FIELD_PASSWORD)]),
-                "rejected:required",
-            ));
+        let password = match typed(&form, input, FIELD_PASSWORD, Typed::Raw) {
+            Ok(password) => password,
+            Err(wait) => return Ok(*wait),
         };
         self.check_password(execution, password, form)
     }
@@ -518,14 +508,9 @@ impl Engine {
     ) -> Result<StepResult, EngineError> {
         let at = At::new(index, node_id).hinting(execution.identifier.as_deref());
         let form = forms::code(&at, label);
-        let Some(input) = input else {
-            return Ok(StepResult::wait(form, "prompt"));
-        };
-        let Some(candidate) = input.value(FIELD_CODE) else {
-            return Ok(StepResult::wait(
-                with_errors(form, vec![required(FIELD_CODE)]),
-                "rejected:required",
-            ));
+        let candidate = match typed(&form, input, FIELD_CODE, Typed::Trimmed) {
+            Ok(candidate) => candidate,
+            Err(wait) => return Ok(*wait),
         };
         let Some(pending) = execution.pending_code.clone() else {
             return Ok(StepResult::fail(
@@ -602,14 +587,9 @@ impl Engine {
         };
         let at = At::new(index, node_id).hinting(Some(&identifier));
         let form = forms::enroll_totp(&at, enrollment);
-        let Some(input) = input else {
-            return Ok(StepResult::wait(form, "prompt"));
-        };
-        let Some(candidate) = input.value(FIELD_CODE) else {
-            return Ok(StepResult::wait(
-                with_errors(form, vec![required(FIELD_CODE)]),
-                "rejected:required",
-            ));
+        let candidate = match typed(&form, input, FIELD_CODE, Typed::Trimmed) {
+            Ok(candidate) => candidate,
+            Err(wait) => return Ok(*wait),
         };
         let now = self.ports.clock.now_secs();
         let Some(step) = totp::matching_step(&secret, digits, period, candidate, now) else {
@@ -655,14 +635,9 @@ impl Engine {
         };
         let at = At::new(index, node_id).hinting(execution.identifier.as_deref());
         let form = forms::verify_mfa(&at, credential.digits);
-        let Some(input) = input else {
-            return Ok(StepResult::wait(form, "prompt"));
-        };
-        let Some(candidate) = input.value(FIELD_CODE) else {
-            return Ok(StepResult::wait(
-                with_errors(form, vec![required(FIELD_CODE)]),
-                "rejected:required",
-            ));
+        let candidate = match typed(&form, input, FIELD_CODE, Typed::Trimmed) {
+            Ok(candidate) => candidate,
+            Err(wait) => return Ok(*wait),
         };
         let now = self.ports.clock.now_secs();
         let accepted = match credential.matching_step(candidate, now) {
@@ -1168,6 +1143,36 @@ fn set_path(attributes: &mut Map<String, Value>, path: &str, value: Value) {
         };
         current = next;
     }
+}
+
+/// How a typed value is read: trimmed (codes, identifiers) or exactly as sent (passwords).
+#[derive(Clone, Copy)]
+enum Typed {
+    Trimmed,
+    Raw,
+}
+
+/// The value typed into `field` of `form`, or the result that shows `form` again: as first
+/// displayed when there is no submission yet, with `required` when the field is empty.
+fn typed<'i>(
+    form: &Form,
+    input: Option<&'i Submission>,
+    field: &str,
+    how: Typed,
+) -> Result<&'i str, Box<StepResult>> {
+    let Some(input) = input else {
+        return Err(Box::new(StepResult::wait(form.clone(), "prompt")));
+    };
+    let value = match how {
+        Typed::Trimmed => input.value(field),
+        Typed::Raw => input.raw(field),
+    };
+    value.ok_or_else(|| {
+        Box::new(StepResult::wait(
+            with_errors(form.clone(), vec![required(field)]),
+            "rejected:required",
+        ))
+    })
 }
 
 #[cfg(test)]
