@@ -124,17 +124,17 @@ impl Executor {
     }
 
     /// GET: the current challenge of the session's execution, or a new execution's first.
-    /// An authentication flow for a signed-in session is done at once, as in authentik.
+    /// An authentication flow for a signed-in session (`context.user`) is done at once, as in
+    /// authentik.
     pub fn show(
         &self,
         slug: &str,
         facts: &FlowFacts,
         plan: Option<ExecutionId>,
-        signed_in: bool,
         context: RequestContext,
         query: &ClientQuery,
     ) -> Turn {
-        if signed_in && facts.flow_type == FlowType::Login {
+        if context.user.is_some() && facts.flow_type == FlowType::Login {
             let to = self.redirects.destination(None, query.next.as_deref());
             return Turn::challenge(facts.envelope(redirect(to)), PlanChange::Clear);
         }

@@ -121,7 +121,7 @@ async fn drive(
         let flows = FlowSession::new(session);
         let plan = flows.plan(&slug);
         let mut context = request_context(request, executor.tenant.clone());
-        // The session's user, for flows that act on the signed-in user (MFA setup).
+        // The session's user: MFA setup acts on it, a login flow is done at once for it.
         if let Some(user) = flows.signed_in() {
             context = context.with_user(SessionUser {
                 id: UserId::new(user.user_id),
@@ -146,10 +146,9 @@ pub(crate) async fn executor_get(
     session: Session,
 ) -> HttpResponse {
     let slug = slug.into_inner();
-    let signed_in = FlowSession::new(&session).signed_in().is_some();
     let task_slug = slug.clone();
     let action: Action = Box::new(move |executor, facts, plan, context, query| {
-        executor.show(&task_slug, facts, plan, signed_in, context, query)
+        executor.show(&task_slug, facts, plan, context, query)
     });
     drive(&state, &request, slug, &session, action).await
 }
