@@ -101,6 +101,22 @@ impl MemoryUserDirectory {
         Self::default()
     }
 
+    /// Changes the row of user `id` in `tenant`; [`PortError::NotFound`] if there is none.
+    fn update(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        change: impl FnOnce(&mut UserRow),
+    ) -> Result<(), PortError> {
+        let mut users = lock(&self.users);
+        let row = users
+            .by_id
+            .get_mut(&(tenant.clone(), id.clone()))
+            .ok_or(PortError::NotFound)?;
+        change(row);
+        Ok(())
+    }
+
     /// Replaces a user's enrolled second factors (for tests and seeding; flows add them with
     /// [`UserDirectory::add_mfa_method`]).
     pub fn set_mfa_methods(
@@ -109,13 +125,9 @@ impl MemoryUserDirectory {
         id: &UserId,
         methods: Vec<String>,
     ) -> Result<(), PortError> {
-        let mut users = lock(&self.users);
-        let row = users
-            .by_id
-            .get_mut(&(tenant.clone(), id.clone()))
-            .ok_or(PortError::NotFound)?;
-        row.user.mfa_methods = methods;
-        Ok(())
+        self.update(tenant, id, |row| {
+            row.user.mfa_methods = methods;
+        })
     }
 }
 
@@ -180,13 +192,9 @@ impl UserDirectory for MemoryUserDirectory {
         id: &UserId,
         hash: &str,
     ) -> Result<(), PortError> {
-        let mut users = lock(&self.users);
-        let row = users
-            .by_id
-            .get_mut(&(tenant.clone(), id.clone()))
-            .ok_or(PortError::NotFound)?;
-        row.password_hash = Some(hash.to_owned());
-        Ok(())
+        self.update(tenant, id, |row| {
+            row.password_hash = Some(hash.to_owned());
+        })
     }
 
     fn set_attributes(
@@ -195,19 +203,15 @@ impl UserDirectory for MemoryUserDirectory {
         id: &UserId,
         attributes: &Map<String, Value>,
     ) -> Result<(), PortError> {
-        let mut users = lock(&self.users);
-        let row = users
-            .by_id
-            .get_mut(&(tenant.clone(), id.clone()))
-            .ok_or(PortError::NotFound)?;
-        for (key, value) in attributes {
-            if value.is_null() {
-                row.user.attributes.shift_remove(key);
-            } else {
-                row.user.attributes.insert(key.clone(), value.clone());
+        self.update(tenant, id, |row| {
+            for (key, value) in attributes {
+                if value.is_null() {
+                    row.user.attributes.shift_remove(key);
+                } else {
+                    row.user.attributes.insert(key.clone(), value.clone());
+                }
             }
-        }
-        Ok(())
+        })
     }
 
     fn add_mfa_method(
@@ -216,15 +220,11 @@ impl UserDirectory for MemoryUserDirectory {
         id: &UserId,
         method: &str,
     ) -> Result<(), PortError> {
-        let mut users = lock(&self.users);
-        let row = users
-            .by_id
-            .get_mut(&(tenant.clone(), id.clone()))
-            .ok_or(PortError::NotFound)?;
-        if !row.user.mfa_methods.iter().any(|known| known == method) {
-            row.user.mfa_methods.push(method.to_owned());
-        }
-        Ok(())
+        self.update(tenant, id, |row| {
+            if !row.user.mfa_methods.iter().any(|known| known == method) {
+                row.user.mfa_methods.push(method.to_owned());
+            }
+        })
     }
 
     fn totp_credential(
@@ -244,13 +244,9 @@ impl UserDirectory for MemoryUserDirectory {
         id: &UserId,
         credential: &TotpCredential,
     ) -> Result<(), PortError> {
-        let mut users = lock(&self.users);
-        let row = users
-            .by_id
-            .get_mut(&(tenant.clone(), id.clone()))
-            .ok_or(PortError::NotFound)?;
-        row.totp = Some(credential.clone());
-        Ok(())
+        self.update(tenant, id, |row| {
+            row.totp = Some(credential.clone());
+        })
     }
 
     fn accept_totp_step(
