@@ -53,7 +53,7 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
         routes::list_invitations,
         routes::revoke_invitation,
     ),
-    components(responses(Unauthorized)),
+    components(responses(Unauthorized, FlowNotFound)),
     modifiers(&BearerScheme),
     security(("bearer" = [])),
     tags(
@@ -64,6 +64,25 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
 )]
 struct ApiDoc;
 
+/// An `ErrorBody` response with `description` and an example `{code, message}`.
+fn error_response(
+    description: &str,
+    code: &str,
+    message: &str,
+) -> utoipa::openapi::response::ResponseBuilder {
+    use utoipa::openapi::content::ContentBuilder;
+    use utoipa::openapi::response::ResponseBuilder;
+    use utoipa::openapi::schema::Ref;
+
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("ErrorBody")))
+        .example(Some(serde_json::json!({"code": code, "message": message})))
+        .build();
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", content)
+}
+
 /// The 401 every operation answers without a valid token, written once and referenced as
 /// `#/components/responses/Unauthorized`.
 pub(crate) struct Unauthorized;
@@ -73,28 +92,40 @@ impl<'r> utoipa::ToResponse<'r> for Unauthorized {
         &'r str,
         utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
     ) {
-        use utoipa::openapi::content::ContentBuilder;
         use utoipa::openapi::header::HeaderBuilder;
-        use utoipa::openapi::response::ResponseBuilder;
-        use utoipa::openapi::schema::{ObjectBuilder, Ref, Type};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
 
-        let content = ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("ErrorBody")))
-            .example(Some(serde_json::json!({
-                "code": "unauthorized",
-                "message": "a valid admin bearer token is required"
-            })))
-            .build();
         let challenge = HeaderBuilder::new()
             .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
             .description(Some("`Bearer realm=\"flowd-admin\"`"))
             .build();
-        let response = ResponseBuilder::new()
-            .description("Missing or wrong bearer token (`unauthorized`).")
-            .header("WWW-Authenticate", challenge)
-            .content("application/json", content)
-            .build();
+        let response = error_response(
+            "Missing or wrong bearer token (`unauthorized`).",
+            "unauthorized",
+            "a valid admin bearer token is required",
+        )
+        .header("WWW-Authenticate", challenge)
+        .build();
         ("Unauthorized", response.into())
+    }
+}
+
+/// The 404 of every operation on one flow, referenced as
+/// `#/components/responses/FlowNotFound`.
+pub(crate) struct FlowNotFound;
+
+impl<'r> utoipa::ToResponse<'r> for FlowNotFound {
+    fn response() -> (
+        &'r str,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    ) {
+        let response = error_response(
+            "No flow has this id (`flow_not_found`).",
+            "flow_not_found",
+            "no such flow",
+        )
+        .build();
+        ("FlowNotFound", response.into())
     }
 }
 

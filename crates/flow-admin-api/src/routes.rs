@@ -170,8 +170,7 @@ pub(crate) async fn list_flows(
     responses(
         (status = 200, description = "The flow.", body = FlowDetails),
         (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
-            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+        (status = 404, response = crate::openapi::FlowNotFound),
     )
 )]
 pub(crate) async fn get_flow(
@@ -259,8 +258,7 @@ pub(crate) async fn create_flow(
         (status = 400, description = "Malformed JSON (`invalid_json`, with line and column), a missing or ill-typed field (`invalid_request`, with its path), or a server-managed field such as `name` or `status` (`invalid_request`).", body = ErrorBody,
             example = json!({"code": "invalid_request", "message": "graph.nodes[1].type: missing field", "details": {"field": "graph.nodes[1].type"}})),
         (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
-            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+        (status = 404, response = crate::openapi::FlowNotFound),
         (status = 413, description = "The body is larger than the server's limit (`payload_too_large`).", body = ErrorBody,
             example = json!({"code": "payload_too_large", "message": "the body is larger than 1048576 bytes", "details": {"limit": 1048576}})),
     )
@@ -326,8 +324,7 @@ pub(crate) async fn update_flow(
     responses(
         (status = 204, description = "Deleted."),
         (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
-            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+        (status = 404, response = crate::openapi::FlowNotFound),
     )
 )]
 pub(crate) async fn delete_flow(
@@ -353,8 +350,7 @@ pub(crate) async fn delete_flow(
     responses(
         (status = 200, description = "The validator's report.", body = crate::schemas::Report),
         (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
-            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+        (status = 404, response = crate::openapi::FlowNotFound),
     )
 )]
 pub(crate) async fn validate_flow(
@@ -380,8 +376,7 @@ pub(crate) async fn validate_flow(
     responses(
         (status = 200, description = "Compiled.", body = Compiled),
         (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
-            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+        (status = 404, response = crate::openapi::FlowNotFound),
         (status = 422, description = "The flow does not validate (`invalid_flow`); `details` is the validator's report.", body = ErrorBody,
             example = json!({"code": "invalid_flow", "message": "the flow is invalid; see details", "details": {"valid": false, "errors": [{"code": "missing_start_node", "message": "Flow is missing a start node"}], "warnings": []}})),
     )
@@ -414,8 +409,7 @@ pub(crate) async fn compile_flow(
     responses(
         (status = 200, description = "Active.", body = Activated),
         (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
-            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+        (status = 404, response = crate::openapi::FlowNotFound),
         (status = 422, description = "The flow does not validate (`invalid_flow`); `details` is the validator's report.", body = ErrorBody,
             example = json!({"code": "invalid_flow", "message": "the flow is invalid; see details", "details": {"valid": false, "errors": [{"code": "missing_start_node", "message": "Flow is missing a start node"}], "warnings": []}})),
     )
@@ -447,8 +441,7 @@ pub(crate) async fn activate_flow(
     responses(
         (status = 200, description = "Inactive.", body = Deactivated),
         (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
-            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+        (status = 404, response = crate::openapi::FlowNotFound),
     )
 )]
 pub(crate) async fn deactivate_flow(
@@ -479,8 +472,7 @@ pub(crate) async fn deactivate_flow(
         (status = 200, description = "The flow document, as an attachment.", body = crate::schemas::Flow,
             headers(("Content-Disposition" = String, description = "`attachment; filename=\"<name>.json\"`"))),
         (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, description = "No flow has this id (`flow_not_found`).", body = ErrorBody,
-            example = json!({"code": "flow_not_found", "message": "no such flow"})),
+        (status = 404, response = crate::openapi::FlowNotFound),
     )
 )]
 pub(crate) async fn export_flow(
