@@ -55,6 +55,9 @@ fn serve(config: &Config) -> Result<(), String> {
         let address = format!("http://{}:{}", config.listen.ip(), application.port);
         eprintln!("flowd listening on {address}");
         eprintln!("  admin API:  {address}/api/admin/flows  (Authorization: Bearer <admin token>)");
+        eprintln!("  API docs:   {address}/api/admin/docs/");
+        eprintln!("  WSO2 flows: POST {address}/api/server/v1/flow/execute");
+        eprintln!("  authentik:  {address}/api/v3/flows/executor/default-login/");
         eprintln!("  health:     {address}/healthz, {address}/readyz");
         if let Some(token) = &application.generated_admin_token {
             eprintln!();
