@@ -242,16 +242,21 @@ fn the_store_compares_and_swaps() {
     assert_eq!(store.insert(&loaded), Err(PortError::Duplicate));
 }
 
-#[test]
-fn a_running_execution_is_a_conflict() {
-    let harness = Harness::new();
-    let (id, _) = harness.start(&harness.login);
+/// Saves the execution as `running`, as a request in the middle of its server steps leaves it.
+fn mark_running(harness: &Harness, id: &ExecutionId) {
     let store = &harness.memory.executions;
-    let mut execution = store.load(&id).unwrap().unwrap();
+    let mut execution = store.load(id).unwrap().unwrap();
     execution.status = ExecutionStatus::Running;
     let expected = execution.revision;
     execution.revision += 1;
     store.save(&execution, expected).unwrap();
+}
+
+#[test]
+fn a_running_execution_is_a_conflict() {
+    let harness = Harness::new();
+    let (id, _) = harness.start(&harness.login);
+    mark_running(&harness, &id);
     assert_eq!(
         harness.try_submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]),
         Err(EngineError::Conflict)
@@ -262,12 +267,7 @@ fn a_running_execution_is_a_conflict() {
 fn a_run_left_running_by_a_dead_request_is_taken_over_after_the_lease() {
     let harness = Harness::new();
     let (id, first) = harness.start(&harness.login);
-    let store = &harness.memory.executions;
-    let mut execution = store.load(&id).unwrap().unwrap();
-    execution.status = ExecutionStatus::Running;
-    let expected = execution.revision;
-    execution.revision += 1;
-    store.save(&execution, expected).unwrap();
+    mark_running(&harness, &id);
 
     let lease = test_config().running_lease_secs;
     let clock = harness.memory.clock.clone().unwrap();
