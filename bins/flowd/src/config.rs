@@ -67,6 +67,16 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// `FLOWD_RATE_LIMIT_BURST`: how many of them may come at once (default 60).
     pub rate_limit_burst: u32,
+    /// Seconds a request's body may take to arrive once its headers are in
+    /// (`FLOWD_BODY_TIMEOUT_SECS`, default 10, 1 to 300); past that: 408 and the connection
+    /// is closed.
+    pub body_timeout_secs: u64,
+    /// Connections open at once, in all (`FLOWD_MAX_CONNECTIONS`, default 4096; lowered to fit
+    /// the process's file descriptor limit). Past it, requests get 503 except health checks.
+    pub max_connections: usize,
+    /// Connections open at once from one client address (`FLOWD_MAX_CONNECTIONS_PER_ADDRESS`,
+    /// default 128; 0: no cap). Behind a reverse proxy every client shares its address.
+    pub max_connections_per_address: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -86,6 +96,12 @@ impl std::fmt::Debug for Config {
             .field("redirect_origins", &self.redirect_origins)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("body_timeout_secs", &self.body_timeout_secs)
+            .field("max_connections", &self.max_connections)
+            .field(
+                "max_connections_per_address",
+                &self.max_connections_per_address,
+            )
             .finish()
     }
 }
@@ -118,6 +134,9 @@ struct Raw {
     redirect_origins: Option<String>,
     rate_limit_per_minute: u32,
     rate_limit_burst: u32,
+    body_timeout_secs: u64,
+    max_connections: usize,
+    max_connections_per_address: usize,
 }
 
 /// The variable name of a setting, for messages.
@@ -138,6 +157,9 @@ impl Config {
             .and_then(|b| b.set_default("log_format", "text"))
             .and_then(|b| b.set_default("rate_limit_per_minute", 300))
             .and_then(|b| b.set_default("rate_limit_burst", 60))
+            .and_then(|b| b.set_default("body_timeout_secs", 10))
+            .and_then(|b| b.set_default("max_connections", 4096))
+            .and_then(|b| b.set_default("max_connections_per_address", 128))
             .map_err(|error| ConfigError::new("defaults", error.to_string()))?
             .add_source(
                 ::config::File::with_name(&file)
@@ -242,6 +264,18 @@ impl Config {
             }
             redirect_origins.push(origin.to_owned());
         }
+        if !(1..=300).contains(&raw.body_timeout_secs) {
+            return Err(ConfigError::new(
+                &var("body_timeout_secs"),
+                "must be from 1 to 300 seconds",
+            ));
+        }
+        if raw.max_connections < 16 {
+            return Err(ConfigError::new(
+                &var("max_connections"),
+                "must be at least 16",
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&raw.log)
             .map_err(|error| ConfigError::new(&var("log"), error.to_string()))?;
         Ok(Self {
@@ -258,6 +292,9 @@ impl Config {
             redirect_origins,
             rate_limit_per_minute: raw.rate_limit_per_minute,
             rate_limit_burst: raw.rate_limit_burst,
+            body_timeout_secs: raw.body_timeout_secs,
+            max_connections: raw.max_connections,
+            max_connections_per_address: raw.max_connections_per_address,
         })
     }
 
@@ -278,6 +315,10 @@ impl Config {
             // Tests make many requests from one address; the limit has its own test.
             rate_limit_per_minute: 0,
             rate_limit_burst: 0,
+            body_timeout_secs: 10,
+            max_connections: 4096,
+            // Tests open many connections from one address; the cap has its own test.
+            max_connections_per_address: 0,
         }
     }
 }
@@ -301,6 +342,9 @@ mod tests {
             redirect_origins: None,
             rate_limit_per_minute: 300,
             rate_limit_burst: 60,
+            body_timeout_secs: 10,
+            max_connections: 4096,
+            max_connections_per_address: 128,
         }
     }
 
@@ -325,7 +369,10 @@ mod tests {
     #[test]
     fn each_bad_value_names_its_setting() {
         type Spoil = fn(&mut Raw);
-        let cases: [(Spoil, &str); 10] = [
+        let cases: [(Spoil, &str); 13] = [
+            (|r| r.body_timeout_secs = 0, "FLOWD_BODY_TIMEOUT_SECS"),
+            (|r| r.body_timeout_secs = 301, "FLOWD_BODY_TIMEOUT_SECS"),
+            (|r| r.max_connections = 1, "FLOWD_MAX_CONNECTIONS"),
             (|r| r.listen = "nowhere".to_owned(), "FLOWD_LISTEN"),
             (
                 |r| r.database_url = "mysql://x".to_owned(),

@@ -243,6 +243,10 @@ impl Application {
             ))),
             token,
             body_limit: DEFAULT_BODY_LIMIT,
+            origins: flow_http::OriginPolicy::allowing(
+                std::iter::once(config.public_url.as_str())
+                    .chain(config.redirect_origins.iter().map(String::as_str)),
+            ),
         });
         let wso2 = web::Data::new(
             flow_wso2_api::Wso2State::new(
@@ -266,12 +270,23 @@ impl Application {
             config.rate_limit_burst,
         ));
         actix_web::rt::spawn(housekeeping(services.engine.clone(), rate_limit.clone()));
+        let budget = ConnectionBudget::for_config(config);
+        let limits = Arc::new(
+            flow_http::ConnectionLimits::new(config.max_connections_per_address, budget.total)
+                .exempting(["/healthz", "/readyz"]),
+        );
+        let deadline = web::Data::new(flow_http::BodyDeadline(Duration::from_secs(
+            config.body_timeout_secs,
+        )));
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(middleware::from_fn(flow_http::enforce_body_deadline))
+                .wrap(middleware::from_fn(flow_http::refuse_over_limit))
                 .wrap(middleware::from_fn(crate::ratelimit::enforce))
                 .wrap(middleware::from_fn(crate::telemetry::request_span))
                 .app_data(database.clone())
                 .app_data(rate_limit.clone())
+                .app_data(deadline.clone())
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(crate::metrics::render))
@@ -280,6 +295,9 @@ impl Application {
                 .configure(|cfg| flow_authentik_api::configure(cfg, authentik.clone(), &sessions))
                 .default_service(web::to(not_found))
         })
+        .workers(budget.workers)
+        .max_connections(budget.per_worker)
+        .on_connect(move |connection, extensions| limits.on_connect(connection, extensions))
         .listen(listener)
         .map_err(|source| StartError::Listen {
             address: config.listen.to_string(),
@@ -291,6 +309,48 @@ impl Application {
             server,
             generated_admin_token,
         })
+    }
+}
+
+/// File descriptors kept for everything but client connections (database pool, SQLite's WAL
+/// files, Redis, mail, logs).
+const RESERVED_FDS: usize = 128;
+/// Connections accepted beyond the total cap, so that health checks still reach a full server.
+const HEALTH_ROOM: usize = 64;
+
+/// How many connections the server accepts: the configured total cap, lowered to fit the
+/// process's file descriptor limit (raised to its hard limit first), with room above it for
+/// health checks; and the per-worker accept limit that keeps `accept()` from failing.
+struct ConnectionBudget {
+    workers: usize,
+    total: usize,
+    per_worker: usize,
+}
+
+impl ConnectionBudget {
+    fn for_config(config: &Config) -> Self {
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        let descriptors = rlimit::increase_nofile_limit(u64::MAX)
+            .ok()
+            .and_then(|limit| usize::try_from(limit).ok())
+            .unwrap_or(1024);
+        let usable = descriptors
+            .saturating_sub(RESERVED_FDS)
+            .max(HEALTH_ROOM * 2);
+        let total = config.max_connections.min(usable - HEALTH_ROOM);
+        if total < config.max_connections {
+            tracing::warn!(
+                configured = config.max_connections,
+                used = total,
+                descriptors,
+                "FLOWD_MAX_CONNECTIONS is above what the file descriptor limit allows; lowered"
+            );
+        }
+        Self {
+            workers,
+            total,
+            per_worker: (total + HEALTH_ROOM).div_ceil(workers),
+        }
     }
 }
 

@@ -70,6 +70,11 @@ impl FromRequest for Admin {
                 scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
             });
         let state = request.app_data::<web::Data<AdminState>>();
+        if let Some(state) = state
+            && let Err(refused) = state.origins.check(request)
+        {
+            return ready(Err(AdminError::CrossSite(refused)));
+        }
         let accepted = match (presented, state) {
             (Some(token), Some(state)) => state.token.accepts(token),
             _ => false,

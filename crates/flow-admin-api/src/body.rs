@@ -17,6 +17,7 @@ pub(crate) async fn read_object(
         .await
         .map_err(|error| match error {
             BodyError::Unreadable => AdminError::BodyUnreadable,
+            BodyError::TimedOut => AdminError::RequestTimeout,
             BodyError::TooLarge { limit } => AdminError::PayloadTooLarge { limit },
             BodyError::InvalidJson {
                 line,

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use flow_engine::{CatalogError, InvitationError};
+use flow_http::echo;
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -17,7 +18,7 @@ pub enum AdminError {
     #[error("a valid admin bearer token is required")]
     Unauthorized,
     /// The body is not JSON.
-    #[error("the body is not valid JSON: {message}")]
+    #[error("the body is not valid JSON: {}", echo(message))]
     InvalidJson {
         /// 1-based line of the problem.
         line: usize,
@@ -27,7 +28,7 @@ pub enum AdminError {
         message: String,
     },
     /// The body is JSON but a field is missing or has the wrong shape.
-    #[error("{field}: {message}")]
+    #[error("{}: {}", echo(field), echo(message))]
     InvalidRequest {
         /// The path of the field.
         field: String,
@@ -38,7 +39,7 @@ pub enum AdminError {
     #[error("a flow name is 1 to 64 lowercase letters, digits and hyphens")]
     InvalidName,
     /// A query parameter is invalid.
-    #[error("query parameter {parameter}: {message}")]
+    #[error("query parameter {parameter}: {}", echo(message))]
     InvalidQuery {
         /// The parameter.
         parameter: &'static str,
@@ -54,6 +55,12 @@ pub enum AdminError {
     /// The request body could not be read.
     #[error("the request body could not be read")]
     BodyUnreadable,
+    /// The body did not arrive within the request deadline (408); the connection is closed.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
+    /// A browser sent the request from a foreign origin (403).
+    #[error(transparent)]
+    CrossSite(#[from] flow_http::CrossSiteRequest),
     /// No admin endpoint has this path and method.
     #[error("no such endpoint")]
     NoRoute,
@@ -75,7 +82,8 @@ pub enum AdminError {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ErrorBody<'a> {
     /// The stable machine code (`invalid_json`, `invalid_request`, `invalid_name`,
-    /// `invalid_query`, `payload_too_large`, `body_unreadable`, `unauthorized`, `not_found`,
+    /// `invalid_query`, `payload_too_large`, `body_unreadable`, `request_timeout`,
+    /// `cross_site_request`, `unauthorized`, `not_found`,
     /// `flow_not_found`, `execution_not_found`, `name_taken`, `invalid_flow`,
     /// `store_unavailable`, `internal_error`, `invalid_email`, `invalid_expiry`,
     /// `invitation_not_found`, `mail_unavailable`, ...).
@@ -103,6 +111,8 @@ impl AdminError {
             Self::InvalidQuery { .. } => "invalid_query",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::BodyUnreadable => "body_unreadable",
+            Self::RequestTimeout => "request_timeout",
+            Self::CrossSite(_) => "cross_site_request",
             Self::NoRoute => "not_found",
             Self::ExecutionNotFound => "execution_not_found",
             Self::Catalog(CatalogError::Store(_)) => "store_unavailable",
@@ -154,6 +164,8 @@ impl ResponseError for AdminError {
             | Self::InvalidQuery { .. }
             | Self::BodyUnreadable => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::CrossSite(_) => StatusCode::FORBIDDEN,
             Self::NoRoute | Self::ExecutionNotFound | Self::Catalog(CatalogError::NotFound) => {
                 StatusCode::NOT_FOUND
             }

@@ -35,6 +35,9 @@ pub struct AdminState {
     pub token: AdminToken,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Origins whose pages may send changing requests besides flowd's own: a browser request
+    /// from any other origin gets 403 `cross_site_request` before the token is looked at.
+    pub origins: flow_http::OriginPolicy,
 }
 
 /// Mounts `/api/admin/...` on an actix app or scope: the API, its OpenAPI document at

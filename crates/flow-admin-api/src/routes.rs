@@ -114,7 +114,7 @@ fn encode_cursor(id: &str) -> String {
 fn decode_cursor(cursor: &str) -> Result<String> {
     let invalid = || AdminError::InvalidQuery {
         parameter: "cursor",
-        message: "not a cursor this server issued".to_owned(),
+        message: "not a well-formed cursor".to_owned(),
     };
     let hex = cursor.strip_prefix("c1").ok_or_else(invalid)?;
     if hex.len() % 2 != 0 || hex.len() > 400 {
@@ -184,6 +184,53 @@ pub(crate) async fn get_flow(
     Ok(HttpResponse::Ok().json(FlowDetails::from(&stored)))
 }
 
+/// Fields of a flow the server manages, which a create body may not hold (400
+/// `invalid_request` naming the field): a new flow is always a draft at version 1, not
+/// compiled, not the default, with the server's id and timestamps.
+const CREATE_MANAGED: &[&str] = &[
+    "id",
+    "status",
+    "version",
+    "compiled",
+    "compiled_at",
+    "is_default",
+    "created_at",
+    "updated_at",
+    "activated_at",
+    "deactivated_at",
+];
+
+/// Fields a PUT body may not hold: the managed ones, and the name and type, which are fixed
+/// at creation.
+const UPDATE_MANAGED: &[&str] = &[
+    "id",
+    "name",
+    "type",
+    "status",
+    "version",
+    "compiled",
+    "compiled_at",
+    "created_at",
+    "updated_at",
+    "activated_at",
+    "deactivated_at",
+];
+
+/// Refuses a body holding any of the `managed` fields, naming the first one.
+fn refuse_managed(
+    body: &serde_json::Map<String, serde_json::Value>,
+    managed: &[&str],
+    message: &str,
+) -> Result<()> {
+    match managed.iter().find(|field| body.contains_key(**field)) {
+        Some(field) => Err(AdminError::InvalidRequest {
+            field: (*field).to_owned(),
+            message: message.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Create a flow: a draft at version 1, not compiled. Drafts may hold invalid graphs.
 #[utoipa::path(
     post,
@@ -194,7 +241,7 @@ pub(crate) async fn get_flow(
     responses(
         (status = 201, description = "Created.", body = CreatedFlow,
             headers(("Location" = String, description = "`/api/admin/flows/{id}` of the new flow"))),
-        (status = 400, description = "Malformed JSON (`invalid_json`, with line and column), a missing or ill-typed field (`invalid_request`, with its path), or a name that breaks the naming rule (`invalid_name`).", body = ErrorBody,
+        (status = 400, description = "Malformed JSON or a repeated key (`invalid_json`, with line and column), a missing or ill-typed field (`invalid_request`, with its path), a server-managed field such as `status`, `id` or `is_default` (`invalid_request`), or a name that breaks the naming rule (`invalid_name`).", body = ErrorBody,
             example = json!({"code": "invalid_request", "message": "graph.nodes[1].type: missing field", "details": {"field": "graph.nodes[1].type"}})),
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 409, description = "Another flow already has this name (`name_taken`).", body = ErrorBody,
@@ -210,13 +257,17 @@ pub(crate) async fn create_flow(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let mut body = read_object(payload, state.body_limit).await?;
+    refuse_managed(
+        &body,
+        CREATE_MANAGED,
+        "cannot be set on create: the server manages it; a flow becomes active through activate and the default of its type through PUT",
+    )?;
     let name: String = require(&mut body, "name")?;
     let name = FlowName::parse(&name).map_err(|_| AdminError::InvalidName)?;
     let display_name: String = require(&mut body, "display_name")?;
     let description: Option<String> = take(&mut body, "description")?;
     let flow_type: FlowType = require(&mut body, "type")?;
     let graph: Graph = require(&mut body, "graph")?;
-    let is_default: Option<bool> = take(&mut body, "is_default")?;
     let new = NewFlow {
         name,
         display_name,
@@ -226,14 +277,7 @@ pub(crate) async fn create_flow(
         extra: body,
     };
     let tenant = tenant(&request);
-    let stored = catalog(&state, move |catalog| {
-        let created = catalog.create(&tenant, new)?;
-        match is_default {
-            Some(true) => catalog.set_default(&tenant, &created.flow.id, true),
-            _ => Ok(created),
-        }
-    })
-    .await?;
+    let stored = catalog(&state, move |catalog| catalog.create(&tenant, new)).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -271,24 +315,11 @@ pub(crate) async fn update_flow(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let mut body = read_object(payload, state.body_limit).await?;
-    for managed in [
-        "id",
-        "name",
-        "type",
-        "status",
-        "version",
-        "compiled",
-        "compiled_at",
-        "created_at",
-        "updated_at",
-    ] {
-        if body.contains_key(managed) {
-            return Err(AdminError::InvalidRequest {
-                field: managed.to_owned(),
-                message: "cannot be changed with PUT; only display_name, description, graph and is_default can".to_owned(),
-            });
-        }
-    }
+    refuse_managed(
+        &body,
+        UPDATE_MANAGED,
+        "cannot be changed with PUT; only display_name, description, graph and is_default can",
+    )?;
     let patch = FlowPatch {
         display_name: take(&mut body, "display_name")?,
         description: take(&mut body, "description")?,
@@ -501,7 +532,7 @@ pub(crate) async fn export_flow(
     responses(
         (status = 201, description = "Imported as a new draft.", body = FlowDetails,
             headers(("Location" = String, description = "`/api/admin/flows/{id}` of the new flow"))),
-        (status = 400, description = "Malformed JSON (`invalid_json`, with line and column), a missing or ill-typed field (`invalid_request`, with its path), or a name that breaks the naming rule (`invalid_name`).", body = ErrorBody,
+        (status = 400, description = "Malformed JSON or a repeated key (`invalid_json`, with line and column), a missing or ill-typed field (`invalid_request`, with its path), a server-managed field such as `status`, `id` or `is_default` (`invalid_request`), or a name that breaks the naming rule (`invalid_name`).", body = ErrorBody,
             example = json!({"code": "invalid_request", "message": "graph.nodes[1].type: missing field", "details": {"field": "graph.nodes[1].type"}})),
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 409, description = "Another flow already has this name (`name_taken`).", body = ErrorBody,

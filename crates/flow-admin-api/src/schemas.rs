@@ -124,7 +124,10 @@ pub(crate) struct Flow {
     updated_at: i64,
 }
 
-/// Body of `POST /api/admin/flows`. Unknown fields are kept on the flow.
+/// Body of `POST /api/admin/flows`. Unknown fields are kept on the flow. The fields the server
+/// manages (`id`, `status`, `version`, `compiled`, `compiled_at`, `is_default`, `created_at`,
+/// `updated_at`, `activated_at`, `deactivated_at`) are refused (400 `invalid_request`): a new
+/// flow is a draft; activate it, then mark it default with PUT.
 #[derive(ToSchema)]
 pub(crate) struct CreateFlowRequest {
     /// Unique slug: 1 to 64 lowercase letters, digits and hyphens (else 400 `invalid_name`;
@@ -141,8 +144,6 @@ pub(crate) struct CreateFlowRequest {
     flow_type: FlowType,
     /// The graph; a draft may hold an invalid graph (validate says what is wrong).
     graph: Graph,
-    /// Extension: make the flow the default of its type (unsets the others).
-    is_default: Option<bool>,
 }
 
 /// Body of `POST /api/admin/invitations`. Unknown fields are ignored.

@@ -13,7 +13,7 @@ pub enum AuthentikError {
     #[error("no active flow has this slug")]
     FlowNotFound,
     /// The body is not a JSON object.
-    #[error("JSON parse error - {0}")]
+    #[error("JSON parse error - {}", flow_http::echo(.0))]
     InvalidJson(String),
     /// The body is larger than the limit.
     #[error("the request body is larger than {0} bytes")]
@@ -21,6 +21,16 @@ pub enum AuthentikError {
     /// The body could not be read.
     #[error("the request body could not be read")]
     BodyUnreadable,
+    /// The body did not arrive within the request deadline (408); the connection is closed.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
+    /// A POST whose body is not declared `application/json` (415): an HTML form can send
+    /// `text/plain` across sites without a preflight, so nothing else is parsed.
+    #[error("Unsupported media type in request; send application/json.")]
+    UnsupportedMediaType,
+    /// A browser sent the request from a foreign origin (403).
+    #[error(transparent)]
+    CrossSite(#[from] flow_http::CrossSiteRequest),
     /// The request needs a signed-in session.
     #[error("Authentication credentials were not provided.")]
     NotAuthenticated,
@@ -46,6 +56,9 @@ impl AuthentikError {
             Self::InvalidJson(_) => "parse_error",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::BodyUnreadable => "body_unreadable",
+            Self::RequestTimeout => "request_timeout",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::CrossSite(_) => "cross_site_request",
             Self::NotAuthenticated => "not_authenticated",
             Self::Session(_) | Self::SessionKey | Self::SessionStore(_) => "session_error",
             Self::Internal(_) => "internal_error",
@@ -58,6 +71,9 @@ impl AuthentikError {
             Self::FlowNotFound => StatusCode::NOT_FOUND,
             Self::InvalidJson(_) | Self::BodyUnreadable => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::CrossSite(_) => StatusCode::FORBIDDEN,
             Self::NotAuthenticated => StatusCode::FORBIDDEN,
             Self::Session(_) | Self::SessionKey | Self::SessionStore(_) | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR

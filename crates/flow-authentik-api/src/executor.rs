@@ -139,7 +139,7 @@ impl Executor {
             return Turn::challenge(facts.envelope(redirect(to)), PlanChange::Clear);
         }
         if let Some(id) = plan {
-            match self.engine.current(&self.tenant, &id) {
+            match self.engine.current_via(crate::CHANNEL, &self.tenant, &id) {
                 Ok(Outcome::Prompt(form)) => {
                     return Turn::challenge(form_challenge(facts, &form), PlanChange::Keep);
                 }
@@ -166,7 +166,7 @@ impl Executor {
         let Some(id) = plan else {
             return self.start(slug, facts, context, query);
         };
-        let form = match self.engine.current(&self.tenant, &id) {
+        let form = match self.engine.current_via(crate::CHANNEL, &self.tenant, &id) {
             Ok(Outcome::Prompt(form)) => form,
             Ok(_) | Err(EngineError::NotFound | EngineError::Expired) => {
                 return self.start(slug, facts, context, query);
@@ -187,7 +187,10 @@ impl Executor {
                 return Turn::challenge(envelope, PlanChange::Keep);
             }
         };
-        match self.engine.resume_in(&self.tenant, &id, submission) {
+        match self
+            .engine
+            .resume_via(crate::CHANNEL, &self.tenant, &id, submission)
+        {
             Ok(Outcome::Prompt(form)) if !form.errors.is_empty() => {
                 Turn::challenge(form_challenge(facts, &form), PlanChange::Keep)
             }
@@ -222,7 +225,7 @@ impl Executor {
                 return self.flow_error(facts, &EngineError::Internal(error.to_string()));
             }
         };
-        let (id, outcome) = match self.engine.start(&program, context) {
+        let (id, outcome) = match self.engine.start_via(crate::CHANNEL, &program, context) {
             Ok(started) => started,
             Err(error) => return self.flow_error(facts, &error),
         };
@@ -233,7 +236,10 @@ impl Executor {
             {
                 let submission =
                     Submission::with_inputs([(flow_engine::FIELD_CONFIRMATION_CODE, code)]);
-                match self.engine.resume_in(&self.tenant, &id, submission) {
+                match self
+                    .engine
+                    .resume_via(crate::CHANNEL, &self.tenant, &id, submission)
+                {
                     Ok(outcome) => outcome,
                     Err(error) => return self.flow_error(facts, &error),
                 }

@@ -18,10 +18,14 @@ use actix_session::storage::{CookieSessionStore, RedisSessionStore, SessionStore
 use actix_web::cookie::{Key, SameSite};
 use actix_web::web;
 use flow_engine::{Engine, FlowCatalog};
+use flow_http::OriginPolicy;
 
 pub use error::AuthentikError;
 pub use redirect::RedirectPolicy;
 
+/// The name executions started here carry ([`flow_engine::Engine::start_via`]): they are
+/// continued through this protocol only.
+pub const CHANNEL: &str = "authentik";
 /// The executor's path prefix; the flow's slug follows.
 pub const EXECUTOR_PREFIX: &str = "/api/v3/flows/executor/";
 /// authentik's session cookie name.
@@ -42,6 +46,9 @@ pub struct AuthentikSettings {
     pub redirects: RedirectPolicy,
     /// The largest request body accepted, in bytes; larger ones get 413.
     pub body_limit: usize,
+    /// Origins whose pages may post to the executor besides flowd's own (the same list as
+    /// redirects): a browser request from any other origin gets 403.
+    pub origins: OriginPolicy,
 }
 
 impl AuthentikSettings {
@@ -53,10 +60,12 @@ impl AuthentikSettings {
         let public_url = public_url.into();
         let mut origins: Vec<&str> = allowed_origins.into_iter().collect();
         origins.push(&public_url);
-        let redirects = RedirectPolicy::allowing(origins);
+        let redirects = RedirectPolicy::allowing(origins.iter().copied());
+        let origins = OriginPolicy::allowing(origins);
         Self {
             public_url,
             redirects,
+            origins,
             body_limit: DEFAULT_BODY_LIMIT,
         }
     }

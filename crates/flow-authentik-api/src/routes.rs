@@ -161,6 +161,12 @@ pub(crate) async fn executor_post(
     session: Session,
     payload: web::Payload,
 ) -> HttpResponse {
+    if let Err(error) = state.settings.origins.check(&request) {
+        return AuthentikError::from(error).to_response();
+    }
+    if !declares_json(&request) {
+        return AuthentikError::UnsupportedMediaType.to_response();
+    }
     let body = match read_object(payload, state.settings.body_limit).await {
         Ok(body) => body,
         Err(error) => return error.to_response(),
@@ -289,6 +295,17 @@ pub(crate) async fn not_found() -> HttpResponse {
     AuthentikError::FlowNotFound.to_response()
 }
 
+/// Whether the request declares a JSON body (`application/json`, parameters allowed), the only
+/// kind a challenge response may be.
+fn declares_json(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
 /// Reads the whole body, refusing more than `limit` bytes, and parses it as a JSON object.
 async fn read_object(
     payload: web::Payload,
@@ -298,6 +315,7 @@ async fn read_object(
         .await
         .map_err(|error| match error {
             BodyError::Unreadable => AuthentikError::BodyUnreadable,
+            BodyError::TimedOut => AuthentikError::RequestTimeout,
             BodyError::TooLarge { limit } => AuthentikError::PayloadTooLarge(limit),
             BodyError::InvalidJson { .. } | BodyError::NotAnObject => {
                 AuthentikError::InvalidJson(error.to_string())

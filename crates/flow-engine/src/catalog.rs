@@ -228,7 +228,7 @@ impl FlowCatalog {
             }
         }
         flow.updated_at = self.clock.now_secs();
-        self.save(&stored)?;
+        self.save(&mut stored)?;
         Ok(stored)
     }
 
@@ -267,7 +267,7 @@ impl FlowCatalog {
         stored.flow.status = FlowStatus::Active;
         stored.activated_at = Some(now);
         stored.flow.updated_at = now;
-        self.save(&stored)?;
+        self.save(&mut stored)?;
         Ok(stored)
     }
 
@@ -279,7 +279,7 @@ impl FlowCatalog {
         stored.flow.status = FlowStatus::Inactive;
         stored.deactivated_at = Some(now);
         stored.flow.updated_at = now;
-        self.save(&stored)?;
+        self.save(&mut stored)?;
         Ok(stored)
     }
 
@@ -295,7 +295,7 @@ impl FlowCatalog {
         let mut stored = self.get(tenant, id)?;
         stored.is_default = is_default;
         stored.flow.updated_at = self.clock.now_secs();
-        self.save(&stored)?;
+        self.save(&mut stored)?;
         Ok(stored)
     }
 
@@ -358,7 +358,7 @@ impl FlowCatalog {
                 .flows
                 .default_for(tenant, stored.flow.flow_type)?
                 .is_none();
-            self.save(&stored)?;
+            self.save(&mut stored)?;
             installed.push(stored);
         }
         Ok(installed)
@@ -468,12 +468,13 @@ impl FlowCatalog {
         stored.flow.compiled = true;
         stored.flow.compiled_at = Some(now);
         stored.flow.updated_at = now;
-        self.save(&stored)?;
+        self.save(&mut stored)?;
         Ok(stored)
     }
 
     /// Writes a changed flow back.
-    fn save(&self, stored: &StoredFlow) -> Result<(), CatalogError> {
+    fn save(&self, stored: &mut StoredFlow) -> Result<(), CatalogError> {
+        scrub_extras(&mut stored.flow);
         self.flows.update(stored).map_err(flow_gone)
     }
 
@@ -484,6 +485,7 @@ impl FlowCatalog {
         mut flow: Flow,
         preferred: Option<String>,
     ) -> Result<StoredFlow, CatalogError> {
+        scrub_extras(&mut flow);
         let name = flow.name.as_str().to_owned();
         if self.flows.get_by_name(tenant, &name)?.is_some() {
             return Err(CatalogError::NameTaken(name));
@@ -523,9 +525,7 @@ impl FlowCatalog {
         flow.created_at = now;
         flow.updated_at = now;
         flow.description = flow.description.filter(|text| !text.is_empty());
-        for field in MANAGED_FIELDS {
-            flow.extra.shift_remove(field);
-        }
+        scrub_extras(&mut flow);
         (flow, id)
     }
 
@@ -534,6 +534,16 @@ impl FlowCatalog {
         let mut bytes = [0u8; 8];
         self.random.fill(&mut bytes);
         format!("{FLOW_ID_PREFIX}{}", hex::encode(bytes))
+    }
+}
+
+/// Drops extra fields that would shadow a flow field or a catalog-managed one: whatever
+/// reaches the catalog, a stored document holds each key once and its managed state is the
+/// catalog's own.
+fn scrub_extras(flow: &mut Flow) {
+    flow.drop_shadowing_extras();
+    for field in MANAGED_FIELDS {
+        flow.extra.shift_remove(field);
     }
 }
 

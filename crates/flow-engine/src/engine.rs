@@ -182,6 +182,28 @@ impl Engine {
         program: &Arc<Program>,
         request: RequestContext,
     ) -> Result<(ExecutionId, Outcome), EngineError> {
+        self.start_in_channel(program, request, None)
+    }
+
+    /// [`Engine::start`] for a protocol adapter: the execution is tied to `channel` (the
+    /// adapter's name for its protocol), and [`Engine::resume_via`] and [`Engine::current_via`]
+    /// refuse to continue it through any other, as if it did not exist. A flow started over one
+    /// protocol is finished over the same one.
+    pub fn start_via(
+        &self,
+        channel: &str,
+        program: &Arc<Program>,
+        request: RequestContext,
+    ) -> Result<(ExecutionId, Outcome), EngineError> {
+        self.start_in_channel(program, request, Some(channel.to_owned()))
+    }
+
+    fn start_in_channel(
+        &self,
+        program: &Arc<Program>,
+        request: RequestContext,
+        channel: Option<String>,
+    ) -> Result<(ExecutionId, Outcome), EngineError> {
         let now = self.ports.clock.now_secs();
         let mut bytes = [0u8; 16];
         self.ports.random.fill(&mut bytes);
@@ -193,6 +215,7 @@ impl Engine {
             pc: 0,
             status: ExecutionStatus::Running,
             request,
+            channel,
             identifier: None,
             user_id: None,
             attributes: Map::new(),
@@ -245,7 +268,7 @@ impl Engine {
     /// Continues an execution with the user's submission, in whatever tenant it belongs to.
     /// Servers resolve a tenant per request and should use [`Engine::resume_in`].
     pub fn resume(&self, id: &ExecutionId, submission: Submission) -> Result<Outcome, EngineError> {
-        match self.resumable(None, id)? {
+        match self.resumable(None, None, id)? {
             Resumable::Waiting(execution) => self.resume_loaded(execution, submission),
             Resumable::Stalled(execution) => self.recover(execution),
         }
@@ -259,7 +282,22 @@ impl Engine {
         id: &ExecutionId,
         submission: Submission,
     ) -> Result<Outcome, EngineError> {
-        match self.resumable(Some(tenant), id)? {
+        match self.resumable(Some(tenant), None, id)? {
+            Resumable::Waiting(execution) => self.resume_loaded(execution, submission),
+            Resumable::Stalled(execution) => self.recover(execution),
+        }
+    }
+
+    /// [`Engine::resume_in`] for a protocol adapter: an execution started through another
+    /// channel (see [`Engine::start_via`]) is [`EngineError::NotFound`].
+    pub fn resume_via(
+        &self,
+        channel: &str,
+        tenant: &TenantId,
+        id: &ExecutionId,
+        submission: Submission,
+    ) -> Result<Outcome, EngineError> {
+        match self.resumable(Some(tenant), Some(channel), id)? {
             Resumable::Waiting(execution) => self.resume_loaded(execution, submission),
             Resumable::Stalled(execution) => self.recover(execution),
         }
@@ -268,7 +306,27 @@ impl Engine {
     /// The prompt the execution is waiting on (with the errors of the last submission), for
     /// protocols that re-display the current step (authentik's GET).
     pub fn current(&self, tenant: &TenantId, id: &ExecutionId) -> Result<Outcome, EngineError> {
-        match self.resumable(Some(tenant), id)? {
+        self.current_in_channel(tenant, None, id)
+    }
+
+    /// [`Engine::current`] for a protocol adapter: an execution started through another
+    /// channel is [`EngineError::NotFound`].
+    pub fn current_via(
+        &self,
+        channel: &str,
+        tenant: &TenantId,
+        id: &ExecutionId,
+    ) -> Result<Outcome, EngineError> {
+        self.current_in_channel(tenant, Some(channel), id)
+    }
+
+    fn current_in_channel(
+        &self,
+        tenant: &TenantId,
+        channel: Option<&str>,
+        id: &ExecutionId,
+    ) -> Result<Outcome, EngineError> {
+        match self.resumable(Some(tenant), channel, id)? {
             Resumable::Waiting(execution) => {
                 self.waiting_form(&execution).cloned().map(Outcome::Prompt)
             }
@@ -302,6 +360,7 @@ impl Engine {
     fn resumable(
         &self,
         tenant: Option<&TenantId>,
+        channel: Option<&str>,
         id: &ExecutionId,
     ) -> Result<Resumable, EngineError> {
         let execution = self
@@ -309,6 +368,13 @@ impl Engine {
             .executions
             .load(id)?
             .filter(|execution| tenant.is_none_or(|tenant| &execution.tenant == tenant))
+            .filter(|execution| {
+                // An execution tied to a channel is continued through that channel only.
+                match (channel, execution.channel.as_deref()) {
+                    (Some(caller), Some(started)) => caller == started,
+                    _ => true,
+                }
+            })
             .ok_or(EngineError::NotFound)?;
         match execution.status {
             ExecutionStatus::Failed if execution.failure.as_deref() == Some(TOO_MANY_ATTEMPTS) => {

@@ -287,6 +287,11 @@ pub struct Execution {
     pub status: ExecutionStatus,
     /// The request that started it.
     pub request: RequestContext,
+    /// The wire protocol that started it, as its adapter names itself (see
+    /// [`crate::Engine::start_via`]); only the same protocol may continue it. `None`: any
+    /// caller may (embedders, and executions stored before protocols were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     /// The identifier the user typed, normalized.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,

@@ -45,7 +45,32 @@ pub struct Flow {
     pub extra: Map<String, Value>,
 }
 
+/// The top-level fields a flow document defines. [`Flow::extra`] never holds one of these
+/// names (see [`Flow::drop_shadowing_extras`]), so a stored document has each key once.
+pub const FLOW_FIELDS: [&str; 12] = [
+    "id",
+    "name",
+    "display_name",
+    "description",
+    "type",
+    "status",
+    "version",
+    "graph",
+    "compiled",
+    "compiled_at",
+    "created_at",
+    "updated_at",
+];
+
 impl Flow {
+    /// Removes extra fields named like a defined field: serialised, they would make a second
+    /// copy of that key, and a reader taking the last copy would see a forged value.
+    pub fn drop_shadowing_extras(&mut self) {
+        for field in FLOW_FIELDS {
+            self.extra.shift_remove(field);
+        }
+    }
+
     /// Parses a flow from JSON text; errors name the line and column or the field path.
     pub fn from_json(text: &str) -> Result<Self, ModelError> {
         let value: Value = serde_json::from_str(text).map_err(|e| ModelError::from_syntax(&e))?;

@@ -10,7 +10,9 @@ mod report;
 mod validate;
 
 pub use error::ModelError;
-pub use flow::{Flow, FlowName, FlowStatus, FlowType, InvalidFlowName, MAX_FLOW_NAME_LEN};
+pub use flow::{
+    FLOW_FIELDS, Flow, FlowName, FlowStatus, FlowType, InvalidFlowName, MAX_FLOW_NAME_LEN,
+};
 pub use graph::{Edge, Graph, Node, Position};
 pub use kind::*;
 pub use node_type::{NodeCategory, NodeType};

@@ -16,6 +16,7 @@ pub(crate) async fn read_object(
         .await
         .map_err(|error| match error {
             BodyError::Unreadable => Wso2Error::BodyUnreadable,
+            BodyError::TimedOut => Wso2Error::RequestTimeout,
             BodyError::TooLarge { limit } => Wso2Error::PayloadTooLarge { limit },
             BodyError::InvalidJson { .. } | BodyError::NotAnObject => Wso2Error::InvalidJson {
                 detail: error.to_string(),

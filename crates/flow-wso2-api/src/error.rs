@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use flow_engine::{CatalogError, EngineError};
+use flow_http::echo;
 
 use crate::dto::ErrorBody;
 
@@ -15,7 +16,7 @@ use crate::dto::ErrorBody;
 #[non_exhaustive]
 pub enum Wso2Error {
     /// The body is not JSON, or not a JSON object (400 `FE-60007`).
-    #[error("the request body is not a JSON object: {detail}")]
+    #[error("the request body is not a JSON object: {}", echo(detail))]
     InvalidJson {
         /// What the parser saw.
         detail: String,
@@ -23,6 +24,10 @@ pub enum Wso2Error {
     /// The body could not be read (400 `FE-60007`).
     #[error("the request body could not be read")]
     BodyUnreadable,
+    /// The body did not arrive within the request deadline (408 `FE-60016`, ours); the
+    /// connection is closed after the answer.
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     /// The body is larger than the limit (413 `FE-60013`, ours).
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge {
@@ -41,24 +46,24 @@ pub enum Wso2Error {
     #[error("the flow type is not provided")]
     FlowTypeMissing,
     /// `flowType` is not one of the supported types (400 `FE-60103`).
-    #[error("the flow type {0:?} is not supported")]
+    #[error("the flow type {:?} is not supported", echo(.0))]
     InvalidFlowType(String),
     /// No flow has the `flowName` (400 `FE-60105`, ours).
-    #[error("no flow is named {0:?}")]
+    #[error("no flow is named {:?}", echo(.0))]
     UnknownFlowName(String),
     /// The requested flow exists but is not active, or the type has no active default flow
     /// (400 `FE-60104`).
-    #[error("the requested flow {0} is disabled")]
+    #[error("the requested flow {} is disabled", echo(.0))]
     FlowDisabled(String),
     /// The `flowId` is malformed, unknown, expired or of an execution that has ended
     /// (400 `FE-60001`).
-    #[error("the flow id {0:?} is invalid or expired")]
+    #[error("the flow id {:?} is invalid or expired", echo(.0))]
     InvalidFlowId(String),
     /// `inputs` is not an object of strings (400 `FE-60008`).
-    #[error("invalid user inputs: {0}")]
+    #[error("invalid user inputs: {}", echo(.0))]
     InvalidInputs(String),
     /// The `actionId` is not offered by the current step (400 `FE-60009`).
-    #[error("the action id {0:?} is not offered by the current step")]
+    #[error("the action id {:?} is not offered by the current step", echo(.0))]
     InvalidAction(String),
     /// Another submission of the same execution is running or won (409 `FE-60014`, ours).
     #[error("the flow execution was changed by a concurrent request")]
@@ -90,6 +95,7 @@ impl Wso2Error {
                 "FE-60007"
             }
             Self::PayloadTooLarge { .. } => "FE-60013",
+            Self::RequestTimeout => "FE-60016",
             Self::FlowTypeMissing => "FE-60011",
             Self::InvalidFlowType(_) => "FE-60103",
             Self::UnknownFlowName(_) => "FE-60105",
@@ -112,6 +118,7 @@ impl Wso2Error {
                 "Error while processing the request."
             }
             Self::PayloadTooLarge { .. } => "Request body too large.",
+            Self::RequestTimeout => "Request body timed out.",
             Self::FlowTypeMissing => "Flow type is not provided.",
             Self::InvalidFlowType(_) => "Invalid flow type.",
             Self::UnknownFlowName(_) => "Invalid flow name.",
@@ -130,10 +137,13 @@ impl Wso2Error {
     /// The description: the detail, never a secret or an operator-only text.
     fn description(&self) -> String {
         match self {
-            Self::InvalidFlowId(id) => format!("The given flow id: {id} is invalid or expired."),
-            Self::FlowDisabled(name) => {
-                format!("The requested flow {name} is disabled. Please contact your administrator.")
+            Self::InvalidFlowId(id) => {
+                format!("The given flow id: {} is invalid or expired.", echo(id))
             }
+            Self::FlowDisabled(name) => format!(
+                "The requested flow {} is disabled. Please contact your administrator.",
+                echo(name)
+            ),
             other => {
                 let mut text = other.to_string();
                 if let Some(first) = text.get(..1) {
@@ -208,6 +218,7 @@ impl ResponseError for Wso2Error {
             | Self::InvalidAction(_)
             | Self::FlowFailed { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict => StatusCode::CONFLICT,
             Self::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -19,6 +19,9 @@ pub use error::Wso2Error;
 pub use keys::{ASSERTION_TTL_SECS, AssertionClaims, Assertions};
 pub use render::{engine_flow_type, wso2_flow_type};
 
+/// The name executions started here carry ([`flow_engine::Engine::start_via`]): they are
+/// continued through this protocol only.
+pub const CHANNEL: &str = "wso2";
 /// The path WSO2 Identity Server serves the Flow Execution API at.
 pub const EXECUTE_PATH: &str = "/api/server/v1/flow/execute";
 /// The short path WSO2's SDKs and the seed's curl examples also call.

@@ -179,11 +179,16 @@ async fn start_flow(
         };
         let flow_type = program.flow_type;
         let (id, outcome) = engine
-            .start(&program, context)
+            .start_via(crate::CHANNEL, &program, context)
             .map_err(|error| (Wso2Error::from_engine(error, "(new)"), Some(flow_type)))?;
         let outcome = if !inputs.is_empty() && matches!(outcome, Outcome::Prompt(_)) {
             engine
-                .resume_in(&tenant, &id, Submission { action_id, inputs })
+                .resume_via(
+                    crate::CHANNEL,
+                    &tenant,
+                    &id,
+                    Submission { action_id, inputs },
+                )
                 .map_err(|error| {
                     (
                         Wso2Error::from_engine(error, &id.to_string()),
@@ -230,7 +235,7 @@ async fn continue_flow(
         };
         let flow_type = execution.program.flow_type;
         let outcome = engine
-            .resume_in(&tenant, &id, submission)
+            .resume_via(crate::CHANNEL, &tenant, &id, submission)
             .map_err(|error| (Wso2Error::from_engine(error, &shown_id), Some(flow_type)))?;
         let assertion = assertion_for(&assertions, &issuer, flow_type, &outcome)
             .map_err(|error| (error, Some(flow_type)))?;

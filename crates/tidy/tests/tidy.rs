@@ -42,6 +42,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "flow-admin-api",
             "flow-wso2-api",
             "flow-authentik-api",
+            "flow-http",
         ],
     ),
     ("flowd-load", &[]),

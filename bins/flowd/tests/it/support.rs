@@ -25,6 +25,24 @@ impl TestServer {
         server
     }
 
+    /// A fresh server on a fresh SQLite database, with `adjust` applied to the test settings.
+    pub(crate) async fn start_configured(adjust: impl FnOnce(&mut Config)) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", temp.path().join("flowd.db").display());
+        let mut config = Config::for_tests(&url, temp.path().join("outbox"), TOKEN);
+        adjust(&mut config);
+        let application = Application::build(&config)
+            .await
+            .unwrap_or_else(|error| panic!("server starts: {error}"));
+        actix_web::rt::spawn(application.server);
+        Self {
+            base: format!("http://127.0.0.1:{}", application.port),
+            client: reqwest::Client::new(),
+            generated_token: None,
+            _temp: Some(temp),
+        }
+    }
+
     /// A server on the SQLite database in `dir` (kept between starts).
     pub(crate) async fn start_in(dir: &std::path::Path, token: Option<&str>) -> Self {
         let url = format!("sqlite://{}", dir.join("flowd.db").display());

@@ -267,12 +267,18 @@ async fn list_pages_with_an_opaque_cursor_and_filters() {
 #[actix_web::test]
 async fn extensions_default_flag_import_export_node_types() {
     let app = app().await;
-    let mut request = seed("create-flow-request.json");
-    request["is_default"] = json!(true);
+    let request = seed("create-flow-request.json");
     let (status, created) = call(&app, "POST", "/api/admin/flows", Some(&request)).await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(created["is_default"], true);
     let id = created["id"].as_str().unwrap().to_owned();
+    let (_, marked) = call(
+        &app,
+        "PUT",
+        &format!("/api/admin/flows/{id}"),
+        Some(&json!({"is_default": true})),
+    )
+    .await;
+    assert_eq!(marked["is_default"], true);
 
     let (status, exported) =
         call(&app, "GET", &format!("/api/admin/flows/{id}/export"), None).await;

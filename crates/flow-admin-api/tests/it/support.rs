@@ -30,6 +30,7 @@ pub(crate) async fn app_with_limit(
         ))),
         token: AdminToken::from_token(TOKEN),
         body_limit,
+        origins: flow_http::OriginPolicy::default(),
     });
     test::init_service(App::new().configure(|cfg| flow_admin_api::configure(cfg, state))).await
 }

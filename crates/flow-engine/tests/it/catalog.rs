@@ -857,3 +857,40 @@ fn the_catalog_can_be_shared_between_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<FlowCatalog>();
 }
+
+#[test]
+fn extra_fields_never_shadow_managed_ones() {
+    let (_, catalog, _) = setup();
+    let mut new = new_flow("forged", FlowType::Login, tiny_graph());
+    for (key, value) in [
+        ("status", json!("active")),
+        ("id", json!("flow_default_login")),
+        ("version", json!(9)),
+        ("compiled", json!(true)),
+        ("is_default", json!(true)),
+        ("activated_at", json!(1)),
+        ("theme", json!("dark")),
+    ] {
+        new.extra.insert(key.to_owned(), value);
+    }
+    let created = catalog.create(&tenant(), new).unwrap();
+    assert_eq!(created.flow.status, FlowStatus::Draft);
+    assert_eq!(created.flow.version, 1);
+    assert!(!created.flow.compiled && !created.is_default);
+    assert_ne!(created.flow.id, "flow_default_login");
+    let stored = catalog.get(&tenant(), &created.flow.id).unwrap();
+    let keys: Vec<&String> = stored.flow.extra.keys().collect();
+    assert_eq!(keys, ["theme"], "only the unknown field is kept");
+    let text = serde_json::to_string(&stored.flow).unwrap();
+    assert_eq!(text.matches("\"status\"").count(), 1, "{text}");
+
+    let patch = FlowPatch {
+        extra: [("status".to_owned(), json!("active"))]
+            .into_iter()
+            .collect(),
+        ..FlowPatch::default()
+    };
+    let updated = catalog.update(&tenant(), &created.flow.id, patch).unwrap();
+    assert_eq!(updated.flow.status, FlowStatus::Draft);
+    assert!(!updated.flow.extra.contains_key("status"));
+}

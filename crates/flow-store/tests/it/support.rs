@@ -182,6 +182,7 @@ pub(crate) fn execution(tenant: &TenantId, expires_at: i64) -> Execution {
         pc: 1,
         status: ExecutionStatus::Waiting,
         request: RequestContext::for_tenant(tenant.clone()),
+        channel: None,
         identifier: Some("ada@example.com".to_owned()),
         user_id: None,
         attributes,

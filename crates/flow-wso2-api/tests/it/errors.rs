@@ -184,3 +184,63 @@ async fn the_attempt_limit_ends_the_execution_with_429() {
     .await;
     assert_error(status, &body, StatusCode::TOO_MANY_REQUESTS, "FE-60015");
 }
+
+#[actix_rt::test]
+async fn an_execution_started_over_another_protocol_is_not_continued_here() {
+    let setup = setup();
+    let app = app(&setup).await;
+    // Another adapter (the authentik executor) on the same store, as in one server.
+    let engine = flow_engine::Engine::new(
+        flow_engine::EngineConfig {
+            hash: flow_engine::HashParams::insecure_for_tests(),
+            ..flow_engine::EngineConfig::recommended()
+        },
+        setup.memory.ports(),
+    )
+    .unwrap();
+    let program = setup
+        .catalog
+        .program_for_name(&TenantId::default(), "default-registration")
+        .unwrap();
+    let request = flow_engine::RequestContext::for_tenant(TenantId::default());
+    let (foreign, _) = engine.start_via("authentik", &program, request).unwrap();
+    let (status, body) = post(
+        &app,
+        &json!({"flowId": foreign.to_string(), "actionId": "", "inputs": {}}),
+    )
+    .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "FE-60001");
+    // Its own executions still continue.
+    let view = start(&app, "REGISTRATION").await;
+    let (status, _) = post(&app, &json!({"flowId": view["flowId"], "inputs": {}})).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[actix_rt::test]
+async fn echoed_input_is_cut_and_repeated_keys_are_refused() {
+    let setup = setup();
+    let app = app(&setup).await;
+    let long_id = "x".repeat(60_000);
+    let (status, body) = post(&app, &json!({"flowId": long_id})).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "FE-60001");
+    let description = body["description"].as_str().unwrap();
+    assert!(description.chars().count() < 200, "{description}");
+    let (status, body) = post(&app, &json!({"flowType": "x".repeat(10_000)})).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "FE-60103");
+    assert!(body["description"].as_str().unwrap().chars().count() < 200);
+
+    let (status, body) = post_raw(
+        &app,
+        flow_wso2_api::EXECUTE_PATH,
+        r#"{"flowType": "REGISTRATION", "flowType": "AUTHENTICATION"}"#,
+    )
+    .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "FE-60007");
+    assert!(
+        body["description"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate key \"flowType\""),
+        "{body}"
+    );
+}
