@@ -28,12 +28,13 @@ pub enum Command {
 /// `flowd flows ...`.
 #[derive(Debug, Subcommand)]
 pub enum FlowsCommand {
-    /// Validate a flow file; prints the report, exits 1 when the flow is invalid.
+    /// Validate a flow file; prints the report, exits 1 when the flow is invalid (3 when the
+    /// file cannot be read or is not a flow document).
     Validate {
         /// The flow JSON file.
         file: PathBuf,
     },
-    /// Import a flow file, or every `.json` file of a directory, as drafts.
+    /// Import a flow file, or every `.json` file of a directory, as drafts: all or nothing.
     Import {
         /// A flow JSON file or a directory of them.
         path: PathBuf,
@@ -59,4 +60,91 @@ pub fn flow_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// Why a command failed, as its process exit code: one distinct code per kind, so that a
+/// script can tell an invalid flow from a missing file or a database that is down. The
+/// table in `docs/operating.md` lists them; `2` is clap's own code for a usage error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The flow does not validate (`flows validate`).
+    InvalidFlow,
+    /// A file or directory cannot be read, is not JSON, or is not a flow document.
+    UnreadableInput,
+    /// A flow name is taken, in the store or by another file of the same import.
+    Conflict,
+    /// A setting is wrong (configuration file or environment, mailer, session key, listen
+    /// address).
+    Configuration,
+    /// The database cannot be opened, migrated or used.
+    StoreUnavailable,
+    /// No flow has the name that was asked for (`flows export`).
+    NotFound,
+    /// Anything else (a broken built-in flow, the server stopped with an error).
+    Other,
+}
+
+impl FailureKind {
+    /// The process exit code of this kind of failure.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::InvalidFlow => 1,
+            Self::UnreadableInput => 3,
+            Self::Conflict => 4,
+            Self::Configuration => 5,
+            Self::StoreUnavailable => 6,
+            Self::NotFound => 7,
+            Self::Other => 8,
+        }
+    }
+}
+
+/// A failed command: its kind (the exit code) and what to tell the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Which exit code.
+    pub kind: FailureKind,
+    /// The message for standard error (one or more lines).
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure of `kind` saying `message`.
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<crate::startup::StartError> for Failure {
+    fn from(error: crate::startup::StartError) -> Self {
+        use crate::startup::StartError;
+        let kind = match &error {
+            StartError::Database(flow_store::StoreError::UnsupportedUrl { .. })
+            | StartError::Mail(_)
+            | StartError::Sessions(_)
+            | StartError::Listen { .. } => FailureKind::Configuration,
+            StartError::Database(_) | StartError::Port(_) => FailureKind::StoreUnavailable,
+            StartError::Catalog(_) | StartError::Model(_) | StartError::Engine(_) => {
+                FailureKind::Other
+            }
+        };
+        Self::new(kind, error.to_string())
+    }
+}
+
+impl From<&flow_engine::CatalogError> for FailureKind {
+    fn from(error: &flow_engine::CatalogError) -> Self {
+        use flow_engine::CatalogError;
+        match error {
+            CatalogError::NotFound => Self::NotFound,
+            CatalogError::NameTaken(_) => Self::Conflict,
+            CatalogError::Invalid(_) => Self::InvalidFlow,
+            CatalogError::Store(_) => Self::StoreUnavailable,
+            // Inactive, NoDefault and variants added later: not reachable from these commands.
+            _ => Self::Other,
+        }
+    }
 }

@@ -566,8 +566,7 @@ async fn too_many_wrong_passwords_deny_access() {
 /// the same database and Redis continues the same execution.
 #[actix_web::test]
 async fn sessions_in_redis_serve_any_replica_and_get_a_new_id_on_sign_in() {
-    let Ok(redis_url) = std::env::var("FLOWD_TEST_REDIS_URL") else {
-        eprintln!("skipped: FLOWD_TEST_REDIS_URL is not set");
+    let Some(redis_url) = crate::support::service_env("FLOWD_TEST_REDIS_URL") else {
         return;
     };
     let browser = Browser::start_with(|config| config.redis_url = Some(redis_url.clone())).await;

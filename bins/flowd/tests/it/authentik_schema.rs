@@ -5,7 +5,8 @@
 //!
 //! The schema is found through `FLOWD_AUTHENTIK_SCHEMA` (required to exist when set, as in
 //! `.ci/run`), else at `target/authentik-schema/schema-*.yml`; without either, validation is
-//! skipped with a note and the tests check the flows only.
+//! skipped (reported once by [`crate::support::skip`], a failure with `CI=true`) and the tests
+//! check the flows only; the two tests of the schema itself report their own skip.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -63,8 +64,9 @@ fn locate() -> Option<PathBuf> {
             .max()
     });
     if found.is_none() {
-        eprintln!(
-            "note: authentik schema validation skipped: run scripts/fetch-authentik-schema.sh"
+        crate::support::skip(
+            "authentik schema validation, in this and every later executor test of this run \
+             (run scripts/fetch-authentik-schema.sh)",
         );
     }
     found
@@ -142,6 +144,17 @@ impl AuthentikSchema {
     }
 }
 
+/// The schema for a test that checks nothing without it: `None` after reporting the skip.
+fn schema_or_skip() -> Option<&'static AuthentikSchema> {
+    let found = schema();
+    if found.is_none() {
+        crate::support::skip(
+            "authentik's schema.yml not found (run scripts/fetch-authentik-schema.sh)",
+        );
+    }
+    found
+}
+
 /// Validates `challenge` when the schema is available.
 pub(crate) fn check_challenge(challenge: &Value) {
     if let Some(schema) = schema() {
@@ -158,7 +171,7 @@ pub(crate) fn check(name: &str, value: &Value) {
 
 #[test]
 fn the_validator_rejects_drift() {
-    let Some(schema) = schema() else {
+    let Some(schema) = schema_or_skip() else {
         return;
     };
     let good = json!({
@@ -200,7 +213,7 @@ fn every_challenge_flowd_can_render_is_valid() {
     use flow_engine::{Action, Field, FieldError, FieldKind, Form, FormPurpose, TotpEnrollment};
     use flow_model::FlowType;
 
-    let Some(schema) = schema() else {
+    let Some(schema) = schema_or_skip() else {
         return;
     };
     let facts = FlowFacts {

@@ -8,6 +8,7 @@ mod support;
 mod admin;
 mod authentik;
 mod authentik_schema;
+mod cli;
 mod hostile;
 mod ratelimit;
 mod server;

@@ -136,8 +136,7 @@ async fn without_a_configured_token_one_is_generated_once_and_only_its_hash_is_k
 
 #[actix_web::test]
 async fn postgres_when_configured() {
-    let Ok(url) = std::env::var("FLOWD_TEST_DATABASE_URL") else {
-        eprintln!("skipped: FLOWD_TEST_DATABASE_URL not set");
+    let Some(url) = crate::support::service_env("FLOWD_TEST_DATABASE_URL") else {
         return;
     };
     let temp = tempfile::tempdir().unwrap();

@@ -1,4 +1,7 @@
-//! Starting the real server for a test, and a small HTTP client around it.
+//! Starting the real server for a test, and a small HTTP client around it; and [`skip`], the
+//! one way a test says that it could not check something for want of an outside service.
+
+use std::io::Write;
 
 use flowd::config::Config;
 use flowd::startup::Application;
@@ -6,6 +9,36 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 pub(crate) const TOKEN: &str = "integration-test-admin-token";
+
+/// The value of the environment variable `var` that names an outside service (PostgreSQL,
+/// Redis) this test needs, or `None` after [`skip`] has reported it missing.
+pub(crate) fn service_env(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(value) => Some(value),
+        Err(_) => {
+            skip(&format!("{var} is not set"));
+            None
+        }
+    }
+}
+
+/// Reports that the running test skips (some of) its checks for `reason`. With `CI=true` a
+/// skip is a failure (CI provides every service). Otherwise one line `SKIPPED: <test>:
+/// <reason>` goes to the process's standard error through `std::io::stderr()`, which cargo's
+/// test harness does not capture (it captures only `print!`/`eprint!`), so the line shows in
+/// a plain `cargo test` run, not only with `--nocapture`.
+pub(crate) fn skip(reason: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("<unnamed test>")
+        .to_owned();
+    if std::env::var("CI").is_ok_and(|value| value == "true") {
+        panic!("{test}: CI=true, so this test must not skip: {reason}");
+    }
+    // One write, so that the line is not torn apart by the harness's own output.
+    let line = format!("SKIPPED: {test}: {reason}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
 
 /// A running server with its own SQLite file.
 pub(crate) struct TestServer {

@@ -141,12 +141,28 @@ impl Drop for SchemaGuard {
     }
 }
 
+/// Reports that the running test skips for `reason`: with `CI=true` a failure (CI provides
+/// every service); otherwise one line `SKIPPED: <test>: <reason>` written through
+/// `std::io::stderr()`, which cargo's test harness does not capture (it captures only
+/// `print!`/`eprint!`), so it shows in a plain `cargo test` run.
+pub(crate) fn skip(reason: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("<unnamed test>")
+        .to_owned();
+    if std::env::var("CI").is_ok_and(|value| value == "true") {
+        panic!("{test}: CI=true, so this test must not skip: {reason}");
+    }
+    // One write, so that the line is not torn apart by the harness's own output.
+    let line = format!("SKIPPED: {test}: {reason}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
 /// Creates a fresh schema and returns a URL whose connections use it (libpq `options`), with
-/// the guard that drops it; `None` when `FLOWD_TEST_DATABASE_URL` is not set.
-#[allow(clippy::print_stdout)] // the skip notice is the point
+/// the guard that drops it; `None` (after [`skip`]) when `FLOWD_TEST_DATABASE_URL` is not set.
 pub(crate) fn postgres_schema() -> Option<(String, SchemaGuard)> {
     let Ok(base_url) = std::env::var(PG_ENV) else {
-        println!("skipped: {PG_ENV} not set");
+        skip(&format!("{PG_ENV} is not set"));
         return None;
     };
     let schema = unique("flowd_test_");
