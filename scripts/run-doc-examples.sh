@@ -18,7 +18,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-command -v jq >/dev/null || { apt-get install -y jq >/dev/null 2>&1 || { echo "run-doc-examples: jq is needed" >&2; exit 1; }; }
+command -v jq >/dev/null || { { apt-get update -qq && apt-get install -y -qq jq; } >/dev/null 2>&1 || { echo "run-doc-examples: jq is needed" >&2; exit 1; }; }
 command -v curl >/dev/null || { echo "run-doc-examples: curl is needed" >&2; exit 1; }
 
 if [ -z "${FLOWD_BIN:-}" ]; then
