@@ -235,6 +235,7 @@ impl<'g, 'f> Emitter<'g, 'f> {
         let password_policy = |index: usize| match self.nodes.get(index).map(|n| &n.kind) {
             Some(NodeKind::PasswordInput(config)) => Some(PasswordPolicy {
                 min_length: config.min_length,
+                min_score: config.min_score,
                 confirm: config.confirm,
             }),
             _ => None,
@@ -259,6 +260,7 @@ impl<'g, 'f> Emitter<'g, 'f> {
             NodeKind::PasswordInput(config) if sets_password(flow_type) => {
                 Op::SetPassword(PasswordPolicy {
                     min_length: config.min_length,
+                    min_score: config.min_score,
                     confirm: config.confirm,
                 })
             }

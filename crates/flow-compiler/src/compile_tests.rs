@@ -60,7 +60,7 @@ fn nodes_mean_what_the_flow_type_says() {
     let nodes = json!([
         {"id": "s", "type": "start"},
         {"id": "id", "type": "identifier_input"},
-        {"id": "pw", "type": "password_input", "config": {"min_length": 12}},
+        {"id": "pw", "type": "password_input", "config": {"min_length": 12, "min_score": 4}},
         {"id": "ok", "type": "success"}
     ]);
     let edges = json!([{"source": "s", "target": "id"}, {"source": "id", "target": "pw"}, {"source": "pw", "target": "ok"}]);
@@ -90,6 +90,7 @@ fn nodes_mean_what_the_flow_type_says() {
         registration[1],
         Op::SetPassword(PasswordPolicy {
             min_length: 12,
+            min_score: 4,
             confirm: false
         })
     );
@@ -337,4 +338,11 @@ fn program_round_trips_through_json() {
         Program::from_json("{}"),
         Err(crate::CompileError::Decode(_))
     ));
+}
+
+#[test]
+fn a_stored_password_policy_without_a_score_asks_for_the_default_score() {
+    let policy: PasswordPolicy =
+        serde_json::from_value(json!({"min_length": 8, "confirm": false})).expect("reads");
+    assert_eq!(policy.min_score, flow_model::DEFAULT_PASSWORD_SCORE);
 }

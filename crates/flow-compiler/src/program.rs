@@ -238,8 +238,17 @@ pub enum Op {
 pub struct PasswordPolicy {
     /// Minimum length in characters.
     pub min_length: u32,
+    /// Minimum strength score (1 to 4) of the strength estimator. Programs stored before the
+    /// score existed read as the default score, so they refuse guessable passwords too.
+    #[serde(default = "default_min_score")]
+    pub min_score: u8,
     /// Whether the password is asked for twice.
     pub confirm: bool,
+}
+
+/// The score of a policy that does not name one (stored before `min_score` existed).
+fn default_min_score() -> u8 {
+    flow_model::DEFAULT_PASSWORD_SCORE
 }
 
 /// A `password_input` merged into the identifier prompt of a flow that creates a user.

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use argon2::{Algorithm, Argon2, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use flow_compiler::PasswordPolicy;
+use unicode_general_category::{GeneralCategory, get_general_category};
 
 use crate::config::HashParams;
 use crate::ports::Random;
@@ -140,36 +142,125 @@ impl Passwords {
     }
 }
 
-/// Why a new password is refused: `(code, message)` pairs for field errors.
-pub(crate) fn policy_violation(
-    password: &str,
-    min_length: u32,
-    identifier: Option<&str>,
-) -> Option<(&'static str, String)> {
-    let length = password.chars().count();
-    if length < usize::try_from(min_length).unwrap_or(usize::MAX) {
-        return Some((
-            "password_too_short",
-            format!("The password must be at least {min_length} characters long."),
-        ));
-    }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Some((
-            "password_too_long",
-            format!("The password must be at most {MAX_PASSWORD_BYTES} bytes long."),
-        ));
-    }
-    if let Some(identifier) = identifier {
-        let lowered = password.trim().to_lowercase();
-        let local_part = identifier.split('@').next().unwrap_or(identifier);
-        if lowered == identifier.to_lowercase() || lowered == local_part.to_lowercase() {
-            return Some((
-                "password_matches_identifier",
-                "The password must not be your e-mail address or username.".to_owned(),
-            ));
+/// How many characters of a new password the strength estimator sees. Its cost grows with
+/// the length, so a 1 KiB password would burn CPU; 64 characters are far beyond the score of 4
+/// (more than 10^10 guesses) for anything but a repetition, which its prefix shows as well.
+pub(crate) const ESTIMATED_CHARS: usize = 64;
+
+/// The shortest identifier (or local part of one) that a password may not contain: shorter
+/// parts (`al` of `al@example.com`) occur in too many honest passphrases. They are still
+/// given to the estimator, which then counts them as easy to guess.
+const MIN_CONTAINED_CHARS: usize = 4;
+
+/// Why a new password is refused; each reason is one field error code with one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Violation {
+    /// Fewer visible characters than the policy's `min_length`.
+    TooShort(u32),
+    /// More than [`MAX_PASSWORD_BYTES`].
+    TooLong,
+    /// Only whitespace, control or format characters (NULs, U+202E).
+    InvalidCharacters,
+    /// The identifier itself, or its local part.
+    MatchesIdentifier,
+    /// Contains the identifier or its local part.
+    ContainsIdentifier,
+    /// A strength score under the policy's `min_score`: a common or guessable password.
+    TooWeak,
+}
+
+impl Violation {
+    /// The stable field error code.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Self::TooShort(_) => "password_too_short",
+            Self::TooLong => "password_too_long",
+            Self::InvalidCharacters => "password_invalid_characters",
+            Self::MatchesIdentifier => "password_matches_identifier",
+            Self::ContainsIdentifier => "password_contains_identifier",
+            Self::TooWeak => "password_too_weak",
         }
     }
-    None
+
+    /// The message for the user.
+    pub(crate) fn message(self) -> String {
+        match self {
+            Self::TooShort(min_length) => {
+                format!("The password must be at least {min_length} characters long.")
+            }
+            Self::TooLong => {
+                format!("The password must be at most {MAX_PASSWORD_BYTES} bytes long.")
+            }
+            Self::InvalidCharacters => "The password must contain letters, digits or symbols, \
+                                        not only spaces or invisible characters."
+                .to_owned(),
+            Self::MatchesIdentifier => {
+                "The password must not be your e-mail address or username.".to_owned()
+            }
+            Self::ContainsIdentifier => {
+                "The password must not contain your e-mail address or username.".to_owned()
+            }
+            Self::TooWeak => "The password is too easy to guess. \
+                              Use a longer passphrase of several unrelated words."
+                .to_owned(),
+        }
+    }
+}
+
+/// Checks a new password against `policy` (NIST SP 800-63B): long enough, not only invisible
+/// characters, not the identifier nor containing it, and not common or guessable by the
+/// strength estimator (zxcvbn, which knows lists of common passwords, words, names, keyboard
+/// patterns, sequences and dates). Control and format characters do not count: they are
+/// invisible, so `password` followed by U+202E is still `password`. The password is hashed
+/// exactly as typed; this only decides whether it is accepted.
+pub(crate) fn policy_violation(
+    password: &str,
+    policy: PasswordPolicy,
+    identifier: Option<&str>,
+) -> Option<Violation> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Some(Violation::TooLong);
+    }
+    let visible: String = password.chars().filter(|c| !invisible(*c)).collect();
+    if !password.is_empty() && visible.chars().all(char::is_whitespace) {
+        return Some(Violation::InvalidCharacters);
+    }
+    let length = visible.chars().count();
+    if length < usize::try_from(policy.min_length).unwrap_or(usize::MAX) {
+        return Some(Violation::TooShort(policy.min_length));
+    }
+    let identifier = identifier.map(str::to_lowercase);
+    let local_part = identifier
+        .as_deref()
+        .and_then(|identifier| identifier.split_once('@'))
+        .map(|(local, _)| local.to_owned());
+    let user_inputs: Vec<&str> = identifier
+        .iter()
+        .chain(&local_part)
+        .map(String::as_str)
+        .collect();
+    let lowered = visible.to_lowercase();
+    if user_inputs.contains(&lowered.trim()) {
+        return Some(Violation::MatchesIdentifier);
+    }
+    if user_inputs
+        .iter()
+        .any(|part| part.chars().count() >= MIN_CONTAINED_CHARS && lowered.contains(part))
+    {
+        return Some(Violation::ContainsIdentifier);
+    }
+    let estimated: String = visible.chars().take(ESTIMATED_CHARS).collect();
+    let score = u8::from(zxcvbn::zxcvbn(&estimated, &user_inputs).score());
+    (score < policy.min_score).then_some(Violation::TooWeak)
+}
+
+/// Whether `c` is invisible: a control (NUL, ESC) or format character (U+202E, zero-width
+/// space, soft hyphen, byte order mark).
+fn invisible(c: char) -> bool {
+    matches!(
+        get_general_category(c),
+        GeneralCategory::Control | GeneralCategory::Format
+    )
 }
 
 #[cfg(test)]
@@ -226,28 +317,153 @@ mod tests {
         assert!(Passwords::new(params, 1, Arc::new(OsRandom)).is_err());
     }
 
+    /// The default policy of a `password_input` node.
+    fn default_policy() -> PasswordPolicy {
+        let config = flow_model::PasswordInputConfig::default();
+        PasswordPolicy {
+            min_length: config.min_length,
+            min_score: config.min_score,
+            confirm: config.confirm,
+        }
+    }
+
+    fn code(password: &str, identifier: Option<&str>) -> Option<&'static str> {
+        policy_violation(password, default_policy(), identifier).map(Violation::code)
+    }
+
+    const STRONG: &str = "plum tractor velvet orbit";
+
     #[test]
-    fn policy_checks_length_and_identifier() {
+    fn the_probes_of_the_security_review_are_refused() {
+        assert_eq!(code("password", None), Some("password_too_weak"));
+        assert_eq!(code("12345678", None), Some("password_too_weak"));
+        assert_eq!(code("        ", None), Some("password_invalid_characters"));
         assert_eq!(
-            policy_violation("short", 8, None).map(|v| v.0),
-            Some("password_too_short")
+            code(&"\0".repeat(8), None),
+            Some("password_invalid_characters")
         );
         assert_eq!(
-            policy_violation("Alice@Example.com", 8, Some("alice@example.com")).map(|v| v.0),
+            code(&"\u{202E}".repeat(8), None),
+            Some("password_invalid_characters")
+        );
+        let alice = Some("alice.liddell@example.com");
+        assert_eq!(
+            code("Alice.Liddell@example.com", alice),
             Some("password_matches_identifier")
         );
         assert_eq!(
-            policy_violation("alice123", 8, Some("alice123@example.com")).map(|v| v.0),
+            code(" alice.liddell ", alice),
             Some("password_matches_identifier")
         );
-        assert_eq!(policy_violation("a long passphrase", 8, Some("bob")), None);
+        assert_eq!(
+            code("my name is Alice.Liddell, ok", alice),
+            Some("password_contains_identifier")
+        );
+        assert_eq!(
+            code("alice.liddell@example.com rocks", alice),
+            Some("password_contains_identifier")
+        );
+    }
+
+    #[test]
+    fn a_strong_passphrase_passes() {
+        assert_eq!(code(STRONG, None), None);
+        assert_eq!(code(STRONG, Some("alice.liddell@example.com")), None);
+        assert_eq!(code(STRONG, Some("bob")), None);
+    }
+
+    #[test]
+    fn common_and_patterned_passwords_are_too_weak() {
+        for weak in [
+            "password1",
+            "Password123!",
+            "qwertyuiop",
+            "iloveyou",
+            "abcdefgh",
+            "11111111",
+            "letmein123",
+        ] {
+            assert_eq!(code(weak, None), Some("password_too_weak"), "{weak}");
+        }
+    }
+
+    #[test]
+    fn the_identifier_is_an_input_of_the_estimator() {
+        // Not contained (the local part is too short to refuse by containment), but an
+        // identifier-based password is still judged easy to guess.
+        let policy = PasswordPolicy {
+            min_score: 4,
+            ..default_policy()
+        };
+        let weak = policy_violation("zoeyzoey2026", policy, Some("zoe@example.com"));
+        assert_eq!(weak, Some(Violation::TooWeak));
+        // A short local part is not refused by containment alone.
+        assert_eq!(code("al plum tractor velvet", Some("al@example.com")), None);
+    }
+
+    #[test]
+    fn invisible_characters_do_not_count() {
+        // `password` with format characters around it is still `password`.
+        assert_eq!(
+            code("\u{202E}password\u{200B}", None),
+            Some("password_too_weak")
+        );
+        // Seven visible characters and a NUL are too short.
+        assert_eq!(code("plumtr\u{0}x", None), Some("password_too_short"));
+        // Spaces inside a passphrase are fine; only-whitespace is not.
+        assert_eq!(
+            code("\t \u{3000}\n   \u{2028}", None),
+            Some("password_invalid_characters")
+        );
+    }
+
+    #[test]
+    fn length_is_checked_in_characters_and_bounded_in_bytes() {
+        assert_eq!(code("short", None), Some("password_too_short"));
         // Length counts characters, not bytes.
-        assert_eq!(policy_violation("ääääääää", 8, None), None);
+        assert_ne!(code("ä€ß😀ä€ß😀", None), Some("password_too_short"));
         let huge = "x".repeat(MAX_PASSWORD_BYTES + 1);
+        assert_eq!(code(&huge, None), Some("password_too_long"));
+        // A strong password at the byte limit passes: the estimator sees a bounded prefix.
+        let mut long = STRONG.repeat(MAX_PASSWORD_BYTES / STRONG.len());
+        long.truncate(MAX_PASSWORD_BYTES);
+        assert_eq!(code(&long, None), None);
+    }
+
+    #[test]
+    fn min_score_decides_how_strong_is_strong_enough() {
+        let at = |min_score: u8| PasswordPolicy {
+            min_score,
+            ..default_policy()
+        };
+        // "summer2019" is guessable, but not among the first thousand guesses.
+        let middling = "summer2019";
+        assert_eq!(policy_violation(middling, at(1), None), None);
         assert_eq!(
-            policy_violation(&huge, 8, None).map(|v| v.0),
-            Some("password_too_long")
+            policy_violation(middling, at(4), None),
+            Some(Violation::TooWeak)
         );
+        assert_eq!(policy_violation(STRONG, at(4), None), None);
+    }
+
+    #[test]
+    fn every_violation_has_a_code_and_a_message() {
+        for violation in [
+            Violation::TooShort(8),
+            Violation::TooLong,
+            Violation::InvalidCharacters,
+            Violation::MatchesIdentifier,
+            Violation::ContainsIdentifier,
+            Violation::TooWeak,
+        ] {
+            assert!(violation.code().starts_with("password_"));
+            assert!(
+                violation.message().ends_with('.'),
+                "{}",
+                violation.message()
+            );
+        }
+        assert!(Violation::TooShort(12).message().contains("12"));
     }
 
     #[test]

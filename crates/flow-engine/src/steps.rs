@@ -993,8 +993,12 @@ fn new_password<'s>(
         errors.push(required(FIELD_PASSWORD));
         return None;
     };
-    if let Some((code, message)) = policy_violation(password, policy.min_length, identifier) {
-        errors.push(FieldError::on(FIELD_PASSWORD, code, &message));
+    if let Some(violation) = policy_violation(password, policy, identifier) {
+        errors.push(FieldError::on(
+            FIELD_PASSWORD,
+            violation.code(),
+            &violation.message(),
+        ));
         return None;
     }
     if policy.confirm && input.raw(FIELD_PASSWORD_CONFIRM) != Some(password) {

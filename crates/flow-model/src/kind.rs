@@ -273,12 +273,22 @@ pub const MIN_PASSWORD_LENGTH: u32 = 8;
 /// The longest minimum a policy may ask for.
 pub const MAX_PASSWORD_LENGTH: u32 = 256;
 
+/// The lowest strength score a policy may ask for: score 0 means "guessed in about a thousand
+/// tries" (`password`, `12345678`), which NIST SP 800-63B says must always be refused.
+pub const MIN_PASSWORD_SCORE: u8 = 1;
+/// The highest strength score of the estimator (more than 10^10 guesses).
+pub const MAX_PASSWORD_SCORE: u8 = 4;
+/// The strength score asked for when a node does not say (at least 10^8 guesses).
+pub const DEFAULT_PASSWORD_SCORE: u8 = 3;
+
 /// Settings of a `password_input` node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordInputConfig {
     /// Minimum length of a new password (ignored where the password is verified).
     pub min_length: u32,
+    /// Minimum strength score (1 to 4) of a new password, as the strength estimator rates it.
+    pub min_score: u8,
     /// Ask for a new password twice.
     pub confirm: bool,
 }
@@ -287,6 +297,7 @@ impl Default for PasswordInputConfig {
     fn default() -> Self {
         Self {
             min_length: MIN_PASSWORD_LENGTH,
+            min_score: DEFAULT_PASSWORD_SCORE,
             confirm: false,
         }
     }
@@ -294,14 +305,19 @@ impl Default for PasswordInputConfig {
 
 impl Config for PasswordInputConfig {
     fn check(&self) -> Result<(), ConfigError> {
-        if (MIN_PASSWORD_LENGTH..=MAX_PASSWORD_LENGTH).contains(&self.min_length) {
-            Ok(())
-        } else {
-            Err(ConfigError::at(
+        if !(MIN_PASSWORD_LENGTH..=MAX_PASSWORD_LENGTH).contains(&self.min_length) {
+            return Err(ConfigError::at(
                 "min_length",
                 format!("must be between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH}"),
-            ))
+            ));
         }
+        if !(MIN_PASSWORD_SCORE..=MAX_PASSWORD_SCORE).contains(&self.min_score) {
+            return Err(ConfigError::at(
+                "min_score",
+                format!("must be between {MIN_PASSWORD_SCORE} and {MAX_PASSWORD_SCORE}"),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::FindingCode;
+use crate::{DEFAULT_PASSWORD_SCORE, FindingCode, PasswordInputConfig};
 
 /// Builds a flow from `id:type` nodes and `a->b` / `a-[cond]->b` edges.
 fn flow(flow_type: &str, nodes: &[&str], edges: &[&str]) -> Flow {
@@ -198,6 +198,41 @@ fn invalid_node_config_names_the_config_path() {
         "{}",
         report.errors[0].message
     );
+}
+
+#[test]
+fn password_min_score_is_checked_like_min_length() {
+    let report_for = |config: Value| {
+        let nodes = vec![
+            node("s:start", None),
+            node("id:identifier_input", None),
+            node("pw:password_input", Some(config)),
+            node("ok:success", None),
+        ];
+        validate(&flow_with(
+            "registration",
+            nodes,
+            &["s->id", "id->pw", "pw->ok"],
+        ))
+    };
+    for score in [1, 4] {
+        let report = report_for(json!({"min_score": score}));
+        assert!(report.valid, "min_score {score}: {report}");
+    }
+    for bad in [json!(0), json!(5), json!(-1), json!("3")] {
+        let report = report_for(json!({"min_score": bad}));
+        assert_eq!(report.errors.len(), 1, "min_score {bad}: {report}");
+        assert_eq!(report.errors[0].code, FindingCode::InvalidNodeConfig);
+        assert!(
+            report.errors[0].message.contains("min_score"),
+            "{}",
+            report.errors[0].message
+        );
+    }
+    // Without a score the node asks for the default one.
+    let default = PasswordInputConfig::default();
+    assert_eq!(default.min_score, DEFAULT_PASSWORD_SCORE);
+    assert_eq!(DEFAULT_PASSWORD_SCORE, 3);
 }
 
 #[test]

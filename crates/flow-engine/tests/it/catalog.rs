@@ -16,7 +16,7 @@ use crate::common::{Harness, T0_MILLIS, fixture};
 
 const T0: i64 = T0_MILLIS / 1000;
 const EMAIL: &str = "pinned@example.com";
-const PASSWORD: &str = "a pinned password";
+const PASSWORD: &str = "quartz meadow lantern drift";
 
 fn tenant() -> TenantId {
     TenantId::default()

@@ -102,13 +102,13 @@ fn embedders_add_node_types() {
         memory,
         ..harness
     };
-    harness.register("jo@example.com", "jo's password");
+    harness.register("jo@example.com", "jade walrus copper lantern");
     let program = terms_login();
 
     let (id, _) = harness.start(&program);
     let credentials = [
         (FIELD_IDENTIFIER, "jo@example.com"),
-        (FIELD_PASSWORD, "jo's password"),
+        (FIELD_PASSWORD, "jade walrus copper lantern"),
     ];
     let terms = harness.submit(&id, &credentials);
     let form = terms.form().unwrap();
@@ -149,13 +149,13 @@ fn embedders_add_node_types() {
 #[test]
 fn custom_nodes_without_a_handler_are_unsupported() {
     let harness = Harness::new();
-    harness.register("kim@example.com", "kim's password");
+    harness.register("kim@example.com", "kestrel maple ivory canyon");
     let (id, _) = harness.start(&terms_login());
     let outcome = harness.submit(
         &id,
         &[
             (FIELD_IDENTIFIER, "kim@example.com"),
-            (FIELD_PASSWORD, "kim's password"),
+            (FIELD_PASSWORD, "kestrel maple ivory canyon"),
         ],
     );
     assert_eq!(failure_code(&outcome), "unsupported_step");
@@ -283,7 +283,7 @@ fn success_without_authentication_is_refused() {
     let (_, outcome) = harness.start(&program);
     assert_eq!(failure_code(&outcome), "not_authenticated");
     // Nor does identifying a user without verifying anything sign anyone in.
-    harness.register("lee@example.com", "lee's password");
+    harness.register("lee@example.com", "lunar thistle ember gravel");
     let program = hand_written(vec![
         (
             "identifier",

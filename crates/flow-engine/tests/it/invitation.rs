@@ -197,7 +197,7 @@ fn a_program_without_the_redeeming_step_creates_no_account() {
     );
     invited
         .harness
-        .submit(&id, &[(FIELD_PASSWORD, "a sneaky passphrase")]);
+        .submit(&id, &[(FIELD_PASSWORD, "hollow cobalt raven sprout")]);
     let outcome = invited.harness.submit(&id, &[]);
     assert_eq!(failure_code(&outcome), "invitation_required");
     assert_eq!(

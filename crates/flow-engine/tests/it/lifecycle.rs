@@ -13,7 +13,7 @@ use flow_engine::{
 use crate::common::{Harness, T0_MILLIS, compile_text, fixture, test_config};
 
 const EMAIL: &str = "ivan@example.com";
-const PASSWORD: &str = "ivan's password";
+const PASSWORD: &str = "copper walrus violet harbor";
 
 #[test]
 fn executions_expire() {

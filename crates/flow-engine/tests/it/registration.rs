@@ -118,7 +118,7 @@ fn confirmation_must_match_when_the_policy_asks() {
 #[test]
 fn a_taken_identifier_is_a_field_error() {
     let harness = Harness::new();
-    harness.register("erin@example.com", "first password");
+    harness.register("erin@example.com", "fennel orbit marble cascade");
     let (id, _) = harness.start(&harness.registration);
     let taken = harness.submit(&id, &[(FIELD_IDENTIFIER, "ERIN@example.com")]);
     assert_eq!(error_codes(&taken), ["identifier_taken"]);
@@ -135,7 +135,7 @@ fn a_duplicate_at_creation_goes_back_to_the_identifier_step() {
     let (second, _) = harness.start(&harness.registration);
     for id in [&first, &second] {
         harness.submit(id, &[(FIELD_IDENTIFIER, "frank@example.com")]);
-        harness.submit(id, &[(FIELD_PASSWORD, "frank's password")]);
+        harness.submit(id, &[(FIELD_PASSWORD, "falcon prism juniper tundra")]);
     }
     assert!(matches!(
         harness.submit(&first, &[]),
@@ -150,7 +150,7 @@ fn a_duplicate_at_creation_goes_back_to_the_identifier_step() {
     assert_eq!(execution.status, ExecutionStatus::Waiting);
     // A different address completes the registration from there.
     harness.submit(&second, &[(FIELD_IDENTIFIER, "frank2@example.com")]);
-    harness.submit(&second, &[(FIELD_PASSWORD, "frank's password")]);
+    harness.submit(&second, &[(FIELD_PASSWORD, "falcon prism juniper tundra")]);
     assert!(matches!(
         harness.submit(&second, &[]),
         Outcome::Complete { .. }
@@ -160,7 +160,7 @@ fn a_duplicate_at_creation_goes_back_to_the_identifier_step() {
 #[test]
 fn registered_users_are_per_tenant() {
     let harness = Harness::new();
-    harness.register("gina@example.com", "gina's password");
+    harness.register("gina@example.com", "garnet willow sonar meadow");
     let other = TenantId::new("other");
     assert!(
         harness
@@ -189,6 +189,6 @@ fn registered_users_are_per_tenant() {
             .unwrap()
     };
     submit(&[(FIELD_IDENTIFIER, "gina@example.com")]);
-    let outcome = submit(&[(FIELD_PASSWORD, "gina's password")]);
+    let outcome = submit(&[(FIELD_PASSWORD, "garnet willow sonar meadow")]);
     assert_eq!(error_codes(&outcome), ["invalid_credentials"]);
 }

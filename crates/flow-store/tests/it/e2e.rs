@@ -104,7 +104,7 @@ fn default_flows_run(database: Arc<Database>, tenant: TenantId) {
     // Registration creates the user in SQL.
     let id = harness.start(&registration);
     harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
-    harness.submit(&id, &[(FIELD_PASSWORD, "first password")]);
+    harness.submit(&id, &[(FIELD_PASSWORD, "fennel orbit marble cascade")]);
     let user = match harness.submit(&id, &[]) {
         Outcome::Complete {
             user_id: Some(user),
@@ -127,12 +127,12 @@ fn default_flows_run(database: Arc<Database>, tenant: TenantId) {
     // Registering again is a field error, not a crash.
     let again = harness.start(&registration);
     harness.submit(&again, &[(FIELD_IDENTIFIER, EMAIL)]);
-    harness.submit(&again, &[(FIELD_PASSWORD, "first password")]);
+    harness.submit(&again, &[(FIELD_PASSWORD, "fennel orbit marble cascade")]);
     let duplicate = harness.submit(&again, &[]);
     assert!(!error_codes(&duplicate).is_empty(), "{duplicate:?}");
 
     // Login, and a wrong password.
-    match harness.login(&login, EMAIL, "first password") {
+    match harness.login(&login, EMAIL, "fennel orbit marble cascade") {
         Outcome::Complete {
             user_id, sign_in, ..
         } => {
@@ -165,7 +165,7 @@ fn default_flows_run(database: Arc<Database>, tenant: TenantId) {
         Outcome::Complete { .. }
     ));
     assert_eq!(
-        error_codes(&harness.login(&login, EMAIL, "first password")),
+        error_codes(&harness.login(&login, EMAIL, "fennel orbit marble cascade")),
         ["invalid_credentials"]
     );
     // The trace lives in the stored execution and holds no secret.
