@@ -240,7 +240,7 @@ fn user_lock_is_shared(first: Arc<Database>, second: Arc<Database>, tenant: Tena
     let login = program("default-login");
     let id = one.start(&registration);
     one.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
-    one.submit(&id, &[(FIELD_PASSWORD, "the password")]);
+    one.submit(&id, &[(FIELD_PASSWORD, "the-password-of-correct-horses-42")]);
     let Outcome::Complete {
         user_id: Some(user),
         ..
@@ -262,7 +262,7 @@ fn user_lock_is_shared(first: Arc<Database>, second: Arc<Database>, tenant: Tena
         ["account_locked"]
     );
     assert_eq!(
-        error_codes(&two.login(&login, EMAIL, "the password")),
+        error_codes(&two.login(&login, EMAIL, "the-password-of-correct-horses-42")),
         ["account_locked"]
     );
     let stored = one
@@ -274,7 +274,7 @@ fn user_lock_is_shared(first: Arc<Database>, second: Arc<Database>, tenant: Tena
     // The operator's unlock: delete the row (here through the port).
     one.database.reset(&tenant, &user).unwrap();
     assert!(matches!(
-        two.login(&login, EMAIL, "the password"),
+        two.login(&login, EMAIL, "the-password-of-correct-horses-42"),
         Outcome::Complete { .. }
     ));
 }
@@ -322,7 +322,7 @@ fn totp_run(database: Arc<Database>, tenant: TenantId) {
     let login = program("default-login");
     let id = harness.start(&registration);
     harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
-    harness.submit(&id, &[(FIELD_PASSWORD, "the password")]);
+    harness.submit(&id, &[(FIELD_PASSWORD, "the-password-of-correct-horses-42")]);
     let Outcome::Complete {
         user_id: Some(user),
         ..
@@ -359,7 +359,7 @@ fn totp_run(database: Arc<Database>, tenant: TenantId) {
     let code = code_in(&enrollment, u64::from(enrollment.period));
     let id = harness.start(&login);
     harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
-    let asked = harness.submit(&id, &[(FIELD_PASSWORD, "the password")]);
+    let asked = harness.submit(&id, &[(FIELD_PASSWORD, "the-password-of-correct-horses-42")]);
     assert!(
         asked.form().unwrap().field(FIELD_CODE).is_some(),
         "{asked:?}"
@@ -370,7 +370,7 @@ fn totp_run(database: Arc<Database>, tenant: TenantId) {
     }
     let id = harness.start(&login);
     harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
-    harness.submit(&id, &[(FIELD_PASSWORD, "the password")]);
+    harness.submit(&id, &[(FIELD_PASSWORD, "the-password-of-correct-horses-42")]);
     assert_eq!(
         error_codes(&harness.submit(&id, &[(FIELD_CODE, &code)])),
         ["invalid_code"]
