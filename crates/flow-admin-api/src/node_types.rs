@@ -100,6 +100,13 @@ fn spec(node_type: &NodeType) -> (&'static str, Vec<FieldSpec>) {
                     "8 to 256, for new passwords",
                 ),
                 (
+                    "min_score",
+                    "integer",
+                    false,
+                    json!(3),
+                    "1 to 4: the least zxcvbn strength score of a new password",
+                ),
+                (
                     "confirm",
                     "boolean",
                     false,

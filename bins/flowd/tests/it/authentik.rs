@@ -768,3 +768,56 @@ async fn a_signed_in_user_sets_up_an_authenticator_app_and_then_signs_in_with_it
     let (status, _) = browser.get("/api/v3/core/users/me/").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn a_guessable_password_is_refused_alike_over_both_protocols() {
+    let browser = Browser::start().await;
+    // The executor: answer the registration prompts with "password" until one refuses it.
+    let path = executor("default-registration");
+    let (_, mut challenge) = browser.get(&path).await;
+    let values = [
+        ("identifier", EMAIL),
+        ("password", "password"),
+        ("password_confirm", "password"),
+    ];
+    for _ in 0..3 {
+        if challenge.get("response_errors").is_some() {
+            break;
+        }
+        challenge = browser.solve(&path, &fill(&challenge, &values)).await;
+    }
+    let executor_error = &challenge["response_errors"]["password"][0];
+    assert_eq!(executor_error["code"], "password_too_weak", "{challenge}");
+
+    // WSO2: the same code and message on the re-shown view.
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/server/v1/flow/execute", browser.base);
+    let mut view: Value = client
+        .post(&url)
+        .json(&json!({"flowType": "REGISTRATION"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        if view["data"]["additionalData"]["fieldErrors"].is_array() {
+            break;
+        }
+        let inputs = json!({"identifier": "other@example.com", "password": "password", "password_confirm": "password"});
+        view = client
+            .post(&url)
+            .json(&json!({"flowId": view["flowId"], "inputs": inputs}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    }
+    let wso2_error = &view["data"]["additionalData"]["fieldErrors"][0];
+    assert_eq!(view["flowStatus"], "INCOMPLETE", "{view}");
+    assert_eq!(wso2_error["code"], "password_too_weak", "{view}");
+    assert_eq!(wso2_error["message"], executor_error["string"]);
+}

@@ -240,7 +240,10 @@ fn user_lock_is_shared(first: Arc<Database>, second: Arc<Database>, tenant: Tena
     let login = program("default-login");
     let id = one.start(&registration);
     one.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
-    one.submit(&id, &[(FIELD_PASSWORD, "the-password-of-correct-horses-42")]);
+    one.submit(
+        &id,
+        &[(FIELD_PASSWORD, "the-password-of-correct-horses-42")],
+    );
     let Outcome::Complete {
         user_id: Some(user),
         ..
@@ -322,7 +325,10 @@ fn totp_run(database: Arc<Database>, tenant: TenantId) {
     let login = program("default-login");
     let id = harness.start(&registration);
     harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
-    harness.submit(&id, &[(FIELD_PASSWORD, "the-password-of-correct-horses-42")]);
+    harness.submit(
+        &id,
+        &[(FIELD_PASSWORD, "the-password-of-correct-horses-42")],
+    );
     let Outcome::Complete {
         user_id: Some(user),
         ..
@@ -359,7 +365,10 @@ fn totp_run(database: Arc<Database>, tenant: TenantId) {
     let code = code_in(&enrollment, u64::from(enrollment.period));
     let id = harness.start(&login);
     harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
-    let asked = harness.submit(&id, &[(FIELD_PASSWORD, "the-password-of-correct-horses-42")]);
+    let asked = harness.submit(
+        &id,
+        &[(FIELD_PASSWORD, "the-password-of-correct-horses-42")],
+    );
     assert!(
         asked.form().unwrap().field(FIELD_CODE).is_some(),
         "{asked:?}"
@@ -370,7 +379,10 @@ fn totp_run(database: Arc<Database>, tenant: TenantId) {
     }
     let id = harness.start(&login);
     harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
-    harness.submit(&id, &[(FIELD_PASSWORD, "the-password-of-correct-horses-42")]);
+    harness.submit(
+        &id,
+        &[(FIELD_PASSWORD, "the-password-of-correct-horses-42")],
+    );
     assert_eq!(
         error_codes(&harness.submit(&id, &[(FIELD_CODE, &code)])),
         ["invalid_code"]
