@@ -176,10 +176,7 @@ impl Executor {
             }
             Err(error) => return self.flow_error(facts, &error),
         };
-        let stage = Stage::of(&form);
-        let mut body = body;
-        restore_leading_zeros(stage, &form, &mut body);
-        let submission = match submission(stage, body) {
+        let submission = match parse_response(&form, body) {
             Ok(submission) => submission,
             Err((field, detail)) => {
                 let mut envelope = form_challenge(facts, &form);
@@ -328,6 +325,18 @@ impl Executor {
 /// `xak-flow-redirect` to `to`.
 fn redirect(to: String) -> Challenge {
     Challenge::Redirect(RedirectChallenge { to })
+}
+
+/// A challenge response to the form `form` as engine inputs (see [`submission`]), or the
+/// field to report a mistake on and the detail. Public for the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub fn parse_response(
+    form: &Form,
+    mut body: Map<String, Value>,
+) -> Result<Submission, (String, ErrorDetail)> {
+    let stage = Stage::of(form);
+    restore_leading_zeros(stage, form, &mut body);
+    submission(stage, body)
 }
 
 /// authentik's clients may send a code as a JSON number (the TOTP stage's `code` was an

@@ -57,7 +57,14 @@ pub async fn read_json_object(
         }
         body.extend_from_slice(&chunk);
     }
-    match serde_json::from_slice::<UniqueKeys>(&body).map(|parsed| parsed.0) {
+    parse_json_object(&body)
+}
+
+/// Parses a whole body as a JSON object with unique keys: the step of [`read_json_object`]
+/// after reading, public for the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, BodyError> {
+    match serde_json::from_slice::<UniqueKeys>(body).map(|parsed| parsed.0) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(BodyError::NotAnObject),
         Err(error) => Err(BodyError::InvalidJson {

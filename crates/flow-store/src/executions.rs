@@ -35,15 +35,15 @@ impl TryFrom<&Execution> for ExecutionRow {
             .ok()
             .and_then(|value| value.as_str().map(str::to_owned))
             .unwrap_or_default();
+        let (body_format, body) = encode(execution)?;
         Ok(Self {
             id: execution.id.to_string(),
             tenant_id: execution.tenant.as_str().to_owned(),
             flow_id: execution.program.flow_id.clone(),
             status,
             revision: revision_column(execution.revision)?,
-            body_format: EXECUTION_FORMAT,
-            body: serde_json::to_string(execution)
-                .map_err(|error| Fail::corrupt("cannot encode execution", error))?,
+            body_format,
+            body,
             created_at: execution.created_at,
             updated_at: execution.updated_at,
             expires_at: execution.expires_at,
@@ -55,15 +55,31 @@ impl TryFrom<ExecutionRow> for Execution {
     type Error = Fail;
 
     fn try_from(row: ExecutionRow) -> Result<Self, Fail> {
-        if row.body_format != EXECUTION_FORMAT {
-            return Err(Fail::corrupt(
-                "unsupported execution format",
-                row.body_format,
-            ));
-        }
-        serde_json::from_str(&row.body)
-            .map_err(|error| Fail::corrupt("cannot decode execution", error))
+        decode(row.body_format, &row.body).map_err(Fail::from)
     }
+}
+
+/// Decodes an execution record (`executions.body_format`, `executions.body`), refusing a
+/// format this version does not know. Public for the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub fn decode(body_format: i32, body: &str) -> Result<Execution, PortError> {
+    if body_format != EXECUTION_FORMAT {
+        return Err(corrupt("unsupported execution format", body_format));
+    }
+    serde_json::from_str(body).map_err(|error| corrupt("cannot decode execution", error))
+}
+
+/// Encodes an execution as the record [`decode`] reads: `(body_format, body)`. Public for
+/// the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub fn encode(execution: &Execution) -> Result<(i32, String), PortError> {
+    serde_json::to_string(execution)
+        .map(|body| (EXECUTION_FORMAT, body))
+        .map_err(|error| corrupt("cannot encode execution", error))
+}
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> PortError {
+    PortError::Unavailable(format!("{what}: {error}"))
 }
 
 fn revision_column(revision: u64) -> Result<i64, Fail> {

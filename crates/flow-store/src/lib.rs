@@ -23,6 +23,12 @@ pub use db::{Backend, Database, DatabaseOptions, MIGRATIONS};
 pub use error::StoreError;
 pub use mail::{FileOutbox, SmtpMailer, render};
 
+/// Entry points for the fuzz targets in `fuzz/` (see `docs/reliability.md`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::executions::{decode as decode_execution, encode as encode_execution};
+}
+
 impl Database {
     /// The engine's ports on this database: executions, users, codes, invitations and failed
     /// sign-ins here, `mailer` for e-mail, no SMS sender, the system clock and the OS random

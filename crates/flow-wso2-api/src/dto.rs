@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 /// `flowStatus` of an execution that waits for the client.
 pub const INCOMPLETE: &str = "INCOMPLETE";
@@ -12,7 +13,7 @@ pub const INCOMPLETE: &str = "INCOMPLETE";
 pub const COMPLETE: &str = "COMPLETE";
 
 /// The answer to a successful execute call.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecuteResponse {
     /// The execution's id; the client sends it with every later call.
@@ -20,6 +21,7 @@ pub struct ExecuteResponse {
     /// The WSO2 flow type (`REGISTRATION`, `PASSWORD_RECOVERY`, ...).
     pub flow_type: String,
     /// `INCOMPLETE` or `COMPLETE`.
+    #[schema(value_type = String, pattern = "^(INCOMPLETE|COMPLETE)$")]
     pub flow_status: &'static str,
     /// `VIEW`, `REDIRECTION`, `WEBAUTHN` or `INTERNAL_PROMPT`.
     #[serde(rename = "type")]
@@ -29,7 +31,7 @@ pub struct ExecuteResponse {
 }
 
 /// How the client proceeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StepType {
     /// Render `data.components` and submit with a button's `actionId`.
@@ -43,7 +45,7 @@ pub enum StepType {
 }
 
 /// The `data` object; empty fields are left out.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Data {
     /// The view's components (VIEW, and COMPLETE views).
@@ -60,9 +62,11 @@ pub struct Data {
     pub required_params: Option<Vec<String>>,
     /// WebAuthn options, as the seed spells it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub web_authn: Option<Value>,
     /// WebAuthn options, as WSO2's server spells it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub web_authn_data: Option<Value>,
     /// The signed user assertion, as the seed spells it (auto-login).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,6 +74,7 @@ pub struct Data {
     /// Extra data: `error` (the last submission's error text), `fieldErrors` (ours, per
     /// field), `userAssertion` (as real clients read it).
     #[serde(skip_serializing_if = "Map::is_empty")]
+    #[schema(value_type = Object)]
     pub additional_data: Map<String, Value>,
     /// Messages to show (`ERROR` for the last submission's errors, `INFO` on completion).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -77,11 +82,12 @@ pub struct Data {
 }
 
 /// A message to show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     /// `ERROR`, `INFO` or `WARNING`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub message_type: &'static str,
     /// The text.
     pub message: String,
@@ -90,7 +96,7 @@ pub struct Message {
 }
 
 /// A component of a view: `FORM`, `INPUT`, `BUTTON`, `TYPOGRAPHY`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Component {
     /// Stable across renders of the same step.
@@ -100,25 +106,31 @@ pub struct Component {
     pub action_id: Option<String>,
     /// `FORM`, `INPUT`, `BUTTON`, `TYPOGRAPHY`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub component_type: &'static str,
     /// `EMAIL`, `PASSWORD`, `PRIMARY`, `H3`, ...
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub variant: Option<&'static str>,
     /// Children of a `FORM`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
     pub components: Option<Vec<Component>>,
     /// Settings: `identifier`, `label`, `required`, `placeholder`, `validations`, `options`,
     /// `defaultValue` for inputs; `text` for buttons and typography.
+    #[schema(value_type = Object)]
     pub config: Map<String, Value>,
 }
 
 /// The body of every error: `{code, message, description, traceId, flowType}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// `FE-6xxxx`.
+    #[schema(value_type = String, pattern = "^FE-6[0-9]{4}$")]
     pub code: &'static str,
     /// A short message.
+    #[schema(value_type = String)]
     pub message: &'static str,
     /// The detail.
     pub description: String,

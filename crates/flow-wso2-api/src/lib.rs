@@ -5,6 +5,7 @@ mod body;
 pub mod dto;
 mod error;
 mod keys;
+mod openapi;
 mod render;
 mod request;
 mod routes;
@@ -17,11 +18,29 @@ use flow_engine::{Engine, FlowCatalog, KeyStore};
 
 pub use error::Wso2Error;
 pub use keys::{ASSERTION_TTL_SECS, AssertionClaims, Assertions};
+pub use openapi::{OPENAPI_PATH, openapi};
 pub use render::{engine_flow_type, wso2_flow_type};
 
 /// The name executions started here carry ([`flow_engine::Engine::start_via`]): they are
 /// continued through this protocol only.
 pub const CHANNEL: &str = "wso2";
+/// Entry points for the fuzz targets in `fuzz/` (see `docs/reliability.md`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use serde_json::{Map, Value};
+
+    use crate::Wso2Error;
+    use crate::request::ExecuteRequest;
+
+    /// Reads an execute request body the way the handler does (a JSON object, then field by
+    /// field). `Ok` holds the request written back as the JSON object that reads as it;
+    /// `Err` the error the client would get.
+    pub fn execute_body(body: &[u8]) -> Result<Map<String, Value>, Wso2Error> {
+        let object = crate::body::parse_object(body)?;
+        Ok(ExecuteRequest::from_object(object)?.to_object())
+    }
+}
+
 /// The path WSO2 Identity Server serves the Flow Execution API at.
 pub const EXECUTE_PATH: &str = "/api/server/v1/flow/execute";
 /// The short path WSO2's SDKs and the seed's curl examples also call.
@@ -102,8 +121,9 @@ impl Wso2State {
     }
 }
 
-/// Mounts `POST /api/server/v1/flow/execute` and `POST /flow/execute` (the same handler), and
-/// the JWKS at `GET /oauth2/jwks` and `GET /.well-known/jwks.json`, on an actix app or scope.
+/// Mounts `POST /api/server/v1/flow/execute` and `POST /flow/execute` (the same handler), the
+/// JWKS at `GET /oauth2/jwks` and `GET /.well-known/jwks.json`, and this API's OpenAPI
+/// document at `GET /api/server/v1/flow/openapi.json`, on an actix app or scope.
 /// All are open: no authorization header, no cookies; the `flowId` in the body carries the
 /// state.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<Wso2State>) {
@@ -126,5 +146,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<Wso2State>) {
         web::resource(WELL_KNOWN_JWKS_PATH)
             .app_data(state)
             .route(web::get().to(routes::jwks)),
-    );
+    )
+    .service(web::resource(OPENAPI_PATH).route(web::get().to(openapi::openapi_json)));
 }

@@ -44,6 +44,34 @@ impl ExecuteRequest {
     }
 }
 
+impl ExecuteRequest {
+    /// The request written back as the JSON object that reads as it (the fuzz targets'
+    /// round trip).
+    pub(crate) fn to_object(&self) -> Map<String, Value> {
+        let mut object = Map::new();
+        let fields = [
+            ("flowId", &self.flow_id),
+            ("flowType", &self.flow_type),
+            ("flowName", &self.flow_name),
+            ("actionId", &self.action_id),
+        ];
+        for (field, value) in fields {
+            if let Some(text) = value {
+                object.insert(field.to_owned(), Value::String(text.clone()));
+            }
+        }
+        if !self.inputs.is_empty() {
+            let inputs = self
+                .inputs
+                .iter()
+                .map(|(key, value)| (key.clone(), Value::String(value.clone())))
+                .collect();
+            object.insert("inputs".to_owned(), Value::Object(inputs));
+        }
+        object
+    }
+}
+
 /// An optional string field; blank is absent.
 fn string(
     object: &mut Map<String, Value>,

@@ -8,3 +8,4 @@ mod support;
 mod assertion;
 mod errors;
 mod flows;
+mod openapi;
