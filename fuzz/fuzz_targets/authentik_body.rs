@@ -77,7 +77,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(submission, reread, "inputs changed when sent again");
         }
         // The field is the offending key as sent, which may be "" (the first long run's
-        // artifact: `{"": []}`).
+        // artifact: `{"": {}}`).
         Err((_field, detail)) => {
             assert!(!detail.code.is_empty(), "an error without a code");
         }
