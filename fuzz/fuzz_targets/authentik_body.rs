@@ -1,7 +1,7 @@
 //! authentik executor bodies: a challenge response (a JSON object) read against the form the
 //! execution waits on, exactly as `Executor::submit` reads it. The forms are the real first
 //! prompts of the default flows (and the password prompt of a registration); the first byte
-//! picks one. No input may panic; a refused response names a field and a code; the engine
+//! picks one. No input may panic; a refused response has a code; the engine
 //! inputs of an accepted one, sent again as a response, read as the same inputs.
 #![no_main]
 
@@ -76,8 +76,9 @@ fuzz_target!(|data: &[u8]| {
             let reread = parse_response(form, again).expect("engine inputs read back");
             assert_eq!(submission, reread, "inputs changed when sent again");
         }
-        Err((field, detail)) => {
-            assert!(!field.is_empty(), "an error on no field");
+        // The field is the offending key as sent, which may be "" (the first long run's
+        // artifact: `{"": {}}`).
+        Err((_field, detail)) => {
             assert!(!detail.code.is_empty(), "an error without a code");
         }
     }

@@ -61,8 +61,9 @@ pub(crate) struct Node {
     /// Unknown types are accepted in drafts; validation reports them.
     #[schema(rename = "type", example = "password_input")]
     node_type: String,
-    /// The type's settings (see the type's config fields in `GET /api/admin/node-types`).
-    #[schema(value_type = Option<Object>)]
+    /// The type's settings (see the type's config fields in `GET /api/admin/node-types`): an
+    /// object in a valid flow; a draft keeps whatever JSON was sent, and validation reports
+    /// `invalid_node_config` (schemathesis found a draft with an array here).
     config: Option<Value>,
     /// Where the editor placed the node.
     position: Option<Position>,
