@@ -269,6 +269,8 @@ pub(crate) enum FindingCode {
     NodeNotAllowed,
     /// A success or failure node has an outgoing edge.
     TerminalHasOutgoingEdge,
+    /// A condition or switch expression may cost more to evaluate than the limit allows.
+    ExpressionTooCostly,
 }
 
 /// `GET /api/admin/node-types` (extension): the catalogue of built-in node types.

@@ -1,10 +1,11 @@
 //! Conditions and switch expressions in CEL (the `cel` crate), compiled once per expression
 //! text and cached; evaluated over the variables `user`, `inputs`, `attributes`, `flow` and
-//! `request`.
+//! `request`, each time under the cost limit with the sizes of the values at hand.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use flow_model::{EXPRESSION_COST_LIMIT, Size, VariableSizes, estimate_cost};
 use serde_json::Value;
 
 use crate::lock;
@@ -23,6 +24,30 @@ pub(crate) struct Variables {
     pub(crate) request: Value,
 }
 
+/// Why an expression gave no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExprError {
+    /// It does not compile or its evaluation failed (a missing field, a wrong type); the
+    /// flow treats it as false (conditions) or the default branch (switches), visibly.
+    Failed(String),
+    /// With the values at hand it would cost more than the limit; it was not evaluated and
+    /// the flow ends with the code [`ExprError::TOO_COSTLY`].
+    TooCostly(String),
+}
+
+impl ExprError {
+    /// The code a flow ends with when an expression is too costly to evaluate.
+    pub(crate) const TOO_COSTLY: &'static str = "expression_too_costly";
+}
+
+impl std::fmt::Display for ExprError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Failed(message) | Self::TooCostly(message) => f.write_str(message),
+        }
+    }
+}
+
 /// Compiles and evaluates expressions, caching compiled programs by their text.
 #[derive(Default)]
 pub(crate) struct Expressions {
@@ -38,17 +63,21 @@ impl std::fmt::Debug for Expressions {
 }
 
 impl Expressions {
-    fn compiled(&self, expression: &str) -> Result<Arc<cel::Program>, String> {
+    fn compiled(&self, expression: &str) -> Result<Arc<cel::Program>, ExprError> {
         if let Some(program) = lock(&self.cache).get(expression) {
             return Ok(program.clone());
         }
-        // The validator bounds length and nesting before a flow compiles; check again here
-        // because programs may come from storage.
-        flow_model::parse_expression(expression)?;
-        let program = Arc::new(
-            cel::Program::compile(expression)
-                .map_err(|error| format!("does not parse: {}", error.to_string().trim()))?,
-        );
+        // The validator checks length, nesting and cost before a flow compiles; check again
+        // here because programs may come from storage.
+        let program =
+            Arc::new(
+                flow_model::compile_expression(expression).map_err(|error| match error {
+                    flow_model::ExpressionError::TooCostly { .. } => {
+                        ExprError::TooCostly(error.to_string())
+                    }
+                    _ => ExprError::Failed(error.to_string()),
+                })?,
+            );
         let mut cache = lock(&self.cache);
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
@@ -57,24 +86,37 @@ impl Expressions {
         Ok(program)
     }
 
-    /// Evaluates `expression` to a CEL value.
-    fn evaluate(&self, expression: &str, variables: &Variables) -> Result<cel::Value, String> {
+    /// Evaluates `expression` to a CEL value, after estimating its cost with the sizes of
+    /// these variables: over the limit, it is not evaluated at all.
+    fn evaluate(&self, expression: &str, variables: &Variables) -> Result<cel::Value, ExprError> {
         let program = self.compiled(expression)?;
-        let mut context = cel::Context::default();
-        for (name, value) in [
+        let named = [
             ("user", &variables.user),
             ("inputs", &variables.inputs),
             ("attributes", &variables.attributes),
             ("flow", &variables.flow),
             ("request", &variables.request),
-        ] {
+        ];
+        let mut sizes = VariableSizes::assumed();
+        for (name, value) in named {
+            sizes.set(name, Size::of(value));
+        }
+        let cost = estimate_cost(program.expression(), &sizes);
+        if cost > EXPRESSION_COST_LIMIT {
+            return Err(ExprError::TooCostly(format!(
+                "with the values of this execution it may cost up to {cost} units, more \
+                 than the limit of {EXPRESSION_COST_LIMIT}"
+            )));
+        }
+        let mut context = cel::Context::default();
+        for (name, value) in named {
             context
                 .add_variable(name, value)
-                .map_err(|error| format!("variable {name}: {error}"))?;
+                .map_err(|error| ExprError::Failed(format!("variable {name}: {error}")))?;
         }
         program
             .execute(&context)
-            .map_err(|error| format!("evaluation failed: {error}"))
+            .map_err(|error| ExprError::Failed(format!("evaluation failed: {error}")))
     }
 
     /// Evaluates a condition; anything but a boolean is an error.
@@ -82,10 +124,13 @@ impl Expressions {
         &self,
         expression: &str,
         variables: &Variables,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, ExprError> {
         match self.evaluate(expression, variables)? {
             cel::Value::Bool(value) => Ok(value),
-            other => Err(format!("expected a boolean, got {:?}", other.type_of())),
+            other => Err(ExprError::Failed(format!(
+                "expected a boolean, got {:?}",
+                other.type_of()
+            ))),
         }
     }
 
@@ -95,7 +140,7 @@ impl Expressions {
         &self,
         expression: &str,
         variables: &Variables,
-    ) -> Result<String, String> {
+    ) -> Result<String, ExprError> {
         match self.evaluate(expression, variables)? {
             cel::Value::String(text) => Ok(text.as_str().to_owned()),
             cel::Value::Int(number) => Ok(number.to_string()),
@@ -103,10 +148,10 @@ impl Expressions {
             cel::Value::Float(number) => Ok(number.to_string()),
             cel::Value::Bool(value) => Ok(value.to_string()),
             cel::Value::Null => Ok("null".to_owned()),
-            other => Err(format!(
+            other => Err(ExprError::Failed(format!(
                 "expected a string, number or boolean, got {:?}",
                 other.type_of()
-            )),
+            ))),
         }
     }
 
@@ -182,6 +227,31 @@ mod tests {
             expressions.switch_value("user.exists", &vars).unwrap(),
             "true"
         );
+    }
+
+    #[test]
+    fn the_cost_limit_holds_with_the_values_at_hand() {
+        let expressions = Expressions::default();
+        let nested = "attributes.tags.exists(t, t in ['c', 'd', 'e'] && t.startsWith('c'))";
+        let mut vars = variables();
+        vars.attributes = json!({"tags": ["a", "b", "c"]});
+        assert_eq!(expressions.condition(nested, &vars), Ok(true));
+        let many: Vec<String> = (0..10_000).map(|i| format!("tag-{i}")).collect();
+        vars.attributes = json!({ "tags": many });
+        assert!(matches!(
+            expressions.condition(nested, &vars),
+            Err(ExprError::TooCostly(_))
+        ));
+        // Refused when compiled too, whatever the values: ten nested `.all`.
+        let ten = "[0,1,2,3,4,5,6,7,8,9]";
+        let mut costly = "true".to_owned();
+        for level in 0..10 {
+            costly = format!("{ten}.all(v{level}, {costly})");
+        }
+        assert!(matches!(
+            expressions.condition(&costly, &variables()),
+            Err(ExprError::TooCostly(_))
+        ));
     }
 
     #[test]

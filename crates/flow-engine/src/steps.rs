@@ -5,6 +5,7 @@ use flow_model::{FlowType, IdentifierType, MfaMethod, PromptField, PromptFieldTy
 use serde_json::{Map, Value};
 
 use crate::engine::{ACCOUNT_LOCKED, Next, StepResult, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
+use crate::expr::ExprError;
 use crate::forms::{self, At, required, with_errors};
 use crate::handler::{HandlerContext, HandlerOutcome};
 use crate::invitation::{self, MAX_CODE_CHARS};
@@ -107,6 +108,7 @@ impl Engine {
                 Ok(match self.expressions.condition(condition, &variables) {
                     Ok(true) => StepResult::new(Next::Goto(*if_true), "true"),
                     Ok(false) => StepResult::new(Next::Goto(*if_false), "false"),
+                    Err(error @ ExprError::TooCostly(_)) => too_costly(&error),
                     // An expression that cannot be evaluated counts as false, visibly.
                     Err(error) => StepResult::new(Next::Goto(*if_false), "false")
                         .with_detail(format!("condition error: {error}")),
@@ -1116,12 +1118,23 @@ fn is_date(text: &str) -> bool {
 }
 
 /// Picks the switch target for an evaluated value (errors go to the default, visibly).
-fn switch(value: Result<String, String>, cases: &[SwitchCase], default: usize) -> StepResult {
+/// Ends the flow: an expression would cost too much with this execution's values. The
+/// person sees a generic failure; the execution's trace carries the figures.
+fn too_costly(error: &ExprError) -> StepResult {
+    StepResult::fail(
+        ExprError::TOO_COSTLY,
+        "This step could not be completed. Please contact the site's administrator.",
+    )
+    .with_detail(error.to_string())
+}
+
+fn switch(value: Result<String, ExprError>, cases: &[SwitchCase], default: usize) -> StepResult {
     match value {
         Ok(value) => match cases.iter().find(|case| case.value == value) {
             Some(case) => StepResult::new(Next::Goto(case.target), format!("case:{}", case.value)),
             None => StepResult::new(Next::Goto(default), "default"),
         },
+        Err(error @ ExprError::TooCostly(_)) => too_costly(&error),
         Err(error) => StepResult::new(Next::Goto(default), "default")
             .with_detail(format!("expression error: {error}")),
     }
@@ -1280,7 +1293,11 @@ mod tests {
         };
         assert_eq!(pick(Ok("pro".into())), 7);
         assert_eq!(pick(Ok("free".into())), 9);
-        assert_eq!(pick(Err("boom".into())), 9);
-        assert!(switch(Err("boom".into()), &cases, 9).detail.is_some());
+        assert_eq!(pick(Err(ExprError::Failed("boom".into()))), 9);
+        assert!(
+            switch(Err(ExprError::Failed("boom".into())), &cases, 9)
+                .detail
+                .is_some()
+        );
     }
 }

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+mod cost;
 mod error;
+mod expression;
 mod fields;
 mod flow;
 mod graph;
@@ -9,7 +11,12 @@ mod node_type;
 mod report;
 mod validate;
 
+pub use cost::{ASSUMED_VALUE_SIZE, EXPRESSION_COST_LIMIT, Size, VariableSizes, estimate_cost};
 pub use error::ModelError;
+pub use expression::{
+    ExpressionError, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LEN, MAX_TREE_DEPTH, compile_expression,
+    parse_expression,
+};
 pub use flow::{
     FLOW_FIELDS, Flow, FlowName, FlowStatus, FlowType, InvalidFlowName, MAX_FLOW_NAME_LEN,
 };
@@ -18,7 +25,6 @@ pub use kind::*;
 pub use node_type::{NodeCategory, NodeType};
 pub use report::{EdgeRef, Finding, FindingCode, Report, Severity};
 pub use validate::{
-    CustomNodeSpec, DEFAULT_BRANCH, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LEN, NodeRegistry,
-    Successor, Successors, ValidNode, ValidatedGraph, allowed_in, check, parse_expression,
-    validate,
+    CustomNodeSpec, DEFAULT_BRANCH, NodeRegistry, Successor, Successors, ValidNode, ValidatedGraph,
+    allowed_in, check, validate,
 };

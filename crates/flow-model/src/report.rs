@@ -141,11 +141,13 @@ pub enum FindingCode {
     NodeNotAllowed,
     /// A success or failure node has an outgoing edge.
     TerminalHasOutgoingEdge,
+    /// A condition or switch expression may cost more to evaluate than the limit allows.
+    ExpressionTooCostly,
 }
 
 impl FindingCode {
     /// Every code, in documentation order.
-    pub const ALL: [FindingCode; 16] = [
+    pub const ALL: [FindingCode; 17] = [
         Self::MissingStartNode,
         Self::MultipleStartNodes,
         Self::DuplicateNodeId,
@@ -162,6 +164,7 @@ impl FindingCode {
         Self::LoopWithoutInput,
         Self::NodeNotAllowed,
         Self::TerminalHasOutgoingEdge,
+        Self::ExpressionTooCostly,
     ];
 
     /// Whether this code is an error or a warning.
@@ -191,6 +194,7 @@ impl FindingCode {
             Self::LoopWithoutInput => "loop_without_input",
             Self::NodeNotAllowed => "node_not_allowed",
             Self::TerminalHasOutgoingEdge => "terminal_has_outgoing_edge",
+            Self::ExpressionTooCostly => "expression_too_costly",
         }
     }
 }

@@ -7,16 +7,13 @@ use foldhash::{HashMap, HashMapExt};
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
+use crate::expression::{ExpressionError, compile_expression};
 use crate::report::{Finding, FindingCode as Code, Report};
 use crate::{Flow, FlowType, NodeKind, NodeType};
 
 /// The value of a switch edge's `condition` that marks its default branch (an edge without a
 /// condition is a default branch too).
 pub const DEFAULT_BRANCH: &str = "default";
-/// The longest condition or switch expression accepted.
-pub const MAX_EXPRESSION_LEN: usize = 1024;
-/// The deepest nesting of brackets accepted in an expression.
-pub const MAX_EXPRESSION_DEPTH: usize = 32;
 
 /// Node types added by an embedder, so that the validator knows them.
 #[derive(Debug, Clone, Default)]
@@ -211,7 +208,20 @@ impl<'f, 'r> Checker<'f, 'r> {
                 continue;
             }
             let kind = match NodeKind::parse(&node.node_type, node.config.as_ref()) {
-                Some(Ok(kind)) => expressions.check(id, &kind).map(|()| kind),
+                Some(Ok(kind)) => match expressions.check(&kind) {
+                    Ok(()) => Ok(kind),
+                    Err((field, error @ ExpressionError::TooCostly { .. })) => {
+                        findings.push(
+                            Finding::new(
+                                Code::ExpressionTooCostly,
+                                format!("Node '{id}': {field} {error}"),
+                            )
+                            .on_node(id),
+                        );
+                        Err(String::new())
+                    }
+                    Err((field, error)) => Err(format!("{field}: {error}")),
+                },
                 Some(Err(error)) => Err(error.to_string()),
                 None => match self.registry.custom(node.node_type.as_str()) {
                     Some(_) => Ok(NodeKind::Custom {
@@ -729,47 +739,28 @@ pub fn allowed_in(node_type: &NodeType, flow_type: FlowType) -> bool {
 /// Checks condition and switch expressions once per distinct text.
 #[derive(Default)]
 struct ExpressionCache {
-    seen: HashMap<String, Result<(), String>>,
+    seen: HashMap<String, Result<(), ExpressionError>>,
 }
 
 impl ExpressionCache {
-    fn check(&mut self, _node_id: &str, kind: &NodeKind) -> Result<(), String> {
+    /// The expression of a condition or switch node, checked: the field it is in and why it
+    /// is refused.
+    fn check(&mut self, kind: &NodeKind) -> Result<(), (&'static str, ExpressionError)> {
         let (field, expression) = match kind {
             NodeKind::Condition(config) => ("condition", config.condition.as_str()),
             NodeKind::Switch(config) => ("expression", config.expression.as_str()),
             _ => return Ok(()),
         };
-        if let Some(result) = self.seen.get(expression) {
-            return result.clone();
-        }
-        let result = parse_expression(expression).map_err(|message| format!("{field}: {message}"));
-        self.seen.insert(expression.to_owned(), result.clone());
-        result
-    }
-}
-
-/// Parses an expression with the CEL parser after bounding its size and nesting, so that a
-/// hostile expression cannot exhaust the stack.
-pub fn parse_expression(expression: &str) -> Result<(), String> {
-    if expression.len() > MAX_EXPRESSION_LEN {
-        return Err(format!("is longer than {MAX_EXPRESSION_LEN} bytes"));
-    }
-    let mut depth = 0usize;
-    for byte in expression.bytes() {
-        match byte {
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_EXPRESSION_DEPTH {
-                    return Err(format!("nests deeper than {MAX_EXPRESSION_DEPTH} levels"));
-                }
+        let result = match self.seen.get(expression) {
+            Some(result) => result.clone(),
+            None => {
+                let result = compile_expression(expression).map(|_| ());
+                self.seen.insert(expression.to_owned(), result.clone());
+                result
             }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+        };
+        result.map_err(|error| (field, error))
     }
-    cel::Program::compile(expression)
-        .map(|_| ())
-        .map_err(|error| format!("does not parse: {}", error.to_string().trim()))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::{DEFAULT_PASSWORD_SCORE, FindingCode, PasswordInputConfig};
+use crate::{DEFAULT_PASSWORD_SCORE, FindingCode, PasswordInputConfig, parse_expression};
 
 /// Builds a flow from `id:type` nodes and `a->b` / `a-[cond]->b` edges.
 fn flow(flow_type: &str, nodes: &[&str], edges: &[&str]) -> Flow {
@@ -263,6 +263,30 @@ fn condition_that_does_not_parse_is_invalid_config() {
         &["s->c", "c-[true]->ok", "c-[false]->ok"],
     ));
     assert_eq!(found, [FindingCode::InvalidNodeConfig]);
+}
+
+#[test]
+fn a_costly_condition_is_its_own_finding() {
+    let list = "[0,1,2,3,4,5,6,7,8,9]";
+    let mut condition = "true".to_owned();
+    for level in 0..6 {
+        condition = format!("{list}.all(v{level}, {condition})");
+    }
+    let nodes = vec![
+        node("s:start", None),
+        node("c:condition", Some(json!({ "condition": condition }))),
+        node("ok:success", None),
+    ];
+    let flow = flow_with("login", nodes, &["s->c", "c-[true]->ok", "c-[false]->ok"]);
+    assert_eq!(codes(&flow), [FindingCode::ExpressionTooCostly]);
+    let report = validate(&flow);
+    let finding = &report.errors[0];
+    assert_eq!(finding.node_id.as_deref(), Some("c"));
+    assert!(
+        finding.message.contains("limit of 50000"),
+        "{}",
+        finding.message
+    );
 }
 
 #[test]

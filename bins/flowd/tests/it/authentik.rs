@@ -821,3 +821,118 @@ async fn a_guessable_password_is_refused_alike_over_both_protocols() {
     assert_eq!(wso2_error["code"], "password_too_weak", "{view}");
     assert_eq!(wso2_error["message"], executor_error["string"]);
 }
+
+/// Creates `graph` as a flow named `name` of `flow_type` over the admin API; returns the
+/// status and body of its activation.
+async fn create_and_activate(
+    browser: &Browser,
+    name: &str,
+    flow_type: &str,
+    graph: Value,
+) -> (StatusCode, Value) {
+    let admin = reqwest::Client::new();
+    let body = json!({"name": name, "display_name": name, "type": flow_type, "graph": graph});
+    let created = admin
+        .post(format!("{}/api/admin/flows", browser.base))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    let activated = admin
+        .post(format!("{}/api/admin/flows/{id}/activate", browser.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let status = activated.status();
+    (status, activated.json().await.unwrap())
+}
+
+/// A login-type flow: a one-field prompt, then a condition on the answer.
+fn prompt_then_condition(condition: &str) -> Value {
+    json!({
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "ask", "type": "prompt", "config": {"fields": [
+                {"name": "note", "type": "text", "label": "Note", "required": true}
+            ]}},
+            {"id": "check", "type": "condition", "config": {"condition": condition}},
+            {"id": "yes", "type": "success"},
+            {"id": "no", "type": "failure", "config": {"message": "No."}}
+        ],
+        "edges": [
+            {"source": "start", "target": "ask"},
+            {"source": "ask", "target": "check"},
+            {"source": "check", "target": "yes", "condition": "true"},
+            {"source": "check", "target": "no", "condition": "false"}
+        ]
+    })
+}
+
+#[actix_web::test]
+async fn a_costly_condition_is_refused_before_it_runs_and_bounded_when_it_runs() {
+    let mut browser = Browser::start().await;
+    // The probe's shape: nested `.all` over ten-element lists, 10^8 steps.
+    let ten = "[0,1,2,3,4,5,6,7,8,9]";
+    let mut nested = "true".to_owned();
+    for level in 0..8 {
+        nested = format!("{ten}.all(v{level}, {nested})");
+    }
+    let (status, refused) =
+        create_and_activate(&browser, "costly", "login", prompt_then_condition(&nested)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let codes: Vec<&str> = refused["details"]["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a report: {refused}"))
+        .iter()
+        .filter_map(|finding| finding["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["expression_too_costly"], "{refused}");
+
+    // Cheap with the sizes the validator assumes, costly with a 1,000-byte answer: a long
+    // pattern matched against a long text.
+    let pattern = format!("^({}z)$", "x|".repeat(250));
+    let condition = format!("inputs.note.matches('{pattern}')");
+    let (status, activated) = create_and_activate(
+        &browser,
+        "bounded",
+        "login",
+        prompt_then_condition(&condition),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{activated}");
+
+    let path = executor("bounded");
+    let (_, prompt) = browser.get(&path).await;
+    assert_eq!(prompt["component"], "ak-stage-prompt", "{prompt}");
+    let short = browser.solve(&path, &fill(&prompt, &[("note", "z")])).await;
+    // A short note matches: the flow takes the true branch to its success node, which (a
+    // login that identified nobody) denies access, but not with the false branch's "No.".
+    assert_eq!(short["component"], "ak-stage-access-denied", "{short}");
+    assert_ne!(
+        short["error_message"], "No.",
+        "a short note matches: {short}"
+    );
+
+    browser.new_browser();
+    let (_, prompt) = browser.get(&path).await;
+    let long = "y".repeat(1000);
+    let ended = browser
+        .solve(&path, &fill(&prompt, &[("note", &long)]))
+        .await;
+    // Not evaluated: the flow ends (code expression_too_costly) instead of spending the CPU.
+    assert_eq!(ended["component"], "ak-stage-access-denied", "{ended}");
+    assert_eq!(
+        ended["error_message"],
+        "This step could not be completed. Please contact the site's administrator.",
+        "{ended}"
+    );
+    assert!(
+        !ended.to_string().contains(&long),
+        "the answer is not echoed: {ended}"
+    );
+}
