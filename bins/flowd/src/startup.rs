@@ -73,6 +73,7 @@ impl Services {
     /// Opens the database (applying migrations) and builds catalog and engine.
     pub fn open(config: &Config) -> Result<Self, StartError> {
         let database = Arc::new(Database::open(&config.database_url)?);
+        warn_about_identifiers(&database);
         let catalog = Arc::new(FlowCatalog::new(
             database.clone(),
             Arc::new(SystemClock),
@@ -407,4 +408,35 @@ async fn readyz(database: web::Data<Database>) -> HttpResponse {
 /// Any path no surface serves.
 async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(json!({"code": "not_found", "message": "no such endpoint"}))
+}
+
+/// Logs, once at start, what the identifier backfill of older users needs an operator to know
+/// (accounts that look alike, identifiers left unnormalized, a backfill that failed). User ids
+/// only: identifiers are personal data.
+fn warn_about_identifiers(database: &Database) {
+    let report = database.identifier_backfill();
+    if report.skeletons > 0 {
+        tracing::info!(
+            skeletons = report.skeletons,
+            renormalized = report.renormalized,
+            "identifier skeletons computed for existing users"
+        );
+    }
+    if !report.needs_attention() {
+        return;
+    }
+    let ids = |pairs: &[(flow_engine::TenantId, flow_engine::UserId)]| {
+        pairs
+            .iter()
+            .map(|(tenant, id)| format!("{tenant}/{id}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    tracing::warn!(
+        look_alikes = %ids(&report.look_alikes),
+        kept_unnormalized = %ids(&report.kept),
+        error = report.error.as_deref().unwrap_or(""),
+        "existing users have look-alike or unnormalizable identifiers; all accounts are kept, \
+         new look-alikes are refused (docs/operating.md, \"Identifiers\")"
+    );
 }

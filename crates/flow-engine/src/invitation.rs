@@ -103,7 +103,7 @@ impl InvitationService {
         expires_in_secs: Option<i64>,
     ) -> Result<Invitation, InvitationError> {
         let email = identifier::normalize(email, &[flow_model::IdentifierType::Email])
-            .ok_or(InvitationError::InvalidEmail)?;
+            .map_err(|_| InvitationError::InvalidEmail)?;
         let ttl = expires_in_secs.unwrap_or(DEFAULT_INVITATION_TTL_SECS);
         if !(MIN_INVITATION_TTL_SECS..=MAX_INVITATION_TTL_SECS).contains(&ttl) {
             return Err(InvitationError::InvalidExpiry {

@@ -26,6 +26,7 @@ pub use engine::{ACCOUNT_LOCKED, Engine, MAX_TRACE_ENTRIES, TOO_MANY_ATTEMPTS, U
 pub use error::{CatalogError, EngineError, InvitationError, PortError};
 pub use flows::{FlowPage, FlowQuery, FlowRepository, FlowVersion, StoredFlow};
 pub use handler::{HandlerContext, HandlerOutcome, HandlerRegistry, NodeHandler};
+pub use identifier::{canonical_identifier, identifier_skeleton};
 pub use invitation::{
     CODE_PLACEHOLDER, DEFAULT_INVITATION_TTL_SECS, INVITATION_TEMPLATE, InvitationService,
     MAX_INVITATION_TTL_SECS, MIN_INVITATION_TTL_SECS,
@@ -40,7 +41,7 @@ pub use ports::{
     InvitationState, InvitationStore, KeyStore, LoginAttempts, Mailer, OsRandom, OutgoingMessage,
     Ports, Random, SmsSender, StoredCode, StoredKey, SystemClock, UserDirectory,
 };
-pub use steps::{MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED};
+pub use steps::{IDENTIFIER_INVALID_CHARACTERS, MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED};
 pub use totp::{DEFAULT_TOTP_ISSUER, TotpCredential, TotpSecret};
 pub use types::{
     DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, RequestContext,

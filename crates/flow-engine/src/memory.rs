@@ -16,7 +16,7 @@ use crate::ports::{
 };
 use crate::{
     Execution, ExecutionId, FlowCatalog, FlowPage, FlowQuery, FlowRepository, FlowVersion, NewUser,
-    PortError, StoredFlow, TenantId, TotpCredential, User, UserId, lock,
+    PortError, StoredFlow, TenantId, TotpCredential, User, UserId, identifier_skeleton, lock,
 };
 
 /// Executions in a map; compare-and-swap under the map's lock.
@@ -87,9 +87,12 @@ struct UserRow {
 struct Users {
     by_id: HashMap<(TenantId, UserId), UserRow>,
     by_identifier: HashMap<(TenantId, String), UserId>,
+    /// Confusable skeletons ([`identifier_skeleton`]) of the identifiers, per tenant.
+    by_skeleton: HashMap<(TenantId, String), UserId>,
 }
 
-/// Users per tenant, with a unique identifier index.
+/// Users per tenant, with a unique identifier index and a unique index of the identifiers'
+/// confusable skeletons (a look-alike of an identifier is taken like the identifier itself).
 #[derive(Debug, Default)]
 pub struct MemoryUserDirectory {
     users: Mutex<Users>,
@@ -145,6 +148,12 @@ impl UserDirectory for MemoryUserDirectory {
             .map(|row| row.user.clone()))
     }
 
+    fn skeleton_taken(&self, tenant: &TenantId, skeleton: &str) -> Result<bool, PortError> {
+        Ok(lock(&self.users)
+            .by_skeleton
+            .contains_key(&(tenant.clone(), skeleton.to_owned())))
+    }
+
     fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, PortError> {
         Ok(lock(&self.users)
             .by_id
@@ -156,7 +165,11 @@ impl UserDirectory for MemoryUserDirectory {
         let mut users = lock(&self.users);
         let identifier_key = (tenant.clone(), new.identifier.clone());
         let id_key = (tenant.clone(), new.id.clone());
-        if users.by_identifier.contains_key(&identifier_key) || users.by_id.contains_key(&id_key) {
+        let skeleton_key = (tenant.clone(), identifier_skeleton(&new.identifier));
+        if users.by_identifier.contains_key(&identifier_key)
+            || users.by_skeleton.contains_key(&skeleton_key)
+            || users.by_id.contains_key(&id_key)
+        {
             return Err(PortError::Duplicate);
         }
         let user = User {
@@ -167,6 +180,7 @@ impl UserDirectory for MemoryUserDirectory {
             mfa_methods: Vec::new(),
             created_at: new.created_at,
         };
+        users.by_skeleton.insert(skeleton_key, new.id.clone());
         users.by_identifier.insert(identifier_key, new.id);
         users.by_id.insert(
             id_key,

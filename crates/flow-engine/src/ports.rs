@@ -45,7 +45,14 @@ pub trait UserDirectory: Send + Sync {
     /// The user with this id in `tenant`.
     fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, PortError>;
 
-    /// Creates a user; [`PortError::Duplicate`] if the identifier (or id) is taken in `tenant`.
+    /// Whether a user of `tenant` has an identifier whose confusable skeleton
+    /// ([`identifier_skeleton`](crate::identifier_skeleton)) is `skeleton`.
+    fn skeleton_taken(&self, tenant: &TenantId, skeleton: &str) -> Result<bool, PortError>;
+
+    /// Creates a user; [`PortError::Duplicate`] if the identifier (or id) is taken in `tenant`,
+    /// or if another user's identifier has the same confusable skeleton
+    /// ([`identifier_skeleton`](crate::identifier_skeleton), which the directory computes and
+    /// keeps with the user): a look-alike is refused exactly like a duplicate.
     fn create(&self, tenant: &TenantId, user: NewUser) -> Result<User, PortError>;
 
     /// The user's argon2 PHC password hash, if the user has a password.

@@ -27,6 +27,10 @@ pub const SIGN_IN_REQUIRED: &str = "sign_in_required";
 /// The failure code of a `verify_mfa` step for a user without any factor it accepts.
 pub const MFA_NOT_CONFIGURED: &str = "mfa_not_configured";
 
+/// The field error code of an identifier holding an invisible or control character (a
+/// zero-width space, a joiner, a bidi override, ...): refused, never silently removed.
+pub const IDENTIFIER_INVALID_CHARACTERS: &str = "identifier_invalid_characters";
+
 /// The authentication method of an authenticator app's code.
 pub(crate) const METHOD_TOTP: &str = "totp";
 
@@ -197,19 +201,13 @@ impl Engine {
             return Ok(StepResult::wait(form(typed, errors), "rejected:required"));
         }
         let typed = typed.unwrap_or_default();
-        let Some(normalized) = identifier::normalize(typed, accepted) else {
-            let error = FieldError::on(
-                FIELD_IDENTIFIER,
-                "invalid_identifier",
-                &format!(
-                    "Enter a valid {}.",
-                    identifier::label(accepted).to_lowercase()
-                ),
-            );
-            return Ok(StepResult::wait(
-                form(Some(typed), vec![error]),
-                "rejected:invalid_identifier",
-            ));
+        let normalized = match identifier::normalize(typed, accepted) {
+            Ok(normalized) => normalized,
+            Err(refusal) => {
+                let error = refused_identifier(refusal, accepted);
+                let result = format!("rejected:{}", error.code);
+                return Ok(StepResult::wait(form(Some(typed), vec![error]), result));
+            }
         };
         let user = self
             .ports
@@ -257,12 +255,7 @@ impl Engine {
         let now = self.ports.clock.now_secs();
         let (error_code, message) = match found {
             Some(invitation) if invitation.state(now) == InvitationState::Pending => {
-                if self
-                    .ports
-                    .users
-                    .find_by_identifier(&execution.tenant, &invitation.email)?
-                    .is_some()
-                {
+                if self.identifier_taken(&execution.tenant, &invitation.email)? {
                     return Ok(StepResult::fail(
                         "identifier_taken",
                         "An account with this e-mail address already exists. Sign in instead.",
@@ -435,23 +428,16 @@ impl Engine {
         if typed.is_none() {
             errors.push(required(FIELD_IDENTIFIER));
         }
-        let normalized = typed.and_then(|typed| identifier::normalize(typed, accepted));
-        if typed.is_some() && normalized.is_none() {
-            errors.push(FieldError::on(
-                FIELD_IDENTIFIER,
-                "invalid_identifier",
-                &format!(
-                    "Enter a valid {}.",
-                    identifier::label(accepted).to_lowercase()
-                ),
-            ));
-        }
+        let normalized = match typed.map(|typed| identifier::normalize(typed, accepted)) {
+            Some(Ok(normalized)) => Some(normalized),
+            Some(Err(refusal)) => {
+                errors.push(refused_identifier(refusal, accepted));
+                None
+            }
+            None => None,
+        };
         if let Some(normalized) = &normalized
-            && self
-                .ports
-                .users
-                .find_by_identifier(&execution.tenant, normalized)?
-                .is_some()
+            && self.identifier_taken(&execution.tenant, normalized)?
         {
             errors.push(identifier_taken());
         }
@@ -729,7 +715,7 @@ impl Engine {
         let (attribute, fits): (&str, fn(&str) -> bool) = match channel {
             Channel::Email => ("email", identifier::is_email),
             Channel::Sms => ("phone", |text| {
-                identifier::normalize(text, &[IdentifierType::Phone]).is_some()
+                identifier::normalize(text, &[IdentifierType::Phone]).is_ok()
             }),
         };
         let pick = |attributes: &Map<String, Value>, identifier: &str| {
@@ -848,6 +834,15 @@ impl Engine {
         ))
     }
 
+    /// Whether a new account may not have `normalized` as its identifier: an account has it,
+    /// or one whose identifier looks like it (the same confusable skeleton, UTS #39). Both
+    /// answer `identifier_taken`, so a look-alike tells no more than a duplicate.
+    fn identifier_taken(&self, tenant: &TenantId, normalized: &str) -> Result<bool, PortError> {
+        let users = &self.ports.users;
+        Ok(users.find_by_identifier(tenant, normalized)?.is_some()
+            || users.skeleton_taken(tenant, &identifier::identifier_skeleton(normalized))?)
+    }
+
     /// Creates the user; `Some` result when it cannot (and the flow goes back or fails).
     fn create_user(&self, execution: &mut Execution) -> Result<Option<StepResult>, EngineError> {
         let Some(identifier) = execution.identifier.clone() else {
@@ -961,6 +956,25 @@ fn invalid_credentials() -> FieldError {
 /// why revealing the lock is acceptable).
 fn account_locked() -> FieldError {
     FieldError::on(FIELD_PASSWORD, ACCOUNT_LOCKED, ACCOUNT_LOCKED_MESSAGE)
+}
+
+/// The field error of an identifier [`identifier::normalize`] refused.
+fn refused_identifier(refusal: identifier::Refusal, accepted: &[IdentifierType]) -> FieldError {
+    match refusal {
+        identifier::Refusal::Invalid => FieldError::on(
+            FIELD_IDENTIFIER,
+            "invalid_identifier",
+            &format!(
+                "Enter a valid {}.",
+                identifier::label(accepted).to_lowercase()
+            ),
+        ),
+        identifier::Refusal::InvisibleCharacters => FieldError::on(
+            FIELD_IDENTIFIER,
+            IDENTIFIER_INVALID_CHARACTERS,
+            "Remove the invisible or control characters from the identifier.",
+        ),
+    }
 }
 
 fn identifier_taken() -> FieldError {
@@ -1086,7 +1100,7 @@ fn answer(field: &PromptField, value: Option<&str>) -> Result<Option<Value>, Fie
             invalid("invalid_email", "Enter a valid e-mail address.")
         }
         PromptFieldType::Telephone
-            if identifier::normalize(value, &[IdentifierType::Phone]).is_none() =>
+            if identifier::normalize(value, &[IdentifierType::Phone]).is_err() =>
         {
             invalid("invalid_phone", "Enter a valid phone number.")
         }

@@ -13,6 +13,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use flow_engine::PortError;
 
 use crate::StoreError;
+use crate::users::{IdentifierBackfill, backfill_identifiers};
 
 /// The schema migrations, embedded in the binary and applied by [`Database::open`].
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -227,6 +228,7 @@ pub struct Database {
     backend: Backend,
     writer: Pool,
     reader: Pool,
+    backfill: IdentifierBackfill,
 }
 
 impl std::fmt::Debug for Database {
@@ -277,11 +279,7 @@ impl Database {
                     .max_size(options.pool_size.max(1))
                     .min_idle(Some(1))
                     .build(manager(Role::Writer))?;
-                Ok(Self {
-                    backend: Backend::Postgres,
-                    writer: pool.clone(),
-                    reader: pool,
-                })
+                Ok(Self::ready(Backend::Postgres, pool.clone(), pool))
             }
             Target::SqliteFile(path) => {
                 create_parent_dir(Path::new(path))?;
@@ -294,11 +292,7 @@ impl Database {
                     .max_size(options.pool_size.max(1))
                     .min_idle(Some(1))
                     .build(manager(Role::Reader))?;
-                Ok(Self {
-                    backend: Backend::Sqlite,
-                    writer,
-                    reader,
-                })
+                Ok(Self::ready(Backend::Sqlite, writer, reader))
             }
             Target::SqliteMemory => {
                 // Each in-memory connection is its own database: exactly one, kept forever.
@@ -309,13 +303,28 @@ impl Database {
                     .max_lifetime(None)
                     .build(manager(Role::Writer))?;
                 migrate(&mut pool.get()?.inner)?;
-                Ok(Self {
-                    backend: Backend::SqliteMemory,
-                    writer: pool.clone(),
-                    reader: pool,
-                })
+                Ok(Self::ready(Backend::SqliteMemory, pool.clone(), pool))
             }
         }
+    }
+
+    /// The migrated database, with the identifiers of older rows backfilled.
+    fn ready(backend: Backend, writer: Pool, reader: Pool) -> Self {
+        let mut database = Self {
+            backend,
+            writer,
+            reader,
+            backfill: IdentifierBackfill::default(),
+        };
+        database.backfill = backfill_identifiers(&database);
+        database
+    }
+
+    /// What opening did to users stored before identifier skeletons existed: skeletons
+    /// computed, identifiers re-normalized, accounts that look alike (all kept). The binary
+    /// logs a warning once when [`IdentifierBackfill::needs_attention`].
+    pub fn identifier_backfill(&self) -> &IdentifierBackfill {
+        &self.backfill
     }
 
     /// Which backend this database runs on.

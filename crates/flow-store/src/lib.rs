@@ -22,6 +22,7 @@ use flow_engine::{Mailer, OsRandom, Ports, SystemClock};
 pub use db::{Backend, Database, DatabaseOptions, MIGRATIONS};
 pub use error::StoreError;
 pub use mail::{FileOutbox, SmtpMailer, render};
+pub use users::IdentifierBackfill;
 
 /// Entry points for the fuzz targets in `fuzz/` (see `docs/reliability.md`); not an API.
 #[doc(hidden)]

@@ -100,6 +100,8 @@ diesel::table! {
         created_at -> BigInt,
         /// Last change.
         updated_at -> BigInt,
+        /// Confusable skeleton (UTS #39) of `identifier`; NULL until the backfill at open.
+        identifier_skeleton -> Nullable<Text>,
     }
 }
 

@@ -1,10 +1,14 @@
 //! [`UserDirectory`] on SQL: `users` (identifier unique per tenant, attributes as versioned
 //! JSON), `credentials` (the password hash as kind `password`) and `totp_credentials` (one
 //! authenticator app per user, its last accepted time step moved by one conditional `UPDATE`).
+//! Each user keeps the confusable skeleton of its identifier; a new user whose skeleton is taken
+//! is refused like a duplicate, and [`Database::open`] fills in the skeletons of older rows.
 
 use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
 use flow_engine::{
     NewUser, PortError, TenantId, TotpCredential, TotpSecret, User, UserDirectory, UserId,
+    canonical_identifier, identifier_skeleton,
 };
 use serde_json::{Map, Value};
 
@@ -20,6 +24,9 @@ const PASSWORD_FORMAT: i32 = 1;
 const KIND_PASSWORD: &str = "password";
 /// The format of `totp_credentials.secret`: the key bytes in base32 (RFC 4648, no padding).
 const TOTP_SECRET_FORMAT: i32 = 1;
+/// The first key of the PostgreSQL advisory lock taken per (tenant, skeleton) while a user is
+/// created (the second is `hashtext` of both), so two look-alike sign-ups cannot both pass.
+const SKELETON_LOCK_KEY: i32 = 0x666c_6f77; // "flow" in ASCII
 
 /// A row of `users`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -33,6 +40,7 @@ struct UserRow {
     mfa_methods: String,
     created_at: i64,
     updated_at: i64,
+    identifier_skeleton: Option<String>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -173,6 +181,118 @@ fn touch_user(conn: &mut AnyConnection, tenant: &TenantId, id: &UserId) -> Resul
     Ok(())
 }
 
+/// Whether a user of `tenant` has this identifier skeleton.
+fn skeleton_taken(
+    conn: &mut AnyConnection,
+    tenant: &TenantId,
+    skeleton: &str,
+) -> Result<bool, Fail> {
+    let found: Option<String> = users::table
+        .filter(users::tenant_id.eq(tenant.as_str()))
+        .filter(users::identifier_skeleton.eq(skeleton))
+        .select(users::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// What [`Database::open`] did to users stored before identifier skeletons existed (see
+/// [`Database::identifier_backfill`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentifierBackfill {
+    /// Users whose skeleton was computed.
+    pub skeletons: usize,
+    /// Identifiers rewritten to the current normalization (NFKC, case folding).
+    pub renormalized: usize,
+    /// Users left with their old identifier: its normalization is another user's identifier,
+    /// or it holds characters now refused. Their accounts are kept as they are.
+    pub kept: Vec<(TenantId, UserId)>,
+    /// Users whose identifier looks like another user's (one skeleton): both accounts are
+    /// kept; only new look-alikes are refused.
+    pub look_alikes: Vec<(TenantId, UserId)>,
+    /// Why the backfill stopped, if it did (the database opens all the same, and the next
+    /// start tries again).
+    pub error: Option<String>,
+}
+
+impl IdentifierBackfill {
+    /// Whether an operator should hear about it (a warning at start).
+    pub fn needs_attention(&self) -> bool {
+        !self.kept.is_empty() || !self.look_alikes.is_empty() || self.error.is_some()
+    }
+}
+
+/// Computes the skeleton of every user that has none, re-normalizing its identifier first
+/// when the current normalization differs (and no other user has the result), in one
+/// transaction. Never fails the caller: a failure lands in [`IdentifierBackfill::error`].
+pub(crate) fn backfill_identifiers(database: &Database) -> IdentifierBackfill {
+    let mut report = IdentifierBackfill::default();
+    let result = database.transaction(|conn| {
+        let pending: Vec<(String, String, String)> = users::table
+            .filter(users::identifier_skeleton.is_null())
+            .select((users::tenant_id, users::id, users::identifier))
+            .load(conn)?;
+        if pending.is_empty() {
+            return Ok(IdentifierBackfill::default());
+        }
+        let mut report = IdentifierBackfill::default();
+        for (tenant_id, id, identifier) in pending {
+            let key = users::table.find((tenant_id.as_str(), id.as_str()));
+            let mut current = identifier.clone();
+            match canonical_identifier(&identifier) {
+                Some(canonical) if canonical != identifier => {
+                    let other: Option<String> = users::table
+                        .filter(users::tenant_id.eq(&tenant_id))
+                        .filter(users::identifier.eq(&canonical))
+                        .select(users::id)
+                        .first(conn)
+                        .optional()?;
+                    if other.is_none() {
+                        diesel::update(key)
+                            .set(users::identifier.eq(&canonical))
+                            .execute(conn)?;
+                        report.renormalized += 1;
+                        current = canonical;
+                    } else {
+                        report
+                            .kept
+                            .push((TenantId::new(tenant_id.clone()), UserId::new(id.clone())));
+                    }
+                }
+                Some(_) => {}
+                None => report
+                    .kept
+                    .push((TenantId::new(tenant_id.clone()), UserId::new(id.clone()))),
+            }
+            diesel::update(key)
+                .set(users::identifier_skeleton.eq(identifier_skeleton(&current)))
+                .execute(conn)?;
+            report.skeletons += 1;
+        }
+        let mut all: Vec<(String, String, Option<String>)> = users::table
+            .select((users::tenant_id, users::id, users::identifier_skeleton))
+            .load(conn)?;
+        all.sort_by(|a, b| (&a.0, &a.2, &a.1).cmp(&(&b.0, &b.2, &b.1)));
+        for (index, (tenant_id, id, skeleton)) in all.iter().enumerate() {
+            let same = |other: Option<&(String, String, Option<String>)>| {
+                other.is_some_and(|(t, _, s)| t == tenant_id && s == skeleton)
+            };
+            let before = index.checked_sub(1).and_then(|i| all.get(i));
+            if skeleton.is_some() && (same(before) || same(all.get(index + 1))) {
+                report
+                    .look_alikes
+                    .push((TenantId::new(tenant_id.clone()), UserId::new(id.clone())));
+            }
+        }
+        Ok(report)
+    });
+    match result {
+        Ok(done) => report = done,
+        Err(error) => report.error = Some(error.to_string()),
+    }
+    report
+}
+
 impl Database {
     /// Replaces a user's enrolled second factors (for seeding and tests; flows add them with
     /// [`UserDirectory::add_mfa_method`]); [`PortError::NotFound`] if there is no such user.
@@ -220,6 +340,10 @@ impl UserDirectory for Database {
         })
     }
 
+    fn skeleton_taken(&self, tenant: &TenantId, skeleton: &str) -> Result<bool, PortError> {
+        self.read(|conn| skeleton_taken(conn, tenant, skeleton))
+    }
+
     fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, PortError> {
         self.read(|conn| {
             users::table
@@ -243,8 +367,19 @@ impl UserDirectory for Database {
             mfa_methods: "[]".to_owned(),
             created_at: user.created_at,
             updated_at: user.created_at,
+            identifier_skeleton: Some(identifier_skeleton(&user.identifier)),
         };
+        let skeleton = row.identifier_skeleton.clone().unwrap_or_default();
         self.transaction(|conn| {
+            if let AnyConnection::Postgres(pg) = conn {
+                diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                    .bind::<Integer, _>(SKELETON_LOCK_KEY)
+                    .bind::<Text, _>(format!("{}\n{skeleton}", tenant.as_str()))
+                    .execute(pg)?;
+            }
+            if skeleton_taken(conn, tenant, &skeleton)? {
+                return Err(PortError::Duplicate.into());
+            }
             diesel::insert_into(users::table)
                 .values(&row)
                 .execute(conn)?;

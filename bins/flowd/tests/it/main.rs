@@ -10,6 +10,7 @@ mod authentik;
 mod authentik_schema;
 mod cli;
 mod hostile;
+mod identifiers;
 mod ratelimit;
 mod server;
 mod wso2;

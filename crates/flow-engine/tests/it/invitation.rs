@@ -184,6 +184,18 @@ fn an_invitation_for_an_existing_account_ends_the_flow_and_stays_usable() {
 }
 
 #[test]
+fn an_invitation_for_a_look_alike_of_an_account_ends_the_flow() {
+    let invited = Invited::new();
+    invited
+        .harness
+        .register("ivan@example.com", "a registered passphrase");
+    // Cyrillic а in the domain: the invitation can be made, never turned into an account.
+    let code = invited.invite("ivan@ex\u{430}mple.com");
+    let (_, outcome) = invited.redeem(&code);
+    assert_eq!(failure_code(&outcome), "identifier_taken");
+}
+
+#[test]
 fn a_program_without_the_redeeming_step_creates_no_account() {
     let invited = Invited::new();
     // As compiled before invitations existed: the same flow without its first step.

@@ -128,6 +128,48 @@ fn a_taken_identifier_is_a_field_error() {
 }
 
 #[test]
+fn look_alikes_and_invisible_characters_are_field_errors() {
+    let harness = Harness::new();
+    harness.register("gwen@example.com", "fennel orbit marble cascade");
+    let (id, _) = harness.start(&harness.registration);
+    for (typed, code) in [
+        ("gw\u{435}n@example.com", "identifier_taken"),
+        ("\u{ff47}wen@example.com", "identifier_taken"),
+        ("gwen@\u{435}xample.com", "identifier_taken"),
+        ("gw\u{200b}en@example.com", "identifier_invalid_characters"),
+        ("gwen@example.com\u{feff}", "identifier_invalid_characters"),
+        ("gw\u{202e}en@example.com", "identifier_invalid_characters"),
+    ] {
+        let refused = harness.submit(&id, &[(FIELD_IDENTIFIER, typed)]);
+        assert_eq!(error_codes(&refused), [code], "{typed:?}");
+    }
+    // The execution stays alive and accepts a name of its own.
+    let next = harness.submit(&id, &[(FIELD_IDENTIFIER, "gwendolyn@example.com")]);
+    assert_eq!(next.form().unwrap().purpose, FormPurpose::SetPassword);
+}
+
+#[test]
+fn a_look_alike_at_creation_goes_back_to_the_identifier_step() {
+    let harness = Harness::new();
+    // A Latin and a Cyrillic spelling pass the identifier step before either finishes.
+    let (first, _) = harness.start(&harness.registration);
+    let (second, _) = harness.start(&harness.registration);
+    for (id, typed) in [
+        (&first, "hugo@example.com"),
+        (&second, "hug\u{43e}@example.com"),
+    ] {
+        harness.submit(id, &[(FIELD_IDENTIFIER, typed)]);
+        harness.submit(id, &[(FIELD_PASSWORD, "falcon prism juniper tundra")]);
+    }
+    assert!(matches!(
+        harness.submit(&first, &[]),
+        Outcome::Complete { .. }
+    ));
+    let lost = harness.submit(&second, &[]);
+    assert_eq!(error_codes(&lost), ["identifier_taken"]);
+}
+
+#[test]
 fn a_duplicate_at_creation_goes_back_to_the_identifier_step() {
     let harness = Harness::new();
     // Two registrations of the same address pass the identifier step before either finishes.

@@ -39,6 +39,12 @@ macro_rules! contract_suite {
             }
 
             #[test]
+            fn users_look_alikes_are_taken() {
+                let Some(b) = backend() else { return };
+                users::look_alikes_are_taken(&*b.users, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
             fn users_password_hash() {
                 let Some(b) = backend() else { return };
                 users::password_hash(&*b.users, &b.tenant);

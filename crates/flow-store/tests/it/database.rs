@@ -262,3 +262,92 @@ fn signing_keys_on_postgres() {
         diesel::sql_query(statement).execute(&mut conn).unwrap()
     });
 }
+
+/// Users stored before identifier skeletons existed (inserted here without one, with
+/// identifiers an older version kept: full-width letters, a look-alike pair, a pair that
+/// collides once normalized) get their skeleton when the database is opened again, identifiers
+/// are re-normalized where nothing collides, every account is kept, and a new look-alike is
+/// refused. `sql` runs a statement on a raw connection and returns the rows it changed.
+fn identifiers_are_backfilled(url: &str, sql: &mut dyn FnMut(&str) -> usize) {
+    drop(Database::open(url).unwrap());
+    for (id, identifier) in [
+        ("u1", "\u{ff41}da@example.com"),
+        ("u2", "\u{ff42}ob@example.com"),
+        ("u3", "bob@example.com"),
+        ("u4", "\u{430}lice@example.com"),
+        ("u5", "alice@example.com"),
+    ] {
+        let inserted = sql(&format!(
+            "INSERT INTO users (tenant_id, id, identifier, data_format, attributes, \
+             mfa_methods, created_at, updated_at) \
+             VALUES ('default', '{id}', '{identifier}', 1, '{{}}', '[]', 1, 1)"
+        ));
+        assert_eq!(inserted, 1);
+    }
+    let database = Database::open(url).unwrap();
+    let report = database.identifier_backfill();
+    assert_eq!(report.error, None);
+    assert_eq!(report.skeletons, 5);
+    assert_eq!(report.renormalized, 1);
+    let tenant = TenantId::default();
+    let ids = |pairs: &[(TenantId, flow_engine::UserId)]| {
+        let mut ids: Vec<String> = pairs.iter().map(|(_, id)| id.as_str().to_owned()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&report.kept), ["u2"]);
+    assert_eq!(ids(&report.look_alikes), ["u2", "u3", "u4", "u5"]);
+    assert!(report.needs_attention());
+    assert_eq!(
+        sql("UPDATE users SET updated_at = 1 WHERE identifier_skeleton IS NULL"),
+        0
+    );
+    let ada = database
+        .find_by_identifier(&tenant, "ada@example.com")
+        .unwrap()
+        .unwrap();
+    assert_eq!(ada.id.as_str(), "u1");
+    let skeleton = flow_engine::identifier_skeleton("alice@example.com");
+    assert!(database.skeleton_taken(&tenant, &skeleton).unwrap());
+    let look_alike = flow_engine::NewUser {
+        id: flow_engine::UserId::new("u6"),
+        identifier: "alic\u{435}@example.com".to_owned(),
+        password_hash: None,
+        attributes: serde_json::Map::new(),
+        created_at: 1,
+    };
+    assert_eq!(
+        database.create(&tenant, look_alike),
+        Err(PortError::Duplicate)
+    );
+    drop(database);
+    let again = Database::open(url).unwrap();
+    assert_eq!(again.identifier_backfill().skeletons, 0);
+    assert!(!again.identifier_backfill().needs_attention());
+}
+
+#[test]
+fn identifiers_are_backfilled_on_sqlite() {
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flowd.db");
+    let path = path.to_str().unwrap();
+    identifiers_are_backfilled(path, &mut |statement| {
+        let mut conn = SqliteConnection::establish(path).unwrap();
+        diesel::sql_query(statement).execute(&mut conn).unwrap()
+    });
+}
+
+#[test]
+fn identifiers_are_backfilled_on_postgres() {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+
+    let Some((url, _guard)) = postgres_schema() else {
+        return;
+    };
+    identifiers_are_backfilled(&url, &mut |statement| {
+        let mut conn = PgConnection::establish(&url).unwrap();
+        diesel::sql_query(statement).execute(&mut conn).unwrap()
+    });
+}

@@ -277,3 +277,35 @@ pub(crate) fn concurrent_totp_step_one_wins<D: UserDirectory + ?Sized>(
     });
     assert_eq!(wins, 1);
 }
+
+/// An identifier whose confusable skeleton is another user's (a Cyrillic `а` for a Latin `a`,
+/// in the local part or the domain) is refused like a duplicate, per tenant only; the
+/// look-alike does not find the original.
+pub(crate) fn look_alikes_are_taken<D: UserDirectory + ?Sized>(
+    users: &D,
+    tenant: &TenantId,
+    other: &TenantId,
+) {
+    users
+        .create(tenant, new_user("u1", "alice@example.com", None))
+        .unwrap();
+    let skeleton = flow_engine::identifier_skeleton("alice@example.com");
+    assert!(users.skeleton_taken(tenant, &skeleton).unwrap());
+    assert!(!users.skeleton_taken(other, &skeleton).unwrap());
+    for (id, look_alike) in [
+        ("u2", "\u{430}lice@example.com"),
+        ("u3", "alice@ex\u{430}mple.com"),
+    ] {
+        assert_eq!(
+            users.create(tenant, new_user(id, look_alike, None)),
+            Err(PortError::Duplicate)
+        );
+        assert_eq!(users.find_by_identifier(tenant, look_alike).unwrap(), None);
+    }
+    users
+        .create(other, new_user("u2", "\u{430}lice@example.com", None))
+        .unwrap();
+    users
+        .create(tenant, new_user("u4", "bob@example.com", None))
+        .unwrap();
+}

@@ -1,0 +1,2 @@
+DROP INDEX users_by_skeleton;
+ALTER TABLE users DROP COLUMN identifier_skeleton;
