@@ -67,6 +67,9 @@ pub enum AdminError {
     /// No execution has this id.
     #[error("no such flow execution")]
     ExecutionNotFound,
+    /// The execution store failed: an outage, never reported as a missing execution (503).
+    #[error("execution store: {0}")]
+    ExecutionStore(flow_engine::PortError),
     /// A rule of the flow catalog said no.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
@@ -115,6 +118,7 @@ impl AdminError {
             Self::CrossSite(_) => "cross_site_request",
             Self::NoRoute => "not_found",
             Self::ExecutionNotFound => "execution_not_found",
+            Self::ExecutionStore(_) => "store_unavailable",
             Self::Catalog(CatalogError::Store(_)) => "store_unavailable",
             Self::Catalog(error) => error.code(),
             Self::Invitation(InvitationError::Store(_)) => "store_unavailable",
@@ -146,6 +150,7 @@ impl AdminError {
                 "the flow is invalid; see details".to_owned()
             }
             Self::Invitation(InvitationError::Store(_)) => "the store is unavailable".to_owned(),
+            Self::ExecutionStore(_) => "the execution store is unavailable".to_owned(),
             Self::Invitation(InvitationError::Mail(_)) => {
                 "the invitation mail could not be sent; the invitation was revoked".to_owned()
             }
@@ -174,7 +179,9 @@ impl ResponseError for AdminError {
             Self::Catalog(CatalogError::Inactive(_) | CatalogError::NoDefault(_)) => {
                 StatusCode::CONFLICT
             }
-            Self::Catalog(CatalogError::Store(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Catalog(CatalogError::Store(_)) | Self::ExecutionStore(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Invitation(
                 InvitationError::InvalidEmail | InvitationError::InvalidExpiry { .. },
             ) => StatusCode::BAD_REQUEST,

@@ -4,8 +4,8 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use flow_engine::{
-    CatalogError, ExecutionId, FlowCatalog, FlowPatch, FlowQuery, InvitationError, InvitationId,
-    InvitationService, NewFlow, TenantId,
+    CatalogError, EngineError, ExecutionId, FlowCatalog, FlowPatch, FlowQuery, InvitationError,
+    InvitationId, InvitationService, NewFlow, TenantId,
 };
 use flow_model::{Flow, FlowName, FlowStatus, FlowType, Graph};
 use serde::Deserialize;
@@ -596,6 +596,8 @@ pub(crate) async fn node_types(_: Admin) -> HttpResponse {
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 404, description = "No execution has this id (`execution_not_found`).", body = ErrorBody,
             example = json!({"code": "execution_not_found", "message": "no such flow execution"})),
+        (status = 503, description = "The execution store is unavailable (`store_unavailable`): an outage is never a 404.", body = ErrorBody,
+            example = json!({"code": "store_unavailable", "message": "the execution store is unavailable"})),
     )
 )]
 pub(crate) async fn execution_trace(
@@ -609,7 +611,11 @@ pub(crate) async fn execution_trace(
     let steps = web::block(move || engine.trace(&id))
         .await
         .map_err(|_| AdminError::Internal)?
-        .map_err(|_| AdminError::ExecutionNotFound)?;
+        .map_err(|error| match error {
+            EngineError::Store(cause) => AdminError::ExecutionStore(cause),
+            EngineError::NotFound | EngineError::Expired => AdminError::ExecutionNotFound,
+            _ => AdminError::Internal,
+        })?;
     Ok(HttpResponse::Ok().json(Trace {
         execution_id: text,
         steps,

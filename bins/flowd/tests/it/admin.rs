@@ -194,3 +194,44 @@ async fn the_error_paths_over_http() {
     );
     assert_eq!(body["details"]["errors"][0]["code"], "missing_start_node");
 }
+
+/// A store outage is a 503 with a code, never a 404 that would say the execution is gone.
+#[actix_web::test]
+async fn a_trace_lookup_during_a_store_outage_is_503_not_404() {
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+
+    let temp = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(temp.path(), Some(crate::support::TOKEN)).await;
+    let (status, view) = server
+        .call_as(
+            None,
+            "POST",
+            "/api/server/v1/flow/execute",
+            Some(&json!({"flowType": "AUTHENTICATION"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let trace_path = format!(
+        "/api/admin/executions/{}/trace",
+        view["flowId"].as_str().unwrap()
+    );
+    assert_eq!(
+        server.call("GET", &trace_path, None).await.0,
+        StatusCode::OK
+    );
+
+    // The outage: the executions table disappears under the running server.
+    let path = temp.path().join("flowd.db");
+    let mut connection = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    diesel::sql_query("DROP TABLE executions")
+        .execute(&mut connection)
+        .unwrap();
+
+    let (status, body) = server.call("GET", &trace_path, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "store_unavailable");
+    assert!(
+        !body["message"].as_str().unwrap().contains("executions"),
+        "the cause is for the log, not the client: {body}"
+    );
+}

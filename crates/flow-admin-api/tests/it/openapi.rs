@@ -189,7 +189,7 @@ async fn every_operation_documents_its_statuses_and_the_error_shape() {
         ("export_flow", &["200", "401", "404"]),
         ("import_flow", &["201", "400", "401", "409", "413"]),
         ("list_node_types", &["200", "401"]),
-        ("get_execution_trace", &["200", "401", "404"]),
+        ("get_execution_trace", &["200", "401", "404", "503"]),
         ("create_invitation", &["201", "400", "401", "413", "503"]),
         ("list_invitations", &["200", "401"]),
         ("revoke_invitation", &["200", "401", "404"]),
