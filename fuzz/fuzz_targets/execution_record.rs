@@ -10,11 +10,17 @@ fuzz_target!(|data: &[u8]| {
     let Ok(body) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(execution) = decode_execution(1, body) else {
+    let Ok(execution) = decode_execution(2, body) else {
         return;
     };
+    // Format 1 (the program inline) is still read; both read the same body the same way.
+    assert_eq!(
+        decode_execution(1, body).as_ref().ok(),
+        Some(&execution),
+        "the two readable formats disagree"
+    );
     assert!(
-        decode_execution(2, body).is_err(),
+        decode_execution(3, body).is_err(),
         "an unknown format decoded"
     );
     let (format, encoded) = encode_execution(&execution).expect("an execution encodes");

@@ -602,13 +602,15 @@ pub(crate) async fn node_types(_: Admin) -> HttpResponse {
 )]
 pub(crate) async fn execution_trace(
     _: Admin,
+    request: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let text = path.into_inner();
     let id = ExecutionId::parse(&text).ok_or(AdminError::ExecutionNotFound)?;
     let engine = state.engine.clone().ok_or(AdminError::ExecutionNotFound)?;
-    let steps = web::block(move || engine.trace(&id))
+    let tenant = tenant(&request);
+    let steps = web::block(move || engine.trace(&tenant, &id))
         .await
         .map_err(|_| AdminError::Internal)?
         .map_err(|error| match error {

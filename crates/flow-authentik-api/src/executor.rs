@@ -166,15 +166,29 @@ impl Executor {
         let Some(id) = plan else {
             return self.start(slug, facts, context, query);
         };
-        let form = match self.engine.current_via(crate::CHANNEL, &self.tenant, &id) {
-            Ok(Outcome::Prompt(form)) => form,
-            Ok(_) | Err(EngineError::NotFound | EngineError::Expired) => {
-                return self.start(slug, facts, context, query);
-            }
-            Err(EngineError::AlreadyCompleted | EngineError::TooManyAttempts) => {
-                return self.start(slug, facts, context, query);
-            }
+        // One load: the waiting form to parse the body against comes from the execution that
+        // the submission then continues.
+        let opened = match self.engine.open_via(crate::CHANNEL, &self.tenant, &id) {
+            Ok(opened) => opened,
+            Err(EngineError::NotFound) => return self.start(slug, facts, context, query),
             Err(error) => return self.flow_error(facts, &error),
+        };
+        let Some(form) = opened.form().cloned() else {
+            // Nothing waits for this body: a stalled execution is taken over and shows its
+            // prompt; an ended one makes way for a new execution.
+            return match self.engine.show(opened) {
+                Ok(Outcome::Prompt(form)) => {
+                    Turn::challenge(form_challenge(facts, &form), PlanChange::Keep)
+                }
+                Ok(_)
+                | Err(
+                    EngineError::NotFound
+                    | EngineError::Expired
+                    | EngineError::AlreadyCompleted
+                    | EngineError::TooManyAttempts,
+                ) => self.start(slug, facts, context, query),
+                Err(error) => self.flow_error(facts, &error),
+            };
         };
         let submission = match parse_response(&form, body) {
             Ok(submission) => submission,
@@ -184,10 +198,7 @@ impl Executor {
                 return Turn::challenge(envelope, PlanChange::Keep);
             }
         };
-        match self
-            .engine
-            .resume_via(crate::CHANNEL, &self.tenant, &id, submission)
-        {
+        match self.engine.proceed(opened, submission) {
             Ok(Outcome::Prompt(form)) if !form.errors.is_empty() => {
                 Turn::challenge(form_challenge(facts, &form), PlanChange::Keep)
             }

@@ -107,8 +107,8 @@ type Action = Box<
         + Send,
 >;
 
-/// The shared path of GET and POST: the flow's facts, the session's execution, the action on
-/// the blocking pool, the session changes, the answer.
+/// The shared path of GET and POST: the session's execution, the flow's facts and the action
+/// on the blocking pool, the session changes, the answer.
 async fn drive(
     state: &AuthentikState,
     request: &HttpRequest,
@@ -117,7 +117,7 @@ async fn drive(
     action: Action,
 ) -> HttpResponse {
     let result = async {
-        let (executor, facts) = facts(executor(state, request), slug.clone()).await?;
+        let executor = executor(state, request);
         let flows = FlowSession::new(session);
         let plan = flows.plan(&slug);
         let mut context = request_context(request, executor.tenant.clone());
@@ -129,9 +129,14 @@ async fn drive(
             });
         }
         let query = ClientQuery::from_executor_query(request.query_string());
-        let turn = web::block(move || action(&executor, &facts, plan, context, &query))
-            .await
-            .map_err(|error| AuthentikError::Internal(error.to_string()))?;
+        // One blocking-pool hop for the flow's facts and the action both.
+        let task_slug = slug.clone();
+        let turn = web::block(move || {
+            let facts = executor.facts(&task_slug)?;
+            Ok::<_, AuthentikError>(action(&executor, &facts, plan, context, &query))
+        })
+        .await
+        .map_err(|error| AuthentikError::Internal(error.to_string()))??;
         answer(request, session, &slug, turn)
     }
     .await;

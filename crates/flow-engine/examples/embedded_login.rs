@@ -85,7 +85,7 @@ pub(crate) fn run(config: EngineConfig) -> Result<Signed, Box<dyn Error>> {
         return Err(format!("login did not complete: {outcome:?}").into());
     };
     println!("signed in user {signed_in} with {methods:?}");
-    for entry in engine.trace(&id)? {
+    for entry in engine.trace(&TenantId::default(), &id)? {
         println!(
             "  trace: step {} {} {} -> {}",
             entry.step, entry.node_id, entry.op, entry.result

@@ -1,5 +1,7 @@
 //! Engine settings: lifetimes, attempt limits (per execution and per user) and argon2 cost.
 
+use crate::DEFAULT_PROGRAM_CACHE_CAPACITY;
+
 /// Argon2id cost parameters for password hashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashParams {
@@ -68,6 +70,10 @@ pub struct EngineConfig {
     pub user_failure_window_secs: i64,
     /// How long a user stays locked after reaching the limit, in seconds (recommended: 900).
     pub user_lock_secs: i64,
+    /// How many compiled programs the engine keeps in memory for the executions that
+    /// reference them (recommended: [`DEFAULT_PROGRAM_CACHE_CAPACITY`]); a miss reads the
+    /// program from the flow repository.
+    pub program_cache_capacity: usize,
 }
 
 impl EngineConfig {
@@ -86,6 +92,7 @@ impl EngineConfig {
             user_max_failures: 10,
             user_failure_window_secs: 900,
             user_lock_secs: 900,
+            program_cache_capacity: DEFAULT_PROGRAM_CACHE_CAPACITY,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use flow_compiler::Program;
+use flow_compiler::{Op, Program};
 use flow_model::FlowType;
 use serde_json::{Map, Value, json};
 
@@ -12,9 +12,10 @@ use crate::expr::{Expressions, Variables};
 use crate::handler::{HandlerRegistry, NodeHandler};
 use crate::password::Passwords;
 use crate::ports::Ports;
+use crate::programs::Programs;
 use crate::{
-    EngineError, Execution, ExecutionId, ExecutionStatus, Form, Outcome, PortError, RequestContext,
-    Submission, TenantId, TraceEntry, UserId,
+    EngineError, Execution, ExecutionId, ExecutionStatus, Form, Outcome, PortError, ProgramRef,
+    RequestContext, Submission, TenantId, TraceEntry, UserId,
 };
 
 /// The failure code of an execution stopped by its attempt limit.
@@ -22,6 +23,9 @@ pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
 /// The field error code of a password refused because its user is locked by the per-user
 /// attempt limit ([`EngineConfig::user_max_failures`]).
 pub const ACCOUNT_LOCKED: &str = "account_locked";
+/// The failure code of an execution whose program can no longer be found (its flow was
+/// deleted while it ran).
+pub const FLOW_UNAVAILABLE: &str = "flow_unavailable";
 /// The failure code of a step this flowd cannot run (yet).
 pub const UNSUPPORTED_STEP: &str = "unsupported_step";
 
@@ -93,13 +97,105 @@ impl StepResult {
     }
 }
 
-/// An execution that may be continued: waiting for input, or left `running` by a request
-/// that did not finish within the lease.
-enum Resumable {
+/// What a loaded execution allows now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
     /// Waiting for the client's submission.
-    Waiting(Execution),
-    /// Stalled in its server steps.
-    Stalled(Execution),
+    Waiting,
+    /// Left `running` by a request that did not finish within the lease.
+    Stalled,
+    /// Its program is gone (its flow was deleted): the next call ends it.
+    Orphaned,
+    /// It cannot be continued: [`Engine::proceed`] and [`Engine::show`] answer this error
+    /// (ended, expired, locked by its attempt limit, or busy in another request).
+    Refused(Refusal),
+}
+
+/// Why a loaded execution cannot be continued now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    TooManyAttempts,
+    AlreadyCompleted,
+    Expired,
+    Conflict,
+}
+
+impl Refusal {
+    fn error(self) -> EngineError {
+        match self {
+            Refusal::TooManyAttempts => EngineError::TooManyAttempts,
+            Refusal::AlreadyCompleted => EngineError::AlreadyCompleted,
+            Refusal::Expired => EngineError::Expired,
+            Refusal::Conflict => EngineError::Conflict,
+        }
+    }
+}
+
+/// An execution loaded for one request, with its program: what an adapter needs to know
+/// before it continues the execution ([`Opened::flow_type`], [`Opened::form`]), from the one
+/// load that continues it ([`Engine::proceed`], [`Engine::show`]).
+#[derive(Debug)]
+pub struct Opened {
+    execution: Execution,
+    program: Option<Arc<Program>>,
+    standing: Standing,
+}
+
+impl Opened {
+    /// The flow type of the execution's program.
+    pub fn flow_type(&self) -> FlowType {
+        self.execution.program.flow_type
+    }
+
+    /// The program the execution runs, by reference.
+    pub fn program(&self) -> &ProgramRef {
+        &self.execution.program
+    }
+
+    /// The form the execution waits on (with the errors of the last submission); `None` when
+    /// [`Engine::proceed`] will not apply a submission (a stalled execution is taken over, one
+    /// whose flow is gone is ended, one that has ended or expired is refused).
+    pub fn form(&self) -> Option<&Form> {
+        match self.standing {
+            Standing::Waiting => self.execution.prompt.as_ref(),
+            Standing::Stalled | Standing::Orphaned | Standing::Refused(_) => None,
+        }
+    }
+}
+
+/// An execution being run by one request: the state, its program, and what the request has
+/// not saved yet.
+struct Run {
+    execution: Execution,
+    program: Arc<Program>,
+    /// Trace entries written since the last save.
+    trace: Vec<TraceEntry>,
+    /// Whether the execution has never been stored (the first save inserts it).
+    fresh: bool,
+    /// Whether the state changed since the last save.
+    dirty: bool,
+}
+
+impl Run {
+    fn new(execution: Execution, program: Arc<Program>, fresh: bool) -> Self {
+        Self {
+            execution,
+            program,
+            trace: Vec::new(),
+            fresh,
+            dirty: fresh,
+        }
+    }
+
+    /// Appends a trace entry (saved with the next save).
+    fn trace(&mut self, entry: TraceEntry) {
+        if self.trace.len() >= MAX_TRACE_ENTRIES {
+            self.trace.remove(0);
+        }
+        self.trace.push(entry);
+        self.execution.traced = self.execution.traced.saturating_add(1);
+        self.dirty = true;
+    }
 }
 
 /// Runs compiled flows. Cheap to share: put it in an `Arc` and call it from any thread.
@@ -112,6 +208,7 @@ pub struct Engine {
     pub(crate) passwords: Passwords,
     pub(crate) expressions: Expressions,
     pub(crate) handlers: HandlerRegistry,
+    programs: Programs,
 }
 
 impl std::fmt::Debug for Engine {
@@ -129,11 +226,12 @@ impl Engine {
     pub fn new(config: EngineConfig, ports: Ports) -> Result<Self, EngineError> {
         let passwords = Passwords::new(config.hash, config.hash_concurrency, ports.random.clone())?;
         Ok(Self {
-            config,
             ports,
             passwords,
             expressions: Expressions::default(),
             handlers: HandlerRegistry::new(),
+            programs: Programs::new(config.program_cache_capacity),
+            config,
         })
     }
 
@@ -211,7 +309,7 @@ impl Engine {
         let mut execution = Execution {
             id,
             tenant: request.tenant.clone(),
-            program: program.clone(),
+            program: ProgramRef::of(program),
             pc: 0,
             status: ExecutionStatus::Running,
             request,
@@ -232,17 +330,17 @@ impl Engine {
             updated_at: now,
             expires_at: now.saturating_add(self.config.execution_ttl_secs),
             revision: 0,
-            trace: Vec::new(),
+            traced: 0,
         };
         self.sign_in_session_user(&mut execution)?;
-        self.ports.executions.insert(&execution)?;
+        self.programs.remember(&execution.tenant, program);
         metrics::counter!(
             "flowd_flow_starts_total",
             "flow" => program.flow_name.clone(),
             "type" => program.flow_type.as_str(),
         )
         .increment(1);
-        let outcome = self.run(execution, None)?;
+        let outcome = self.run(Run::new(execution, program.clone(), true), None)?;
         Ok((id, outcome))
     }
 
@@ -265,13 +363,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Continues an execution with the user's submission, in whatever tenant it belongs to.
-    /// Servers resolve a tenant per request and should use [`Engine::resume_in`].
+    /// Continues an execution of the default tenant with the user's submission. Servers
+    /// resolve a tenant per request and use [`Engine::resume_in`].
     pub fn resume(&self, id: &ExecutionId, submission: Submission) -> Result<Outcome, EngineError> {
-        match self.resumable(None, None, id)? {
-            Resumable::Waiting(execution) => self.resume_loaded(execution, submission),
-            Resumable::Stalled(execution) => self.recover(execution),
-        }
+        self.resume_in(&TenantId::default(), id, submission)
     }
 
     /// Continues an execution of `tenant` with the user's submission; an execution of another
@@ -282,10 +377,8 @@ impl Engine {
         id: &ExecutionId,
         submission: Submission,
     ) -> Result<Outcome, EngineError> {
-        match self.resumable(Some(tenant), None, id)? {
-            Resumable::Waiting(execution) => self.resume_loaded(execution, submission),
-            Resumable::Stalled(execution) => self.recover(execution),
-        }
+        let opened = self.open_in_channel(tenant, None, id)?;
+        self.proceed(opened, submission)
     }
 
     /// [`Engine::resume_in`] for a protocol adapter: an execution started through another
@@ -297,16 +390,15 @@ impl Engine {
         id: &ExecutionId,
         submission: Submission,
     ) -> Result<Outcome, EngineError> {
-        match self.resumable(Some(tenant), Some(channel), id)? {
-            Resumable::Waiting(execution) => self.resume_loaded(execution, submission),
-            Resumable::Stalled(execution) => self.recover(execution),
-        }
+        let opened = self.open_via(channel, tenant, id)?;
+        self.proceed(opened, submission)
     }
 
     /// The prompt the execution is waiting on (with the errors of the last submission), for
     /// protocols that re-display the current step (authentik's GET).
     pub fn current(&self, tenant: &TenantId, id: &ExecutionId) -> Result<Outcome, EngineError> {
-        self.current_in_channel(tenant, None, id)
+        let opened = self.open_in_channel(tenant, None, id)?;
+        self.show(opened)
     }
 
     /// [`Engine::current`] for a protocol adapter: an execution started through another
@@ -317,31 +409,79 @@ impl Engine {
         tenant: &TenantId,
         id: &ExecutionId,
     ) -> Result<Outcome, EngineError> {
-        self.current_in_channel(tenant, Some(channel), id)
+        let opened = self.open_via(channel, tenant, id)?;
+        self.show(opened)
     }
 
-    fn current_in_channel(
+    /// Loads an execution of `tenant` with its program; an execution started through another
+    /// channel is [`EngineError::NotFound`]. The adapter reads what it needs from the
+    /// [`Opened`] (its flow type even when it has ended) and hands it to [`Engine::proceed`] or
+    /// [`Engine::show`], which say why it cannot be continued: one load per request.
+    pub fn open_via(
         &self,
+        channel: &str,
         tenant: &TenantId,
-        channel: Option<&str>,
         id: &ExecutionId,
-    ) -> Result<Outcome, EngineError> {
-        match self.resumable(Some(tenant), channel, id)? {
-            Resumable::Waiting(execution) => {
-                self.waiting_form(&execution).cloned().map(Outcome::Prompt)
+    ) -> Result<Opened, EngineError> {
+        self.open_in_channel(tenant, Some(channel), id)
+    }
+
+    /// Applies the submission to an [`Opened`] execution and runs it up to the next prompt or
+    /// the end. A stalled execution is taken over instead (the submission was meant for a
+    /// prompt the client saw before); one whose flow is gone ends with `flow_unavailable`.
+    pub fn proceed(&self, opened: Opened, submission: Submission) -> Result<Outcome, EngineError> {
+        match (opened.standing, opened.program) {
+            (Standing::Refused(refusal), _) => Err(refusal.error()),
+            (Standing::Waiting, Some(program)) => {
+                self.resume_loaded(Run::new(opened.execution, program, false), submission)
             }
-            Resumable::Stalled(execution) => self.recover(execution),
+            (Standing::Stalled, Some(program)) => {
+                self.recover(Run::new(opened.execution, program, false))
+            }
+            _ => self.orphaned(opened.execution),
         }
     }
 
-    /// A snapshot of the execution.
-    pub fn execution(&self, id: &ExecutionId) -> Result<Execution, EngineError> {
-        self.ports.executions.load(id)?.ok_or(EngineError::NotFound)
+    /// The outcome an [`Opened`] execution shows now without a submission: its waiting form,
+    /// or what taking over a stalled one (or ending an orphaned one) leads to.
+    pub fn show(&self, opened: Opened) -> Result<Outcome, EngineError> {
+        match (opened.standing, opened.program) {
+            (Standing::Refused(refusal), _) => Err(refusal.error()),
+            (Standing::Waiting, Some(_)) => self
+                .waiting_form(&opened.execution)
+                .cloned()
+                .map(Outcome::Prompt),
+            (Standing::Stalled, Some(program)) => {
+                self.recover(Run::new(opened.execution, program, false))
+            }
+            _ => self.orphaned(opened.execution),
+        }
     }
 
-    /// The execution's trace: one entry per step run, never a secret.
-    pub fn trace(&self, id: &ExecutionId) -> Result<Vec<TraceEntry>, EngineError> {
-        Ok(self.execution(id)?.trace)
+    /// A snapshot of the execution of `tenant` with this id.
+    pub fn execution(&self, tenant: &TenantId, id: &ExecutionId) -> Result<Execution, EngineError> {
+        self.ports
+            .executions
+            .load(tenant, id)?
+            .ok_or(EngineError::NotFound)
+    }
+
+    /// The execution's trace (its last [`MAX_TRACE_ENTRIES`] entries): one entry per step run,
+    /// never a secret.
+    pub fn trace(
+        &self,
+        tenant: &TenantId,
+        id: &ExecutionId,
+    ) -> Result<Vec<TraceEntry>, EngineError> {
+        self.ports
+            .executions
+            .trace(tenant, id)?
+            .ok_or(EngineError::NotFound)
+    }
+
+    /// How many compiled programs the engine holds in memory (a gauge for metrics).
+    pub fn cached_programs(&self) -> usize {
+        self.programs.len()
     }
 
     /// Housekeeping: deletes expired executions and one-time codes, and the per-user failure
@@ -356,18 +496,19 @@ impl Engine {
         Ok((executions, codes))
     }
 
-    /// Loads an execution that may be resumed now, or says why not.
-    fn resumable(
+    /// Loads an execution with its program and what it allows now; only an execution that
+    /// does not exist (for this tenant and channel) is an error here.
+    fn open_in_channel(
         &self,
-        tenant: Option<&TenantId>,
+        tenant: &TenantId,
         channel: Option<&str>,
         id: &ExecutionId,
-    ) -> Result<Resumable, EngineError> {
+    ) -> Result<Opened, EngineError> {
         let execution = self
             .ports
             .executions
-            .load(id)?
-            .filter(|execution| tenant.is_none_or(|tenant| &execution.tenant == tenant))
+            .load(tenant, id)?
+            .filter(|execution| &execution.tenant == tenant)
             .filter(|execution| {
                 // An execution tied to a channel is continued through that channel only.
                 match (channel, execution.channel.as_deref()) {
@@ -376,51 +517,97 @@ impl Engine {
                 }
             })
             .ok_or(EngineError::NotFound)?;
-        match execution.status {
+        let now = self.ports.clock.now_secs();
+        let standing = match execution.status {
             ExecutionStatus::Failed if execution.failure.as_deref() == Some(TOO_MANY_ATTEMPTS) => {
-                return Err(EngineError::TooManyAttempts);
+                Standing::Refused(Refusal::TooManyAttempts)
             }
             ExecutionStatus::Completed | ExecutionStatus::Failed => {
-                return Err(EngineError::AlreadyCompleted);
+                Standing::Refused(Refusal::AlreadyCompleted)
             }
-            ExecutionStatus::Running | ExecutionStatus::Waiting => {}
-        }
-        let now = self.ports.clock.now_secs();
-        if now >= execution.expires_at {
-            return Err(EngineError::Expired);
-        }
-        if execution.status == ExecutionStatus::Running {
+            _ if now >= execution.expires_at => Standing::Refused(Refusal::Expired),
             // Another request is running its server steps right now, unless it has held the
             // execution longer than the lease: then its process most likely died.
-            if now.saturating_sub(execution.updated_at) < self.config.running_lease_secs {
-                return Err(EngineError::Conflict);
+            ExecutionStatus::Running
+                if now.saturating_sub(execution.updated_at) < self.config.running_lease_secs =>
+            {
+                Standing::Refused(Refusal::Conflict)
             }
-            return Ok(Resumable::Stalled(execution));
+            ExecutionStatus::Running => Standing::Stalled,
+            ExecutionStatus::Waiting => Standing::Waiting,
+        };
+        if let Standing::Refused(_) = standing {
+            return Ok(Opened {
+                execution,
+                program: None,
+                standing,
+            });
         }
-        Ok(Resumable::Waiting(execution))
+        let program = self.programs.resolve(
+            self.ports.flows.as_ref(),
+            &execution.tenant,
+            &execution.program,
+        )?;
+        let standing = if program.is_some() {
+            standing
+        } else {
+            Standing::Orphaned
+        };
+        Ok(Opened {
+            execution,
+            program,
+            standing,
+        })
+    }
+
+    /// Ends an execution whose program can no longer be found (its flow was deleted, or the
+    /// store lost the version): `flow_unavailable`, saved, so the next call says it ended.
+    fn orphaned(&self, mut execution: Execution) -> Result<Outcome, EngineError> {
+        let at_ms = self.ports.clock.now_millis();
+        execution.status = ExecutionStatus::Failed;
+        execution.failure = Some(FLOW_UNAVAILABLE.to_owned());
+        clear_secrets(&mut execution);
+        execution.traced = execution.traced.saturating_add(1);
+        let entry = TraceEntry {
+            step: execution.pc,
+            node_id: String::new(),
+            op: "none".to_owned(),
+            result: format!("failed:{FLOW_UNAVAILABLE}"),
+            detail: Some(format!(
+                "program {} version {} ({}) not found",
+                execution.program.flow_id,
+                execution.program.version,
+                execution.program.content_hash
+            )),
+            at_ms,
+        };
+        self.save_record(&mut execution, &[entry])?;
+        Ok(Outcome::Failed {
+            code: FLOW_UNAVAILABLE.to_owned(),
+            message: "This flow is no longer available. Please start again.".to_owned(),
+        })
     }
 
     /// Takes over a stalled execution: runs its server steps from where the dead request left
     /// off (a step that was running then runs again) up to the next prompt or the end. The
     /// submission that found it is not applied: it was meant for a prompt the client saw
     /// before. Of several requests finding it at once, the revision check lets one win.
-    fn recover(&self, mut execution: Execution) -> Result<Outcome, EngineError> {
-        push_trace(
-            &mut execution.trace,
-            TraceEntry {
-                step: execution.pc,
-                node_id: String::new(),
-                op: "recover".to_owned(),
-                result: "resumed:stalled".to_owned(),
-                detail: Some(format!(
-                    "running for more than {} s",
-                    self.config.running_lease_secs
-                )),
-                at_ms: self.ports.clock.now_millis(),
-            },
-        );
-        self.persist(&mut execution)?;
-        self.run(execution, None)
+    fn recover(&self, mut run: Run) -> Result<Outcome, EngineError> {
+        let entry = TraceEntry {
+            step: run.execution.pc,
+            node_id: String::new(),
+            op: "recover".to_owned(),
+            result: "resumed:stalled".to_owned(),
+            detail: Some(format!(
+                "running for more than {} s",
+                self.config.running_lease_secs
+            )),
+            at_ms: self.ports.clock.now_millis(),
+        };
+        run.trace(entry);
+        // Claim it first, so that of several requests finding it only one runs its steps.
+        self.persist(&mut run)?;
+        self.run(run, None)
     }
 
     fn waiting_form<'e>(&self, execution: &'e Execution) -> Result<&'e Form, EngineError> {
@@ -430,12 +617,8 @@ impl Engine {
             .ok_or_else(|| EngineError::Internal("waiting execution without a prompt".into()))
     }
 
-    fn resume_loaded(
-        &self,
-        mut execution: Execution,
-        submission: Submission,
-    ) -> Result<Outcome, EngineError> {
-        let form = self.waiting_form(&execution)?;
+    fn resume_loaded(&self, mut run: Run, submission: Submission) -> Result<Outcome, EngineError> {
+        let form = self.waiting_form(&run.execution)?;
         if let Some(action) = &submission.action_id
             && !form.actions.iter().any(|offered| &offered.id == action)
         {
@@ -456,27 +639,37 @@ impl Engine {
                     .map(|value| (field.name.clone(), Value::String(value.trim().to_owned())))
             })
             .collect();
-        execution.inputs = inputs;
-        self.run(execution, Some(submission))
+        run.execution.inputs = inputs;
+        run.dirty = true;
+        self.run(run, Some(submission))
     }
 
-    /// Runs steps from `execution.pc`, the first one with `input`, saving after each.
-    fn run(
-        &self,
-        mut execution: Execution,
-        mut input: Option<Submission>,
-    ) -> Result<Outcome, EngineError> {
-        let program = execution.program.clone();
+    /// Runs steps from `execution.pc`, the first one with `input`, and saves once when the
+    /// run stops (waits or ends). A step that reaches outside the engine (mail, text message,
+    /// webhook, an embedder's handler) is preceded by a save of the progress so far, so that of
+    /// two requests racing on one execution only the winner causes effects beyond the first
+    /// step.
+    fn run(&self, mut run: Run, mut input: Option<Submission>) -> Result<Outcome, EngineError> {
+        let program = run.program.clone();
         for _ in 0..self.config.max_steps_per_run.max(1) {
-            let index = execution.pc;
+            let index = run.execution.pc;
             let at_ms = self.ports.clock.now_millis();
             let submission = input.take();
             let (node_id, op_name, result) = match program.step(index) {
                 Some(step) => {
+                    if run.dirty && !run.fresh && reaches_outside(&step.op) {
+                        self.persist(&mut run)?;
+                    }
                     // A monotonic timer for the latency metric only: the engine's logic reads
                     // time through the clock port, never from here.
                     let timer = std::time::Instant::now();
-                    let result = self.execute(&mut execution, index, step, submission.as_ref());
+                    let result = self.execute(
+                        &mut run.execution,
+                        &program,
+                        index,
+                        step,
+                        submission.as_ref(),
+                    );
                     metrics::histogram!("flowd_step_duration_seconds", "op" => step.op.name())
                         .record(timer.elapsed().as_secs_f64());
                     (step.node_id.clone(), step.op.name(), result)
@@ -494,51 +687,44 @@ impl Engine {
             let result = match result {
                 Ok(result) => result,
                 Err(error) => {
-                    self.abandon(execution, index, node_id, op_name, &error, at_ms);
+                    self.abandon(run, index, node_id, op_name, &error, at_ms);
                     return Err(error);
                 }
             };
-            push_trace(
-                &mut execution.trace,
-                TraceEntry {
-                    step: index,
-                    node_id,
-                    op: op_name.to_owned(),
-                    result: result.result,
-                    detail: result.detail,
-                    at_ms,
-                },
-            );
-            let outcome = self.apply(&mut execution, index, result.next);
-            self.persist(&mut execution)?;
-            if let Some(outcome) = outcome {
+            run.trace(TraceEntry {
+                step: index,
+                node_id,
+                op: op_name.to_owned(),
+                result: result.result,
+                detail: result.detail,
+                at_ms,
+            });
+            if let Some(outcome) = self.apply(&mut run.execution, index, result.next) {
+                self.persist(&mut run)?;
                 return Ok(outcome);
             }
         }
-        let index = execution.pc;
-        push_trace(
-            &mut execution.trace,
-            TraceEntry {
-                step: index,
-                node_id: String::new(),
-                op: "none".to_owned(),
-                result: "failed:step_limit".to_owned(),
-                detail: Some(format!(
-                    "more than {} steps without waiting for input",
-                    self.config.max_steps_per_run
-                )),
-                at_ms: self.ports.clock.now_millis(),
-            },
-        );
+        let index = run.execution.pc;
+        run.trace(TraceEntry {
+            step: index,
+            node_id: String::new(),
+            op: "none".to_owned(),
+            result: "failed:step_limit".to_owned(),
+            detail: Some(format!(
+                "more than {} steps without waiting for input",
+                self.config.max_steps_per_run
+            )),
+            at_ms: self.ports.clock.now_millis(),
+        });
         let outcome = self.apply(
-            &mut execution,
+            &mut run.execution,
             index,
             Next::Fail {
                 code: "step_limit".to_owned(),
                 message: "This flow cannot continue. Please start again.".to_owned(),
             },
         );
-        self.persist(&mut execution)?;
+        self.persist(&mut run)?;
         outcome.ok_or_else(|| EngineError::Internal("step limit without outcome".into()))
     }
 
@@ -590,14 +776,36 @@ impl Engine {
         }
     }
 
-    /// Saves with compare-and-swap on the revision.
-    fn persist(&self, execution: &mut Execution) -> Result<(), EngineError> {
+    /// Saves what the run changed: the first save of a new execution inserts it, later ones
+    /// compare and swap on the revision; either appends the trace written since.
+    fn persist(&self, run: &mut Run) -> Result<(), EngineError> {
+        if run.fresh {
+            run.execution.updated_at = self.ports.clock.now_secs();
+            self.ports
+                .executions
+                .insert(&run.execution, &run.trace)
+                .map_err(EngineError::Store)?;
+            run.fresh = false;
+        } else {
+            self.save_record(&mut run.execution, &run.trace)?;
+        }
+        run.trace.clear();
+        run.dirty = false;
+        Ok(())
+    }
+
+    /// Saves a stored execution with compare-and-swap on the revision, appending `trace`.
+    fn save_record(
+        &self,
+        execution: &mut Execution,
+        trace: &[TraceEntry],
+    ) -> Result<(), EngineError> {
         let expected = execution.revision;
         execution.revision = expected.saturating_add(1);
         execution.updated_at = self.ports.clock.now_secs();
         self.ports
             .executions
-            .save(execution, expected)
+            .save(execution, expected, trace)
             .map_err(|error| match error {
                 PortError::Conflict => EngineError::Conflict,
                 other => EngineError::Store(other),
@@ -608,29 +816,26 @@ impl Engine {
     /// does not stay `running` until it expires.
     fn abandon(
         &self,
-        mut execution: Execution,
+        mut run: Run,
         index: usize,
         node_id: String,
         op: &str,
         error: &EngineError,
         at_ms: i64,
     ) {
-        push_trace(
-            &mut execution.trace,
-            TraceEntry {
-                step: index,
-                node_id,
-                op: op.to_owned(),
-                result: format!("error:{}", error.code()),
-                detail: None,
-                at_ms,
-            },
-        );
-        execution.status = ExecutionStatus::Failed;
-        execution.failure = Some(error.code().to_owned());
-        clear_secrets(&mut execution);
+        run.trace(TraceEntry {
+            step: index,
+            node_id,
+            op: op.to_owned(),
+            result: format!("error:{}", error.code()),
+            detail: None,
+            at_ms,
+        });
+        run.execution.status = ExecutionStatus::Failed;
+        run.execution.failure = Some(error.code().to_owned());
+        clear_secrets(&mut run.execution);
         // The caller reports the original error; a failed save changes nothing for it.
-        let _ = self.persist(&mut execution);
+        let _ = self.persist(&mut run);
     }
 
     /// The variables conditions see.
@@ -700,11 +905,11 @@ fn clear_secrets(execution: &mut Execution) {
     execution.prompt = None;
 }
 
-/// Appends to a trace, dropping the oldest entries beyond [`MAX_TRACE_ENTRIES`].
-fn push_trace(trace: &mut Vec<TraceEntry>, entry: TraceEntry) {
-    if trace.len() >= MAX_TRACE_ENTRIES {
-        let excess = trace.len() + 1 - MAX_TRACE_ENTRIES;
-        trace.drain(..excess);
-    }
-    trace.push(entry);
+/// Whether a step's operation has effects outside the execution that a losing concurrent
+/// request must not cause (messages, calls, an embedder's code).
+fn reaches_outside(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::SendEmail { .. } | Op::SendSms { .. } | Op::CallWebhook { .. } | Op::Custom { .. }
+    )
 }

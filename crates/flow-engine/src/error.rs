@@ -39,7 +39,8 @@ pub enum EngineError {
 
 impl EngineError {
     /// The stable machine code of this error (`not_found`, `expired`, `already_completed`,
-    /// `conflict`, `too_many_attempts`, `invalid_action`, `store_error`, `internal_error`).
+    /// `conflict`, `too_many_attempts`, `invalid_action`, `store_error`, `corrupt_record`,
+    /// `internal_error`).
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound => "not_found",
@@ -48,6 +49,7 @@ impl EngineError {
             Self::Conflict => "conflict",
             Self::TooManyAttempts => "too_many_attempts",
             Self::InvalidAction { .. } => "invalid_action",
+            Self::Store(PortError::Corrupt(_)) => "corrupt_record",
             Self::Store(_) => "store_error",
             Self::Internal(_) => "internal_error",
         }
@@ -70,6 +72,10 @@ pub enum PortError {
     /// The backend failed (database down, SMTP refused, ...); the text is for operators.
     #[error("backend unavailable: {0}")]
     Unavailable(String),
+    /// A stored record cannot be read: a format this version does not know, or a body that
+    /// does not decode. The text (for operators) says which.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
 }
 
 /// Why a [`FlowCatalog`](crate::FlowCatalog) call failed. Each variant has a stable machine

@@ -16,13 +16,17 @@ pub mod memory;
 mod outcome;
 mod password;
 pub mod ports;
+mod programs;
 mod steps;
 mod totp;
 mod types;
 
 pub use catalog::{ActiveFlow, FLOW_ID_PREFIX, FlowCatalog, FlowPatch, MAX_FLOW_ID_LEN, NewFlow};
 pub use config::{EngineConfig, HashParams};
-pub use engine::{ACCOUNT_LOCKED, Engine, MAX_TRACE_ENTRIES, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
+pub use engine::{
+    ACCOUNT_LOCKED, Engine, FLOW_UNAVAILABLE, MAX_TRACE_ENTRIES, Opened, TOO_MANY_ATTEMPTS,
+    UNSUPPORTED_STEP,
+};
 pub use error::{CatalogError, EngineError, InvitationError, PortError};
 pub use flows::{FlowPage, FlowQuery, FlowRepository, FlowVersion, StoredFlow};
 pub use handler::{HandlerContext, HandlerOutcome, HandlerRegistry, NodeHandler};
@@ -41,11 +45,12 @@ pub use ports::{
     InvitationState, InvitationStore, KeyStore, LoginAttempts, Mailer, OsRandom, OutgoingMessage,
     Ports, Random, SmsSender, StoredCode, StoredKey, SystemClock, UserDirectory,
 };
+pub use programs::DEFAULT_PROGRAM_CACHE_CAPACITY;
 pub use steps::{IDENTIFIER_INVALID_CHARACTERS, MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED};
 pub use totp::{DEFAULT_TOTP_ISSUER, TotpCredential, TotpSecret};
 pub use types::{
-    DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, RequestContext,
-    SessionUser, Submission, TenantId, TraceEntry, User, UserId,
+    DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, ProgramRef,
+    RequestContext, SessionUser, Submission, TenantId, TraceEntry, User, UserId,
 };
 
 /// Locks a mutex, recovering the data if another thread panicked while holding it (every

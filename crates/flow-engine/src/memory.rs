@@ -15,14 +15,31 @@ use crate::ports::{
     Ports, SmsSender, StoredCode, StoredKey, SystemClock, UserDirectory,
 };
 use crate::{
-    Execution, ExecutionId, FlowCatalog, FlowPage, FlowQuery, FlowRepository, FlowVersion, NewUser,
-    PortError, StoredFlow, TenantId, TotpCredential, User, UserId, identifier_skeleton, lock,
+    Execution, ExecutionId, FlowCatalog, FlowPage, FlowQuery, FlowRepository, FlowVersion,
+    MAX_TRACE_ENTRIES, NewUser, PortError, StoredFlow, TenantId, TotpCredential, TraceEntry, User,
+    UserId, identifier_skeleton, lock,
 };
+
+/// An execution and the kept part of its trace.
+#[derive(Debug, Clone)]
+struct StoredExecution {
+    execution: Execution,
+    trace: Vec<TraceEntry>,
+}
+
+impl StoredExecution {
+    /// Appends entries, keeping the last [`MAX_TRACE_ENTRIES`].
+    fn append(&mut self, entries: &[TraceEntry]) {
+        self.trace.extend_from_slice(entries);
+        let excess = self.trace.len().saturating_sub(MAX_TRACE_ENTRIES);
+        self.trace.drain(..excess);
+    }
+}
 
 /// Executions in a map; compare-and-swap under the map's lock.
 #[derive(Debug, Default)]
 pub struct MemoryExecutionStore {
-    executions: Mutex<HashMap<ExecutionId, Execution>>,
+    executions: Mutex<HashMap<ExecutionId, StoredExecution>>,
 }
 
 impl MemoryExecutionStore {
@@ -43,35 +60,61 @@ impl MemoryExecutionStore {
 }
 
 impl ExecutionStore for MemoryExecutionStore {
-    fn insert(&self, execution: &Execution) -> Result<(), PortError> {
+    fn insert(&self, execution: &Execution, trace: &[TraceEntry]) -> Result<(), PortError> {
         let mut executions = lock(&self.executions);
         if executions.contains_key(&execution.id) {
             return Err(PortError::Duplicate);
         }
-        executions.insert(execution.id, execution.clone());
+        let mut stored = StoredExecution {
+            execution: execution.clone(),
+            trace: Vec::new(),
+        };
+        stored.append(trace);
+        executions.insert(execution.id, stored);
         Ok(())
     }
 
-    fn load(&self, id: &ExecutionId) -> Result<Option<Execution>, PortError> {
-        Ok(lock(&self.executions).get(id).cloned())
+    fn load(&self, tenant: &TenantId, id: &ExecutionId) -> Result<Option<Execution>, PortError> {
+        Ok(lock(&self.executions)
+            .get(id)
+            .filter(|stored| &stored.execution.tenant == tenant)
+            .map(|stored| stored.execution.clone()))
     }
 
-    fn save(&self, execution: &Execution, expected_revision: u64) -> Result<(), PortError> {
+    fn save(
+        &self,
+        execution: &Execution,
+        expected_revision: u64,
+        trace: &[TraceEntry],
+    ) -> Result<(), PortError> {
         let mut executions = lock(&self.executions);
         let stored = executions
             .get_mut(&execution.id)
+            .filter(|stored| stored.execution.tenant == execution.tenant)
             .ok_or(PortError::NotFound)?;
-        if stored.revision != expected_revision {
+        if stored.execution.revision != expected_revision {
             return Err(PortError::Conflict);
         }
-        *stored = execution.clone();
+        stored.execution = execution.clone();
+        stored.append(trace);
         Ok(())
+    }
+
+    fn trace(
+        &self,
+        tenant: &TenantId,
+        id: &ExecutionId,
+    ) -> Result<Option<Vec<TraceEntry>>, PortError> {
+        Ok(lock(&self.executions)
+            .get(id)
+            .filter(|stored| &stored.execution.tenant == tenant)
+            .map(|stored| stored.trace.clone()))
     }
 
     fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError> {
         let mut executions = lock(&self.executions);
         let before = executions.len();
-        executions.retain(|_, execution| execution.expires_at > now_secs);
+        executions.retain(|_, stored| stored.execution.expires_at > now_secs);
         Ok(before - executions.len())
     }
 }
@@ -880,8 +923,8 @@ pub struct MemoryPorts {
     pub login_attempts: Arc<MemoryLoginAttempts>,
     /// The outbox that serves as mailer and SMS sender.
     pub outbox: Arc<MemoryOutbox>,
-    /// The flow repository (not part of [`Ports`]: the engine runs programs, the
-    /// [`FlowCatalog`] of [`MemoryPorts::catalog`] manages flows).
+    /// The flow repository: the [`FlowCatalog`] of [`MemoryPorts::catalog`] manages flows in
+    /// it, and the engine finds the programs of executions there.
     pub flows: Arc<MemoryFlowRepository>,
     /// The signing keys (not part of [`Ports`]: protocol adapters sign tokens, the engine
     /// does not).
@@ -932,6 +975,7 @@ impl MemoryPorts {
         let clock = self.clock();
         Ports {
             executions: self.executions.clone(),
+            flows: self.flows.clone(),
             users: self.users.clone(),
             codes: self.codes.clone(),
             invitations: self.invitations.clone(),

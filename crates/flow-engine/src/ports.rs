@@ -13,22 +13,45 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{Execution, ExecutionId, NewUser, PortError, TenantId, TotpCredential, User, UserId};
+use crate::{
+    Execution, ExecutionId, FlowRepository, NewUser, PortError, TenantId, TotpCredential,
+    TraceEntry, User, UserId,
+};
 
-/// Persists executions. Saves are compare-and-swap on [`Execution::revision`], so of two
-/// concurrent submissions exactly one wins.
+/// Persists executions and their traces. Saves are compare-and-swap on
+/// [`Execution::revision`], so of two concurrent submissions exactly one wins.
+///
+/// The trace is kept beside the execution record, so that the record stays small: every
+/// insert and save appends the entries its request wrote (numbered on from
+/// [`Execution::traced`]), in the same transaction, and the store keeps the last
+/// [`MAX_TRACE_ENTRIES`](crate::MAX_TRACE_ENTRIES) of them.
 pub trait ExecutionStore: Send + Sync {
-    /// Stores a new execution; [`PortError::Duplicate`] if the id exists.
-    fn insert(&self, execution: &Execution) -> Result<(), PortError>;
+    /// Stores a new execution with its first trace entries; [`PortError::Duplicate`] if the
+    /// id exists.
+    fn insert(&self, execution: &Execution, trace: &[TraceEntry]) -> Result<(), PortError>;
 
-    /// Loads an execution by id.
-    fn load(&self, id: &ExecutionId) -> Result<Option<Execution>, PortError>;
+    /// Loads the execution of `tenant` with this id (`None` for another tenant's).
+    fn load(&self, tenant: &TenantId, id: &ExecutionId) -> Result<Option<Execution>, PortError>;
 
-    /// Replaces the stored execution if its revision is still `expected_revision`;
-    /// [`PortError::Conflict`] otherwise, [`PortError::NotFound`] if it is gone.
-    fn save(&self, execution: &Execution, expected_revision: u64) -> Result<(), PortError>;
+    /// Replaces the stored execution if its revision is still `expected_revision`, and
+    /// appends `trace`; [`PortError::Conflict`] otherwise, [`PortError::NotFound`] if it is
+    /// gone. Nothing is written when it fails.
+    fn save(
+        &self,
+        execution: &Execution,
+        expected_revision: u64,
+        trace: &[TraceEntry],
+    ) -> Result<(), PortError>;
 
-    /// Deletes executions that expired before `now_secs`; returns how many.
+    /// The kept trace of the execution of `tenant` with this id, oldest first; `None` if
+    /// there is no such execution.
+    fn trace(
+        &self,
+        tenant: &TenantId,
+        id: &ExecutionId,
+    ) -> Result<Option<Vec<TraceEntry>>, PortError>;
+
+    /// Deletes executions (and their traces) that expired before `now_secs`; returns how many.
     fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError>;
 }
 
@@ -439,6 +462,9 @@ impl Random for OsRandom {
 pub struct Ports {
     /// Execution persistence.
     pub executions: Arc<dyn ExecutionStore>,
+    /// Flows and their compiled versions: where the program an execution references is found
+    /// when the engine's cache does not hold it.
+    pub flows: Arc<dyn FlowRepository>,
     /// Users and credentials.
     pub users: Arc<dyn UserDirectory>,
     /// One-time codes.

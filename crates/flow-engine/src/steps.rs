@@ -1,6 +1,6 @@
 //! What each operation does: the dispatch over `Op` and the built-in step implementations.
 
-use flow_compiler::{Completion, MergedPassword, Op, PasswordPolicy, Step, SwitchCase};
+use flow_compiler::{Completion, MergedPassword, Op, PasswordPolicy, Program, Step, SwitchCase};
 use flow_model::{FlowType, IdentifierType, MfaMethod, PromptField, PromptFieldType};
 use serde_json::{Map, Value};
 
@@ -52,6 +52,7 @@ impl Engine {
     pub(crate) fn execute(
         &self,
         execution: &mut Execution,
+        program: &Program,
         index: usize,
         step: &Step,
         input: Option<&Submission>,
@@ -137,6 +138,7 @@ impl Engine {
                 message,
             } => self.succeed(
                 execution,
+                program,
                 *completion,
                 *sign_in,
                 redirect_url.clone(),
@@ -773,6 +775,7 @@ impl Engine {
     fn succeed(
         &self,
         execution: &mut Execution,
+        program: &Program,
         completion: Completion,
         sign_in: bool,
         redirect_url: Option<String>,
@@ -792,7 +795,7 @@ impl Engine {
                 }
             }
             Completion::CreateUser => {
-                if let Some(result) = self.create_user(execution)? {
+                if let Some(result) = self.create_user(execution, program)? {
                     return Ok(result);
                 }
             }
@@ -844,7 +847,11 @@ impl Engine {
     }
 
     /// Creates the user; `Some` result when it cannot (and the flow goes back or fails).
-    fn create_user(&self, execution: &mut Execution) -> Result<Option<StepResult>, EngineError> {
+    fn create_user(
+        &self,
+        execution: &mut Execution,
+        program: &Program,
+    ) -> Result<Option<StepResult>, EngineError> {
         let Some(identifier) = execution.identifier.clone() else {
             return Ok(Some(StepResult::fail(
                 "no_identifier",
@@ -906,15 +913,14 @@ impl Engine {
                 "identifier_taken",
                 "An account with this e-mail address already exists. Sign in instead.",
             ))),
-            Err(PortError::Duplicate) => Ok(Some(self.back_to_identifier(execution))),
+            Err(PortError::Duplicate) => Ok(Some(self.back_to_identifier(execution, program))),
             Err(other) => Err(other.into()),
         }
     }
 
     /// Someone took the identifier since it was checked: show the identifier step again with
     /// `identifier_taken` (the flow goes on from there).
-    fn back_to_identifier(&self, execution: &Execution) -> StepResult {
-        let program = execution.program.clone();
+    fn back_to_identifier(&self, execution: &Execution, program: &Program) -> StepResult {
         let found = program
             .steps
             .iter()

@@ -1,13 +1,12 @@
 //! Domain types of the engine: tenants, ids, request context, submissions, users and the
 //! execution snapshot that stores persist.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::sync::Arc;
-
 use flow_compiler::Program;
+use flow_model::FlowType;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
 use uuid::Uuid;
 
 use crate::Form;
@@ -272,15 +271,60 @@ pub struct PendingCode {
     pub method: String,
 }
 
-/// The state of one flow execution: plain data, persisted after every step.
+/// Which compiled program an execution runs, by reference: the flow, its version and the
+/// program's content hash, plus the facts adapters and metrics need without loading it.
+///
+/// Programs are immutable, so a reference is enough: the engine finds the program in its cache
+/// or in the flow repository's versions, and refuses one whose content hash differs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProgramRef {
+    /// The flow the program was compiled from.
+    pub flow_id: String,
+    /// The flow's version this program is.
+    pub version: u32,
+    /// The program's content hash ([`Program::content_hash`]).
+    pub content_hash: String,
+    /// The flow's name when it was compiled (metrics labels).
+    pub flow_name: String,
+    /// The flow's type (what adapters render and check).
+    pub flow_type: FlowType,
+}
+
+impl ProgramRef {
+    /// The reference of `program`.
+    pub fn of(program: &Program) -> Self {
+        Self {
+            flow_id: program.flow_id.clone(),
+            version: program.version,
+            content_hash: program.content_hash.clone(),
+            flow_name: program.flow_name.clone(),
+            flow_type: program.flow_type,
+        }
+    }
+
+    /// Whether `program` is the program this reference names.
+    pub fn names(&self, program: &Program) -> bool {
+        self.flow_id == program.flow_id
+            && self.version == program.version
+            && self.content_hash == program.content_hash
+    }
+}
+
+/// The state of one flow execution: plain data, persisted by the request that changes it.
+///
+/// Its size does not grow with the flow: the program is referenced ([`ProgramRef`]), and the
+/// trace is stored beside the execution, appended to by each save (see
+/// [`ExecutionStore`](crate::ExecutionStore)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Execution {
     /// The execution id.
     pub id: ExecutionId,
     /// The tenant it runs in.
     pub tenant: TenantId,
-    /// The program it started with; it stays pinned to it even when the flow is recompiled.
-    pub program: Arc<Program>,
+    /// The program it started with; it stays pinned to that version even when the flow is
+    /// recompiled. (Records of format 1 embedded the whole program; its header reads as this
+    /// reference.)
+    pub program: ProgramRef,
     /// The step to run (or the step waiting for input).
     pub pc: usize,
     /// Where it stands.
@@ -338,9 +382,11 @@ pub struct Execution {
     pub expires_at: i64,
     /// Incremented by every save; stores compare and swap on it.
     pub revision: u64,
-    /// What every step did, for debugging.
+    /// How many trace entries the execution has written in all (the store keeps the last
+    /// [`MAX_TRACE_ENTRIES`](crate::MAX_TRACE_ENTRIES)). Records of format 1 kept the trace
+    /// inline, and it is dropped when they are read.
     #[serde(default)]
-    pub trace: Vec<TraceEntry>,
+    pub traced: u64,
 }
 
 /// A user as the directory holds it. Credentials (the password hash) are kept apart and only

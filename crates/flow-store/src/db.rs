@@ -424,7 +424,7 @@ impl From<PortError> for Fail {
 impl Fail {
     /// A row that could not be decoded or encoded.
     pub(crate) fn corrupt(what: &str, error: impl std::fmt::Display) -> Self {
-        Self::Port(PortError::Unavailable(format!("{what}: {error}")))
+        Self::Port(PortError::Corrupt(format!("{what}: {error}")))
     }
 
     /// Maps unique violations to `Duplicate`, foreign-key violations to `NotFound` (the parent

@@ -1,15 +1,31 @@
-//! [`ExecutionStore`] on SQL: the execution snapshot as versioned JSON, with the revision in its
-//! own column so that a save is one `UPDATE … WHERE id = ? AND tenant_id = ? AND revision = ?`.
+//! [`ExecutionStore`] on SQL: the execution record as versioned JSON, with the revision in its
+//! own column so that a save is one `UPDATE … WHERE id = ? AND tenant_id = ? AND revision = ?`,
+//! and the trace in `execution_trace`, appended in the same transaction.
+//!
+//! # Record formats (`executions.body_format`)
+//!
+//! - **2** (written now): the engine's [`Execution`] serialized with serde. The program is a
+//!   reference (flow, version, content hash) and the trace lives in `execution_trace`, so the
+//!   record's size does not grow with the flow.
+//! - **1** (read only): the same with the whole compiled program and the trace inline. Its
+//!   program header reads as the reference; the inline trace is dropped.
+//!
+//! Any other format, or a body that does not decode, is [`PortError::Corrupt`].
 
 use diesel::prelude::*;
-use flow_engine::{Execution, ExecutionId, ExecutionStore, PortError};
+use flow_engine::{
+    Execution, ExecutionId, ExecutionStore, MAX_TRACE_ENTRIES, PortError, TenantId, TraceEntry,
+};
 
 use crate::Database;
 use crate::db::Fail;
-use crate::schema::executions;
+use crate::schema::{execution_trace, executions};
 
-/// The format of `executions.body`: the engine's `Execution` serialized with serde.
-const EXECUTION_FORMAT: i32 = 1;
+/// The format `executions.body` is written in: the engine's `Execution` serialized with serde.
+pub(crate) const EXECUTION_FORMAT: i32 = 2;
+
+/// The earlier format that is still read: the program and the trace inline.
+const EMBEDDED_PROGRAM_FORMAT: i32 = 1;
 
 /// A row of `executions`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -63,7 +79,7 @@ impl TryFrom<ExecutionRow> for Execution {
 /// format this version does not know. Public for the fuzz targets in `fuzz/`.
 #[doc(hidden)]
 pub fn decode(body_format: i32, body: &str) -> Result<Execution, PortError> {
-    if body_format != EXECUTION_FORMAT {
+    if body_format != EXECUTION_FORMAT && body_format != EMBEDDED_PROGRAM_FORMAT {
         return Err(corrupt("unsupported execution format", body_format));
     }
     serde_json::from_str(body).map_err(|error| corrupt("cannot decode execution", error))
@@ -79,7 +95,84 @@ pub fn encode(execution: &Execution) -> Result<(i32, String), PortError> {
 }
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> PortError {
-    PortError::Unavailable(format!("{what}: {error}"))
+    PortError::Corrupt(format!("{what}: {error}"))
+}
+
+/// A row of `execution_trace`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = execution_trace)]
+struct TraceRow {
+    tenant_id: String,
+    execution_id: String,
+    seq: i64,
+    step: i64,
+    node_id: String,
+    op: String,
+    result: String,
+    detail: Option<String>,
+    at_ms: i64,
+}
+
+impl From<TraceRow> for TraceEntry {
+    fn from(row: TraceRow) -> Self {
+        Self {
+            step: usize::try_from(row.step).unwrap_or(usize::MAX),
+            node_id: row.node_id,
+            op: row.op,
+            result: row.result,
+            detail: row.detail,
+            at_ms: row.at_ms,
+        }
+    }
+}
+
+/// The rows of the entries an execution appends: numbered on so that the last one is
+/// `execution.traced - 1`.
+fn trace_rows(execution: &Execution, trace: &[TraceEntry]) -> Vec<TraceRow> {
+    let first = execution.traced.saturating_sub(trace.len() as u64);
+    trace
+        .iter()
+        .enumerate()
+        .map(|(offset, entry)| TraceRow {
+            tenant_id: execution.tenant.as_str().to_owned(),
+            execution_id: execution.id.to_string(),
+            seq: i64::try_from(first.saturating_add(offset as u64)).unwrap_or(i64::MAX),
+            step: i64::try_from(entry.step).unwrap_or(i64::MAX),
+            node_id: entry.node_id.clone(),
+            op: entry.op.clone(),
+            result: entry.result.clone(),
+            detail: entry.detail.clone(),
+            at_ms: entry.at_ms,
+        })
+        .collect()
+}
+
+/// Appends trace rows and drops those beyond the last [`MAX_TRACE_ENTRIES`].
+fn append_trace(
+    conn: &mut crate::db::AnyConnection,
+    execution: &Execution,
+    trace: &[TraceEntry],
+) -> Result<(), Fail> {
+    if trace.is_empty() {
+        return Ok(());
+    }
+    // One statement per entry: diesel's batch insert is not available on a MultiConnection,
+    // and a request writes only a few entries.
+    for row in trace_rows(execution, trace) {
+        diesel::insert_into(execution_trace::table)
+            .values(&row)
+            .execute(conn)?;
+    }
+    let keep_from = execution.traced.saturating_sub(MAX_TRACE_ENTRIES as u64);
+    if keep_from > 0 {
+        diesel::delete(
+            execution_trace::table
+                .filter(execution_trace::execution_id.eq(execution.id.to_string()))
+                .filter(execution_trace::seq.lt(i64::try_from(keep_from).unwrap_or(i64::MAX))),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
 }
 
 fn revision_column(revision: u64) -> Result<i64, Fail> {
@@ -87,20 +180,21 @@ fn revision_column(revision: u64) -> Result<i64, Fail> {
 }
 
 impl ExecutionStore for Database {
-    fn insert(&self, execution: &Execution) -> Result<(), PortError> {
+    fn insert(&self, execution: &Execution, trace: &[TraceEntry]) -> Result<(), PortError> {
         let row = ExecutionRow::try_from(execution).map_err(Fail::into_port)?;
-        self.write(|conn| {
+        self.transaction(|conn| {
             diesel::insert_into(executions::table)
                 .values(&row)
                 .execute(conn)?;
-            Ok(())
+            append_trace(conn, execution, trace)
         })
     }
 
-    fn load(&self, id: &ExecutionId) -> Result<Option<Execution>, PortError> {
+    fn load(&self, tenant: &TenantId, id: &ExecutionId) -> Result<Option<Execution>, PortError> {
         self.read(|conn| {
             executions::table
                 .find(id.to_string())
+                .filter(executions::tenant_id.eq(tenant.as_str()))
                 .select(ExecutionRow::as_select())
                 .first(conn)
                 .optional()?
@@ -109,10 +203,15 @@ impl ExecutionStore for Database {
         })
     }
 
-    fn save(&self, execution: &Execution, expected_revision: u64) -> Result<(), PortError> {
+    fn save(
+        &self,
+        execution: &Execution,
+        expected_revision: u64,
+        trace: &[TraceEntry],
+    ) -> Result<(), PortError> {
         let row = ExecutionRow::try_from(execution).map_err(Fail::into_port)?;
         let expected = revision_column(expected_revision).map_err(Fail::into_port)?;
-        self.write(|conn| {
+        self.transaction(|conn| {
             let changed = diesel::update(
                 executions::table
                     .filter(executions::id.eq(&row.id))
@@ -129,7 +228,7 @@ impl ExecutionStore for Database {
             ))
             .execute(conn)?;
             if changed == 1 {
-                return Ok(());
+                return append_trace(conn, execution, trace);
             }
             // Lost the swap, or the execution is gone (expired and swept, or another tenant's).
             let exists = executions::table
@@ -147,8 +246,41 @@ impl ExecutionStore for Database {
         })
     }
 
+    fn trace(
+        &self,
+        tenant: &TenantId,
+        id: &ExecutionId,
+    ) -> Result<Option<Vec<TraceEntry>>, PortError> {
+        let id = id.to_string();
+        self.read(|conn| {
+            let exists = executions::table
+                .filter(executions::id.eq(&id))
+                .filter(executions::tenant_id.eq(tenant.as_str()))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0;
+            if !exists {
+                return Ok(None);
+            }
+            let rows = execution_trace::table
+                .filter(execution_trace::execution_id.eq(&id))
+                .filter(execution_trace::tenant_id.eq(tenant.as_str()))
+                .order(execution_trace::seq.asc())
+                .select(TraceRow::as_select())
+                .load(conn)?;
+            Ok(Some(rows.into_iter().map(TraceEntry::from).collect()))
+        })
+    }
+
     fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError> {
-        self.write(|conn| {
+        self.transaction(|conn| {
+            let expired = executions::table
+                .filter(executions::expires_at.le(now_secs))
+                .select(executions::id);
+            diesel::delete(
+                execution_trace::table.filter(execution_trace::execution_id.eq_any(expired)),
+            )
+            .execute(conn)?;
             Ok(
                 diesel::delete(executions::table.filter(executions::expires_at.le(now_secs)))
                     .execute(conn)?,

@@ -38,6 +38,7 @@ impl Database {
     pub fn ports(self: &Arc<Self>, mailer: Arc<dyn Mailer>) -> Ports {
         Ports {
             executions: self.clone(),
+            flows: self.clone(),
             users: self.clone(),
             codes: self.clone(),
             invitations: self.clone(),

@@ -82,6 +82,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The trace of executions: one row per step run, the last 200 kept per execution.
+    execution_trace (execution_id, seq) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// The execution.
+        execution_id -> Text,
+        /// The entry's number within its execution, from 0.
+        seq -> BigInt,
+        /// Index of the step in the program.
+        step -> BigInt,
+        /// The graph node the step came from.
+        node_id -> Text,
+        /// The step's operation.
+        op -> Text,
+        /// The step's short result code.
+        result -> Text,
+        /// Extra detail for operators.
+        detail -> Nullable<Text>,
+        /// When the step ran (Unix milliseconds).
+        at_ms -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(executions, execution_trace);
+
+diesel::table! {
     /// Users, unique by id and by identifier per tenant.
     users (tenant_id, id) {
         /// Owning tenant.

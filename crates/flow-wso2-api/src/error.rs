@@ -79,9 +79,9 @@ pub enum Wso2Error {
         /// The message for the user.
         message: String,
     },
-    /// A store or mailer is unavailable (503 `FE-65024`).
-    #[error("the flow store is unavailable")]
-    Unavailable,
+    /// A store or mailer is unavailable (503 `FE-65024`); the cause is for the log only.
+    #[error("the flow store is unavailable: {0}")]
+    Unavailable(String),
     /// Something that should not happen did (500 `FE-65013`).
     #[error("the server could not run the request")]
     Internal,
@@ -106,7 +106,7 @@ impl Wso2Error {
             Self::Conflict => "FE-60014",
             Self::TooManyAttempts => "FE-60015",
             Self::FlowFailed { .. } => "FE-60006",
-            Self::Unavailable => "FE-65024",
+            Self::Unavailable(_) => "FE-65024",
             Self::Internal => "FE-65013",
         }
     }
@@ -129,7 +129,7 @@ impl Wso2Error {
             Self::Conflict => "Concurrent submission.",
             Self::TooManyAttempts => "Too many attempts.",
             Self::FlowFailed { .. } => "Flow execution error occurred.",
-            Self::Unavailable => "Flow store unavailable.",
+            Self::Unavailable(_) => "Flow store unavailable.",
             Self::Internal => "Internal server error.",
         }
     }
@@ -185,7 +185,7 @@ impl Wso2Error {
             EngineError::Conflict => Self::Conflict,
             EngineError::TooManyAttempts => Self::TooManyAttempts,
             EngineError::InvalidAction { action } => Self::InvalidAction(action),
-            EngineError::Store(_) => Self::Unavailable,
+            EngineError::Store(cause) => Self::Unavailable(cause.to_string()),
             _ => Self::Internal,
         }
     }
@@ -197,7 +197,7 @@ impl Wso2Error {
             CatalogError::Inactive(_) | CatalogError::NoDefault(_) => {
                 Self::FlowDisabled(what.to_owned())
             }
-            CatalogError::Store(_) => Self::Unavailable,
+            CatalogError::Store(cause) => Self::Unavailable(cause.to_string()),
             _ => Self::Internal,
         }
     }
@@ -221,7 +221,7 @@ impl ResponseError for Wso2Error {
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict => StatusCode::CONFLICT,
             Self::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -90,7 +90,7 @@ impl Assertions {
         };
         self.store
             .add(&self.tenant, key.clone())
-            .map_err(|_| Wso2Error::Unavailable)?;
+            .map_err(|cause| Wso2Error::Unavailable(format!("signing keys: {cause}")))?;
         Ok(key)
     }
 
@@ -99,7 +99,7 @@ impl Assertions {
         let keys = self
             .store
             .keys(&self.tenant)
-            .map_err(|_| Wso2Error::Unavailable)?;
+            .map_err(|cause| Wso2Error::Unavailable(format!("signing keys: {cause}")))?;
         match keys.into_iter().last() {
             Some(key) => Ok(key),
             None => self.rotate(),
@@ -142,7 +142,7 @@ impl Assertions {
         if self
             .store
             .keys(&self.tenant)
-            .map_err(|_| Wso2Error::Unavailable)?
+            .map_err(|cause| Wso2Error::Unavailable(format!("signing keys: {cause}")))?
             .is_empty()
         {
             self.rotate()?;
@@ -150,7 +150,7 @@ impl Assertions {
         let keys = self
             .store
             .keys(&self.tenant)
-            .map_err(|_| Wso2Error::Unavailable)?;
+            .map_err(|cause| Wso2Error::Unavailable(format!("signing keys: {cause}")))?;
         let mut set = Vec::new();
         for key in keys {
             let mut jwk = Jwk::from_encoding_key(

@@ -228,14 +228,14 @@ async fn continue_flow(
     let issuer = state.settings.public_url.clone();
     let result = web::block(move || -> Result<Continued, Failure> {
         let invalid = || (Wso2Error::InvalidFlowId(shown_id.clone()), None);
-        let execution = match engine.execution(&id) {
-            Ok(execution) if execution.tenant == tenant => execution,
-            Ok(_) | Err(flow_engine::EngineError::NotFound) => return Err(invalid()),
+        let opened = match engine.open_via(crate::CHANNEL, &tenant, &id) {
+            Ok(opened) => opened,
+            Err(flow_engine::EngineError::NotFound) => return Err(invalid()),
             Err(error) => return Err((Wso2Error::from_engine(error, &shown_id), None)),
         };
-        let flow_type = execution.program.flow_type;
+        let flow_type = opened.flow_type();
         let outcome = engine
-            .resume_via(crate::CHANNEL, &tenant, &id, submission)
+            .proceed(opened, submission)
             .map_err(|error| (Wso2Error::from_engine(error, &shown_id), Some(flow_type)))?;
         let assertion = assertion_for(&assertions, &issuer, flow_type, &outcome)
             .map_err(|error| (error, Some(flow_type)))?;

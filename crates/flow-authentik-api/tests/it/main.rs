@@ -14,7 +14,7 @@ use flow_authentik_api::{AuthentikSettings, AuthentikState, Sessions};
 use flow_engine::memory::{MemoryExecutionStore, MemoryPorts};
 use flow_engine::{
     Engine, EngineConfig, Execution, ExecutionId, ExecutionStore, FlowCatalog, HashParams,
-    PortError, Ports, TenantId,
+    PortError, Ports, TenantId, TraceEntry,
 };
 use flow_model::Flow;
 use serde_json::Value;
@@ -28,19 +28,32 @@ struct BreakableStore {
 }
 
 impl ExecutionStore for BreakableStore {
-    fn insert(&self, execution: &Execution) -> Result<(), PortError> {
-        self.inner.insert(execution)
+    fn insert(&self, execution: &Execution, trace: &[TraceEntry]) -> Result<(), PortError> {
+        self.inner.insert(execution, trace)
     }
 
-    fn load(&self, id: &ExecutionId) -> Result<Option<Execution>, PortError> {
-        self.inner.load(id)
+    fn load(&self, tenant: &TenantId, id: &ExecutionId) -> Result<Option<Execution>, PortError> {
+        self.inner.load(tenant, id)
     }
 
-    fn save(&self, execution: &Execution, expected_revision: u64) -> Result<(), PortError> {
+    fn save(
+        &self,
+        execution: &Execution,
+        expected_revision: u64,
+        trace: &[TraceEntry],
+    ) -> Result<(), PortError> {
         if self.broken.load(Ordering::SeqCst) {
             return Err(PortError::Unavailable("the database is down".into()));
         }
-        self.inner.save(execution, expected_revision)
+        self.inner.save(execution, expected_revision, trace)
+    }
+
+    fn trace(
+        &self,
+        tenant: &TenantId,
+        id: &ExecutionId,
+    ) -> Result<Option<Vec<TraceEntry>>, PortError> {
+        self.inner.trace(tenant, id)
     }
 
     fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError> {

@@ -830,7 +830,7 @@ fn executions_in_flight_keep_their_version_after_recompile_and_activate() {
     assert_eq!(
         harness
             .engine
-            .execution(&execution)
+            .execution(&TenantId::default(), &execution)
             .unwrap()
             .program
             .version,

@@ -133,7 +133,8 @@ pub(crate) fn failure_code(outcome: &Outcome) -> &str {
 
 /// Asserts that no trace entry of `id` contains any of `secrets`.
 pub(crate) fn assert_trace_free_of(harness: &Harness, id: &ExecutionId, secrets: &[&str]) {
-    let trace = serde_json::to_string(&harness.engine.trace(id).unwrap()).unwrap();
+    let trace =
+        serde_json::to_string(&harness.engine.trace(&TenantId::default(), id).unwrap()).unwrap();
     for secret in secrets {
         assert!(!trace.contains(secret), "trace contains a secret: {trace}");
     }

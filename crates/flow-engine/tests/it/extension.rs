@@ -230,7 +230,10 @@ fn attributes_branches_and_switches() {
     ]);
     let (id, outcome) = harness.start(&program);
     assert_eq!(failure_code(&outcome), "pro_plan");
-    let trace = harness.engine.trace(&id).unwrap();
+    let trace = harness
+        .engine
+        .trace(&flow_engine::TenantId::default(), &id)
+        .unwrap();
     let results: Vec<&str> = trace.iter().map(|entry| entry.result.as_str()).collect();
     assert_eq!(
         results,
@@ -341,7 +344,11 @@ fn prompts_validate_and_store_typed_answers() {
     );
     let done = harness.submit(&id, &[("age", "42"), ("plan", "pro")]);
     assert_eq!(failure_code(&done), "yes");
-    let attributes = harness.engine.execution(&id).unwrap().attributes;
+    let attributes = harness
+        .engine
+        .execution(&flow_engine::TenantId::default(), &id)
+        .unwrap()
+        .attributes;
     assert_eq!(attributes["news"], json!(false));
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 use flow_engine::memory::{MemoryExecutionStore, MemoryPorts};
 use flow_engine::{
     Engine, EngineError, Execution, ExecutionId, ExecutionStatus, ExecutionStore, FIELD_IDENTIFIER,
-    FIELD_PASSWORD, Outcome, PortError, RequestContext, Submission, TenantId,
+    FIELD_PASSWORD, Outcome, PortError, RequestContext, Submission, TenantId, TraceEntry,
 };
 
 use crate::common::{Harness, T0_MILLIS, compile_text, fixture, test_config};
@@ -140,20 +140,33 @@ struct RacingStore {
 }
 
 impl ExecutionStore for RacingStore {
-    fn insert(&self, execution: &Execution) -> Result<(), PortError> {
-        self.inner.insert(execution)
+    fn insert(&self, execution: &Execution, trace: &[TraceEntry]) -> Result<(), PortError> {
+        self.inner.insert(execution, trace)
     }
 
-    fn load(&self, id: &ExecutionId) -> Result<Option<Execution>, PortError> {
-        let loaded = self.inner.load(id);
+    fn load(&self, tenant: &TenantId, id: &ExecutionId) -> Result<Option<Execution>, PortError> {
+        let loaded = self.inner.load(tenant, id);
         if self.armed.load(Ordering::SeqCst) {
             self.barrier.wait();
         }
         loaded
     }
 
-    fn save(&self, execution: &Execution, expected_revision: u64) -> Result<(), PortError> {
-        self.inner.save(execution, expected_revision)
+    fn save(
+        &self,
+        execution: &Execution,
+        expected_revision: u64,
+        trace: &[TraceEntry],
+    ) -> Result<(), PortError> {
+        self.inner.save(execution, expected_revision, trace)
+    }
+
+    fn trace(
+        &self,
+        tenant: &TenantId,
+        id: &ExecutionId,
+    ) -> Result<Option<Vec<TraceEntry>>, PortError> {
+        self.inner.trace(tenant, id)
     }
 
     fn delete_expired(&self, now_secs: i64) -> Result<usize, PortError> {
@@ -213,11 +226,12 @@ fn concurrent_resumes_exactly_one_wins() {
         .filter(|result| matches!(result, Err(EngineError::Conflict)))
         .count();
     assert_eq!((wins, conflicts), (1, 1), "{results:?}");
-    let execution = engine.execution(&id).unwrap();
+    let execution = engine.execution(&TenantId::default(), &id).unwrap();
     assert_eq!(execution.status, ExecutionStatus::Completed);
     // The winner's steps were applied once.
-    let verified = execution
-        .trace
+    let verified = engine
+        .trace(&TenantId::default(), &id)
+        .unwrap()
         .iter()
         .filter(|entry| entry.op == "verify_password" && entry.result == "accepted")
         .count();
@@ -229,27 +243,27 @@ fn the_store_compares_and_swaps() {
     let harness = Harness::new();
     let (id, _) = harness.start(&harness.login);
     let store = &harness.memory.executions;
-    let loaded = store.load(&id).unwrap().unwrap();
+    let loaded = store.load(&TenantId::default(), &id).unwrap().unwrap();
     let mut first = loaded.clone();
     first.revision += 1;
-    store.save(&first, loaded.revision).unwrap();
+    store.save(&first, loaded.revision, &[]).unwrap();
     let mut second = loaded.clone();
     second.revision += 1;
     assert_eq!(
-        store.save(&second, loaded.revision),
+        store.save(&second, loaded.revision, &[]),
         Err(PortError::Conflict)
     );
-    assert_eq!(store.insert(&loaded), Err(PortError::Duplicate));
+    assert_eq!(store.insert(&loaded, &[]), Err(PortError::Duplicate));
 }
 
 /// Saves the execution as `running`, as a request in the middle of its server steps leaves it.
 fn mark_running(harness: &Harness, id: &ExecutionId) {
     let store = &harness.memory.executions;
-    let mut execution = store.load(id).unwrap().unwrap();
+    let mut execution = store.load(&TenantId::default(), id).unwrap().unwrap();
     execution.status = ExecutionStatus::Running;
     let expected = execution.revision;
     execution.revision += 1;
-    store.save(&execution, expected).unwrap();
+    store.save(&execution, expected, &[]).unwrap();
 }
 
 #[test]
@@ -288,7 +302,7 @@ fn a_run_left_running_by_a_dead_request_is_taken_over_after_the_lease() {
         first.form().unwrap().node_id
     );
     assert!(recovered.form().unwrap().errors.is_empty());
-    let trace = harness.engine.trace(&id).unwrap();
+    let trace = harness.engine.trace(&TenantId::default(), &id).unwrap();
     assert!(trace.iter().any(|entry| entry.op == "recover"), "{trace:?}");
     // From here on it is an ordinary waiting execution.
     let next = harness
@@ -329,7 +343,15 @@ fn executions_stay_on_their_program_after_a_recompile() {
         matches!(old_outcome, Outcome::Complete { .. }),
         "{old_outcome:?}"
     );
-    assert_eq!(harness.engine.execution(&old).unwrap().program.version, 1);
+    assert_eq!(
+        harness
+            .engine
+            .execution(&TenantId::default(), &old)
+            .unwrap()
+            .program
+            .version,
+        1
+    );
 }
 
 #[test]
@@ -337,12 +359,12 @@ fn executions_survive_a_serde_round_trip() {
     let harness = Harness::new();
     let (id, _) = harness.start(&harness.login);
     harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
-    let execution = harness.engine.execution(&id).unwrap();
+    let execution = harness.engine.execution(&TenantId::default(), &id).unwrap();
     let text = serde_json::to_string(&execution).unwrap();
     assert!(!text.contains(PASSWORD));
     let back: Execution = serde_json::from_str(&text).unwrap();
     assert_eq!(back, execution);
-    assert_eq!(*back.program, *harness.login);
+    assert!(back.program.names(&harness.login));
 }
 
 #[test]
@@ -352,7 +374,7 @@ fn traces_are_bounded() {
     for _ in 0..(flow_engine::MAX_TRACE_ENTRIES + 20) {
         harness.submit(&id, &[]);
     }
-    let trace = harness.engine.trace(&id).unwrap();
+    let trace = harness.engine.trace(&TenantId::default(), &id).unwrap();
     assert_eq!(trace.len(), flow_engine::MAX_TRACE_ENTRIES);
     assert_eq!(trace.last().unwrap().result, "rejected:required");
 }

@@ -60,7 +60,7 @@ fn a_new_execution_per_guess_still_locks_the_user() {
     }
     let (id, tenth) = harness.login(EMAIL, "guess 10");
     assert_eq!(error_codes(&tenth), [ACCOUNT_LOCKED]);
-    let trace = harness.engine.trace(&id).unwrap();
+    let trace = harness.engine.trace(&TenantId::default(), &id).unwrap();
     let last = trace.last().unwrap();
     assert_eq!(last.result, "rejected:account_locked");
     assert_eq!(last.detail.as_deref(), Some("user locked"));
@@ -142,7 +142,7 @@ fn a_locked_user_costs_one_dummy_verification_and_looks_like_a_wrong_password() 
     assert_eq!(wrong, locked);
     let ops: Vec<String> = harness
         .engine
-        .trace(&id)
+        .trace(&flow_engine::TenantId::default(), &id)
         .unwrap()
         .into_iter()
         .map(|entry| format!("{}:{}", entry.op, entry.result))

@@ -49,7 +49,10 @@ fn registration_then_login() {
         other => panic!("login did not complete: {other:?}"),
     }
     // The MFA condition was evaluated (false) and recorded.
-    let trace = harness.engine.trace(&id).unwrap();
+    let trace = harness
+        .engine
+        .trace(&flow_engine::TenantId::default(), &id)
+        .unwrap();
     let branch = trace.iter().find(|entry| entry.op == "branch").unwrap();
     assert_eq!(branch.node_id, "mfa_check");
     assert_eq!(branch.result, "false");
@@ -70,7 +73,10 @@ fn wrong_password_then_right() {
         Outcome::Complete { .. }
     ));
     assert_trace_free_of(&harness, &id, &[PASSWORD, "wrong password"]);
-    let execution = harness.engine.execution(&id).unwrap();
+    let execution = harness
+        .engine
+        .execution(&flow_engine::TenantId::default(), &id)
+        .unwrap();
     assert_eq!(execution.attempts.get("password"), Some(&1));
 }
 
@@ -80,7 +86,14 @@ fn empty_password_is_required_not_an_attempt() {
     harness.register(EMAIL, PASSWORD);
     let (id, outcome) = harness.login(EMAIL, "");
     assert_eq!(error_codes(&outcome), ["required"]);
-    assert!(harness.engine.execution(&id).unwrap().attempts.is_empty());
+    assert!(
+        harness
+            .engine
+            .execution(&flow_engine::TenantId::default(), &id)
+            .unwrap()
+            .attempts
+            .is_empty()
+    );
 }
 
 #[test]
@@ -107,7 +120,7 @@ fn unknown_user_gets_the_same_answer_as_a_wrong_password() {
     // The unknown user went through the same steps.
     let ops: Vec<String> = harness
         .engine
-        .trace(&unknown_id)
+        .trace(&flow_engine::TenantId::default(), &unknown_id)
         .unwrap()
         .into_iter()
         .map(|entry| format!("{}:{}", entry.op, entry.result))

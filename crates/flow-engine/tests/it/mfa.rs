@@ -115,7 +115,12 @@ fn a_signed_in_user_enrols_an_authenticator_app() {
     assert_eq!(error_codes(&wrong), ["invalid_code"]);
     assert_eq!(wrong.form().unwrap().totp.as_ref(), Some(&enrollment));
     assert_eq!(
-        harness.engine.execution(&id).unwrap().attempts.get("code"),
+        harness
+            .engine
+            .execution(&TenantId::default(), &id)
+            .unwrap()
+            .attempts
+            .get("code"),
         Some(&1)
     );
     // Until a code proves it, nothing is stored.
@@ -151,7 +156,7 @@ fn a_signed_in_user_enrols_an_authenticator_app() {
     let account = users.get(&TenantId::default(), &user).unwrap().unwrap();
     assert_eq!(account.mfa_methods, ["totp"]);
     // The ended execution keeps no secret; the trace never had one.
-    let execution = harness.engine.execution(&id).unwrap();
+    let execution = harness.engine.execution(&TenantId::default(), &id).unwrap();
     assert_eq!(execution.totp_secret, None);
     assert_eq!(execution.prompt, None);
     assert_trace_free_of(&harness, &id, &[&enrollment.secret, &code]);
@@ -306,7 +311,7 @@ fn users_without_mfa_sign_in_with_the_password_alone() {
         }
         other => panic!("{other:?}"),
     }
-    let trace = harness.engine.trace(&id).unwrap();
+    let trace = harness.engine.trace(&TenantId::default(), &id).unwrap();
     assert!(trace.iter().all(|entry| entry.op != "verify_mfa"));
 }
 

@@ -67,7 +67,7 @@ fn registration_creates_the_user_with_hash_and_attributes() {
     assert!(hash.starts_with("$argon2id$"));
 
     // Nothing secret stays behind in the finished execution.
-    let execution = harness.engine.execution(&id).unwrap();
+    let execution = harness.engine.execution(&TenantId::default(), &id).unwrap();
     assert_eq!(execution.status, ExecutionStatus::Completed);
     assert_eq!(execution.new_password_hash, None);
     assert_trace_free_of(&harness, &id, &["a fine passphrase"]);
@@ -188,7 +188,10 @@ fn a_duplicate_at_creation_goes_back_to_the_identifier_step() {
     let form = lost.form().unwrap();
     assert_eq!(form.purpose, FormPurpose::CollectIdentifier);
     assert_eq!(form.node_id, "identifier");
-    let execution = harness.engine.execution(&second).unwrap();
+    let execution = harness
+        .engine
+        .execution(&TenantId::default(), &second)
+        .unwrap();
     assert_eq!(execution.status, ExecutionStatus::Waiting);
     // A different address completes the registration from there.
     harness.submit(&second, &[(FIELD_IDENTIFIER, "frank2@example.com")]);

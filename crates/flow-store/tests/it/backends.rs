@@ -2,7 +2,9 @@
 //! SQLite (temporary file and in-memory) and PostgreSQL (skipped, with a message, unless
 //! `FLOWD_TEST_DATABASE_URL` is set). Each test gets a fresh store and unique tenants.
 
-use crate::contract::{codes, executions, flows, invitations, keys, login_attempts, users};
+use crate::contract::{
+    codes, executions, flows, invitations, keys, login_attempts, programs, users,
+};
 use crate::support::Backend;
 
 macro_rules! contract_suite {
@@ -17,13 +19,35 @@ macro_rules! contract_suite {
             #[test]
             fn executions_insert_and_load() {
                 let Some(b) = backend() else { return };
-                executions::insert_and_load(&*b.executions, &b.tenant);
+                executions::insert_and_load(&*b.executions, &b.tenant, &b.other_tenant);
             }
 
             #[test]
             fn executions_save_is_compare_and_swap() {
                 let Some(b) = backend() else { return };
                 executions::save_is_compare_and_swap(&*b.executions, &b.tenant);
+            }
+
+            #[test]
+            fn executions_trace_is_appended_and_bounded() {
+                let Some(b) = backend() else { return };
+                executions::trace_is_appended_and_bounded(
+                    &*b.executions,
+                    &b.tenant,
+                    &b.other_tenant,
+                );
+            }
+
+            #[test]
+            fn executions_reference_their_program() {
+                let Some(b) = backend() else { return };
+                programs::executions_reference_their_program(&b);
+            }
+
+            #[test]
+            fn a_missing_program_version_ends_the_execution() {
+                let Some(b) = backend() else { return };
+                programs::a_missing_program_version_ends_the_execution(&b);
             }
 
             #[test]

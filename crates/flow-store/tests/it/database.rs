@@ -17,11 +17,14 @@ fn sqlite_file_keeps_data_across_reopen() {
     {
         let database = Database::open(path.to_str().unwrap()).unwrap();
         assert_eq!(database.backend(), Backend::Sqlite);
-        database.insert(&stored).unwrap();
+        database.insert(&stored, &[]).unwrap();
     }
     // Reopening applies no migration twice and sees the data, by any URL spelling.
     let database = Database::open(&format!("sqlite://{}", path.display())).unwrap();
-    assert_eq!(database.load(&stored.id).unwrap(), Some(stored));
+    assert_eq!(
+        database.load(&stored.tenant, &stored.id).unwrap(),
+        Some(stored)
+    );
     assert!(path.exists());
     assert!(
         dir.path().join("nested/dir/flowd.db-wal").exists(),
@@ -35,9 +38,9 @@ fn in_memory_databases_are_private() {
     let two = Database::open("sqlite::memory:").unwrap();
     assert_eq!(one.backend(), Backend::SqliteMemory);
     let stored = execution(&TenantId::default(), 1_000);
-    one.insert(&stored).unwrap();
-    assert!(one.load(&stored.id).unwrap().is_some());
-    assert_eq!(two.load(&stored.id).unwrap(), None);
+    one.insert(&stored, &[]).unwrap();
+    assert!(one.load(&stored.tenant, &stored.id).unwrap().is_some());
+    assert_eq!(two.load(&stored.tenant, &stored.id).unwrap(), None);
 }
 
 #[test]
@@ -73,10 +76,17 @@ fn sqlite_file_takes_concurrent_writers() {
             scope.spawn(|| {
                 for _ in 0..25 {
                     let mut item = execution(&tenant, 1_000);
-                    database.insert(&item).unwrap();
+                    database.insert(&item, &[]).unwrap();
                     item.revision = 1;
-                    database.save(&item, 0).unwrap();
-                    assert_eq!(database.load(&item.id).unwrap().unwrap().revision, 1);
+                    database.save(&item, 0, &[]).unwrap();
+                    assert_eq!(
+                        database
+                            .load(&item.tenant, &item.id)
+                            .unwrap()
+                            .unwrap()
+                            .revision,
+                        1
+                    );
                 }
             });
         }
@@ -123,7 +133,7 @@ fn postgres_replaces_a_dead_connection() {
     let database = Database::open_with(&url, &options).unwrap();
     let tenant = TenantId::default();
     let stored = execution(&tenant, 1_000);
-    database.insert(&stored).unwrap();
+    database.insert(&stored, &[]).unwrap();
 
     let mut admin =
         PgConnection::establish(&std::env::var(crate::support::PG_ENV).unwrap()).unwrap();
@@ -135,10 +145,13 @@ fn postgres_replaces_a_dead_connection() {
         .unwrap();
 
     assert!(matches!(
-        database.load(&stored.id),
+        database.load(&stored.tenant, &stored.id),
         Err(PortError::Unavailable(_))
     ));
-    assert_eq!(database.load(&stored.id).unwrap(), Some(stored));
+    assert_eq!(
+        database.load(&stored.tenant, &stored.id).unwrap(),
+        Some(stored)
+    );
 }
 
 /// Settings are per tenant and set once: the second insert of a name reports `false` and keeps
@@ -232,7 +245,7 @@ fn signing_keys_are_shared_and_persistent(url: &str, sql: &mut dyn FnMut(&str) -
     );
     let refused = database.keys(&tenant);
     assert!(
-        matches!(&refused, Err(PortError::Unavailable(text)) if text.contains("kid-0")),
+        matches!(&refused, Err(PortError::Corrupt(text)) if text.contains("kid-0")),
         "{refused:?}"
     );
 }

@@ -96,7 +96,7 @@ fn error_codes(outcome: &Outcome) -> Vec<String> {
 
 fn default_flows_run(database: Arc<Database>, tenant: TenantId) {
     const EMAIL: &str = "ada@example.com";
-    let harness = Harness::new(database, tenant);
+    let harness = Harness::new(database, tenant.clone());
     let registration = program("default-registration");
     let login = program("default-login");
     let recovery = program("default-password-recovery");
@@ -169,7 +169,7 @@ fn default_flows_run(database: Arc<Database>, tenant: TenantId) {
         ["invalid_credentials"]
     );
     // The trace lives in the stored execution and holds no secret.
-    let trace = serde_json::to_string(&harness.engine.trace(&id).unwrap()).unwrap();
+    let trace = serde_json::to_string(&harness.engine.trace(&tenant, &id).unwrap()).unwrap();
     assert!(trace.contains("verify"), "{trace}");
     assert!(!trace.contains(&code));
     assert!(!trace.contains("second password"));

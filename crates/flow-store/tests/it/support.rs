@@ -194,7 +194,7 @@ pub(crate) fn execution(tenant: &TenantId, expires_at: i64) -> Execution {
     Execution {
         id: ExecutionId::from_random_bytes(*uuid::Uuid::new_v4().as_bytes()),
         tenant: tenant.clone(),
-        program: program("flow_login", 1),
+        program: flow_engine::ProgramRef::of(&program("flow_login", 1)),
         pc: 1,
         status: ExecutionStatus::Waiting,
         request: RequestContext::for_tenant(tenant.clone()),
@@ -215,7 +215,7 @@ pub(crate) fn execution(tenant: &TenantId, expires_at: i64) -> Execution {
         updated_at: 10,
         expires_at,
         revision: 0,
-        trace: Vec::new(),
+        traced: 0,
     }
 }
 

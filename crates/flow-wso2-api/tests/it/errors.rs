@@ -142,11 +142,20 @@ async fn a_concurrent_submission_is_409() {
     let view = start(&app, "REGISTRATION").await;
     // Simulate another request running this execution's server steps right now.
     let id = ExecutionId::parse(view["flowId"].as_str().unwrap()).unwrap();
-    let mut execution = setup.memory.executions.load(&id).unwrap().unwrap();
+    let mut execution = setup
+        .memory
+        .executions
+        .load(&TenantId::default(), &id)
+        .unwrap()
+        .unwrap();
     let revision = execution.revision;
     execution.status = ExecutionStatus::Running;
     execution.revision += 1;
-    setup.memory.executions.save(&execution, revision).unwrap();
+    setup
+        .memory
+        .executions
+        .save(&execution, revision, &[])
+        .unwrap();
     let (status, body) = post(
         &app,
         &json!({"flowId": view["flowId"], "inputs": {"identifier": "a@example.com"}}),

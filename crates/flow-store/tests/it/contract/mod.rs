@@ -7,4 +7,5 @@ pub(crate) mod flows;
 pub(crate) mod invitations;
 pub(crate) mod keys;
 pub(crate) mod login_attempts;
+pub(crate) mod programs;
 pub(crate) mod users;
