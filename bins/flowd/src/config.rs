@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use flow_engine::HashParams;
 use serde::Deserialize;
 
 /// A setting that could not be used.
@@ -77,6 +78,11 @@ pub struct Config {
     /// Connections open at once from one client address (`FLOWD_MAX_CONNECTIONS_PER_ADDRESS`,
     /// default 128; 0: no cap). Behind a reverse proxy every client shares its address.
     pub max_connections_per_address: usize,
+    /// The argon2id cost of new password hashes: `FLOWD_PASSWORD_HASH_MEMORY_KIB` (default
+    /// 19456), `FLOWD_PASSWORD_HASH_ITERATIONS` (2), `FLOWD_PASSWORD_HASH_PARALLELISM` (1).
+    /// Below OWASP's minimum start-up fails, unless `FLOWD_PASSWORD_HASH_ALLOW_WEAK=true`
+    /// (tests and benchmarks only).
+    pub password_hash: HashParams,
 }
 
 impl std::fmt::Debug for Config {
@@ -102,6 +108,7 @@ impl std::fmt::Debug for Config {
                 "max_connections_per_address",
                 &self.max_connections_per_address,
             )
+            .field("password_hash", &self.password_hash)
             .finish()
     }
 }
@@ -137,6 +144,10 @@ struct Raw {
     body_timeout_secs: u64,
     max_connections: usize,
     max_connections_per_address: usize,
+    password_hash_memory_kib: u32,
+    password_hash_iterations: u32,
+    password_hash_parallelism: u32,
+    password_hash_allow_weak: bool,
 }
 
 /// The variable name of a setting, for messages.
@@ -149,6 +160,7 @@ impl Config {
     /// `FLOWD_CONFIG`) if it exists, then the environment.
     pub fn load() -> Result<Self, ConfigError> {
         let file = std::env::var("FLOWD_CONFIG").unwrap_or_else(|_| "flowd.toml".to_owned());
+        let production = HashParams::production();
         let builder = ::config::Config::builder()
             .set_default("listen", "127.0.0.1:8080")
             .and_then(|b| b.set_default("database_url", "sqlite://flowd.db"))
@@ -160,6 +172,10 @@ impl Config {
             .and_then(|b| b.set_default("body_timeout_secs", 10))
             .and_then(|b| b.set_default("max_connections", 4096))
             .and_then(|b| b.set_default("max_connections_per_address", 128))
+            .and_then(|b| b.set_default("password_hash_memory_kib", i64::from(production.m_cost)))
+            .and_then(|b| b.set_default("password_hash_iterations", i64::from(production.t_cost)))
+            .and_then(|b| b.set_default("password_hash_parallelism", i64::from(production.p_cost)))
+            .and_then(|b| b.set_default("password_hash_allow_weak", false))
             .map_err(|error| ConfigError::new("defaults", error.to_string()))?
             .add_source(
                 ::config::File::with_name(&file)
@@ -278,6 +294,25 @@ impl Config {
         }
         tracing_subscriber::EnvFilter::try_new(&raw.log)
             .map_err(|error| ConfigError::new(&var("log"), error.to_string()))?;
+        let password_hash = HashParams {
+            m_cost: raw.password_hash_memory_kib,
+            t_cost: raw.password_hash_iterations,
+            p_cost: raw.password_hash_parallelism,
+        };
+        password_hash
+            .check()
+            .map_err(|message| ConfigError::new(&var("password_hash_memory_kib"), message))?;
+        if !password_hash.meets_owasp_minimum() && !raw.password_hash_allow_weak {
+            return Err(ConfigError::new(
+                &var("password_hash_memory_kib"),
+                format!(
+                    "m={} KiB, t={}, p={} is below OWASP's minimum for argon2id \
+                     (19456 KiB with 2 iterations, 12288 with 3, 9216 with 4, 7168 with 5, \
+                     47104 with 1); FLOWD_PASSWORD_HASH_ALLOW_WEAK=true allows it for tests",
+                    password_hash.m_cost, password_hash.t_cost, password_hash.p_cost
+                ),
+            ));
+        }
         Ok(Self {
             listen,
             database_url,
@@ -295,6 +330,7 @@ impl Config {
             body_timeout_secs: raw.body_timeout_secs,
             max_connections: raw.max_connections,
             max_connections_per_address: raw.max_connections_per_address,
+            password_hash,
         })
     }
 
@@ -319,6 +355,7 @@ impl Config {
             max_connections: 4096,
             // Tests open many connections from one address; the cap has its own test.
             max_connections_per_address: 0,
+            password_hash: HashParams::production(),
         }
     }
 }
@@ -345,7 +382,42 @@ mod tests {
             body_timeout_secs: 10,
             max_connections: 4096,
             max_connections_per_address: 128,
+            password_hash_memory_kib: 19_456,
+            password_hash_iterations: 2,
+            password_hash_parallelism: 1,
+            password_hash_allow_weak: false,
         }
+    }
+
+    #[test]
+    fn password_hash_cost_below_owasp_needs_the_explicit_flag() {
+        let mut weak = raw();
+        weak.password_hash_memory_kib = 1024;
+        weak.password_hash_iterations = 1;
+        let error = Config::check(weak).map(|_| ()).unwrap_err();
+        assert_eq!(error.setting, "FLOWD_PASSWORD_HASH_MEMORY_KIB");
+        assert!(error.message.contains("OWASP"), "{}", error.message);
+        let mut allowed = raw();
+        allowed.password_hash_memory_kib = 1024;
+        allowed.password_hash_iterations = 1;
+        allowed.password_hash_allow_weak = true;
+        assert_eq!(
+            Config::check(allowed).unwrap().password_hash,
+            HashParams::insecure_for_tests()
+        );
+        let mut stronger = raw();
+        stronger.password_hash_memory_kib = 65_536;
+        stronger.password_hash_iterations = 3;
+        assert_eq!(
+            Config::check(stronger).unwrap().password_hash.m_cost,
+            65_536
+        );
+        // Unusable for argon2 even with the flag.
+        let mut unusable = raw();
+        unusable.password_hash_parallelism = 0;
+        unusable.password_hash_allow_weak = true;
+        let error = Config::check(unusable).map(|_| ()).unwrap_err();
+        assert_eq!(error.setting, "FLOWD_PASSWORD_HASH_MEMORY_KIB");
     }
 
     #[test]

@@ -89,10 +89,11 @@ impl Services {
                     .map_err(|e| StartError::Mail(e.to_string()))?,
             ),
         };
-        let engine = Arc::new(Engine::new(
-            EngineConfig::recommended(),
-            database.ports(mailer),
-        )?);
+        let engine_config = EngineConfig {
+            hash: config.password_hash,
+            ..EngineConfig::recommended()
+        };
+        let engine = Arc::new(Engine::new(engine_config, database.ports(mailer))?);
         Ok(Self {
             database,
             catalog,

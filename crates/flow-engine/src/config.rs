@@ -24,6 +24,29 @@ impl HashParams {
         }
     }
 
+    /// Whether these parameters reach OWASP's minimum for argon2id (Password Storage Cheat
+    /// Sheet): 47104 KiB with t = 1, 19456 KiB with t = 2, 12288 KiB with t = 3, 9216 KiB with
+    /// t = 4, or 7168 KiB with t = 5 or more, each with at least one lane.
+    pub fn meets_owasp_minimum(&self) -> bool {
+        let needed_kib = match self.t_cost {
+            0 => return false,
+            1 => 47_104,
+            2 => 19_456,
+            3 => 12_288,
+            4 => 9_216,
+            _ => 7_168,
+        };
+        self.p_cost >= 1 && self.m_cost >= needed_kib
+    }
+
+    /// Checks that argon2 accepts these parameters (memory at least 8 KiB per lane, at least
+    /// one iteration, 1 to 2^24 - 1 lanes); the message says what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        argon2::Params::new(self.m_cost, self.t_cost, self.p_cost, None)
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    }
+
     /// Cheap parameters (m = 1024 KiB, t = 1, p = 1) for tests and benchmarks. **Never** use
     /// them for real passwords.
     pub fn insecure_for_tests() -> Self {
@@ -94,5 +117,39 @@ impl EngineConfig {
             user_lock_secs: 900,
             program_cache_capacity: DEFAULT_PROGRAM_CACHE_CAPACITY,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HashParams;
+
+    fn params(m_cost: u32, t_cost: u32, p_cost: u32) -> HashParams {
+        HashParams {
+            m_cost,
+            t_cost,
+            p_cost,
+        }
+    }
+
+    #[test]
+    fn the_owasp_minimum_trades_memory_for_iterations() {
+        assert!(HashParams::production().meets_owasp_minimum());
+        assert!(params(47_104, 1, 1).meets_owasp_minimum());
+        assert!(!params(47_103, 1, 1).meets_owasp_minimum());
+        assert!(!params(19_455, 2, 1).meets_owasp_minimum());
+        assert!(params(12_288, 3, 1).meets_owasp_minimum());
+        assert!(params(7_168, 9, 1).meets_owasp_minimum());
+        assert!(!params(7_167, 9, 1).meets_owasp_minimum());
+        assert!(!params(65_536, 0, 1).meets_owasp_minimum());
+        assert!(!HashParams::insecure_for_tests().meets_owasp_minimum());
+    }
+
+    #[test]
+    fn argon2_refuses_unusable_parameters() {
+        assert!(HashParams::production().check().is_ok());
+        assert!(params(1, 1, 1).check().is_err());
+        assert!(params(1024, 0, 1).check().is_err());
+        assert!(params(1024, 1, 0).check().is_err());
     }
 }

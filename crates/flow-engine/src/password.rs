@@ -4,7 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use argon2::{Algorithm, Argon2, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, PasswordHash, Version};
 use flow_compiler::PasswordPolicy;
 use unicode_general_category::{GeneralCategory, get_general_category};
 
@@ -16,50 +17,88 @@ use crate::{EngineError, lock};
 /// hostile megabyte "password" cannot be used to burn CPU.
 pub(crate) const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// A counting semaphore: at most `permits` closures run at once; the rest wait.
+/// Argon2 memory, one buffer per computation allowed at once: a computation waits for a free
+/// buffer and reuses it, so the 19 MiB of the production cost are allocated once per buffer
+/// rather than once per call (a fresh allocation of that size costs about one call in eight
+/// another 8 to 10 ms). The buffers also bound the concurrency: argon2 is memory-bound, and
+/// more parallel computations than cores only queue for the memory bus.
 #[derive(Debug)]
-struct Limiter {
-    free: Mutex<usize>,
+struct Workspaces {
+    free: Mutex<Vec<Vec<Block>>>,
     available: Condvar,
+    /// The blocks of the configured cost: what a buffer keeps between calls.
+    kept_blocks: usize,
 }
 
-/// Returns the permit when dropped, also if the closure panicked.
-struct Permit<'a>(&'a Limiter);
+/// Puts the buffer back when dropped, also if the computation panicked.
+struct Lease<'a> {
+    pool: &'a Workspaces,
+    buffer: Vec<Block>,
+}
 
-impl Drop for Permit<'_> {
+impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        *lock(&self.0.free) += 1;
-        self.0.available.notify_one();
+        let mut buffer = std::mem::take(&mut self.buffer);
+        // A larger buffer (a stored hash of a higher cost) is not kept.
+        buffer.truncate(self.pool.kept_blocks);
+        lock(&self.pool.free).push(buffer);
+        self.pool.available.notify_one();
     }
 }
 
-impl Limiter {
-    fn new(permits: usize) -> Self {
+impl Workspaces {
+    fn new(count: usize, kept_blocks: usize) -> Self {
         Self {
-            free: Mutex::new(permits.max(1)),
+            free: Mutex::new((0..count.max(1)).map(|_| Vec::new()).collect()),
             available: Condvar::new(),
+            kept_blocks,
         }
     }
 
-    fn run<T>(&self, work: impl FnOnce() -> T) -> T {
+    /// Runs `work` with a buffer of at least `blocks` blocks, once one is free.
+    fn run<T>(&self, blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
         let mut free = lock(&self.free);
-        while *free == 0 {
+        let buffer = loop {
+            if let Some(buffer) = free.pop() {
+                break buffer;
+            }
             free = self
                 .available
                 .wait(free)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
-        *free -= 1;
+        };
         drop(free);
-        let _permit = Permit(self);
-        work()
+        let mut lease = Lease { pool: self, buffer };
+        if lease.buffer.len() < blocks {
+            lease.buffer.resize(blocks, Block::default());
+        }
+        work(lease.buffer.get_mut(..blocks).unwrap_or_default())
+    }
+}
+
+/// How a verified password's stored hash compares with the configured cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verified {
+    /// The password does not match (or there was no usable hash).
+    No,
+    /// It matches, and the hash has the configured algorithm and cost.
+    Yes,
+    /// It matches, but the hash was made another way (other parameters, argon2i, an older
+    /// version): re-hash it now that the password is known.
+    YesRehash,
+}
+
+impl Verified {
+    /// Whether the password matched.
+    pub(crate) fn matched(self) -> bool {
+        self != Self::No
     }
 }
 
 /// Hashes and verifies passwords with argon2id.
 pub(crate) struct Passwords {
     params: argon2::Params,
-    limiter: Limiter,
+    workspaces: Workspaces,
     random: Arc<dyn Random>,
     /// How many argon2 computations ran (hashes and verifications), for tests and metrics.
     computations: AtomicU64,
@@ -86,8 +125,8 @@ impl Passwords {
         let params = argon2::Params::new(params.m_cost, params.t_cost, params.p_cost, None)
             .map_err(|error| EngineError::Internal(format!("argon2 parameters: {error}")))?;
         let mut passwords = Self {
+            workspaces: Workspaces::new(concurrency, params.block_count()),
             params,
-            limiter: Limiter::new(concurrency),
             random,
             computations: AtomicU64::new(0),
             dummy: String::new(),
@@ -98,10 +137,6 @@ impl Passwords {
         Ok(passwords)
     }
 
-    fn argon(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
-    }
-
     /// How many argon2 computations ran so far.
     pub(crate) fn computations(&self) -> u64 {
         self.computations.load(Ordering::Relaxed)
@@ -109,36 +144,102 @@ impl Passwords {
 
     /// An argon2id PHC string for `password` with a fresh random salt.
     pub(crate) fn hash(&self, password: &str) -> Result<String, EngineError> {
+        let failed = |error: &dyn std::fmt::Display| {
+            EngineError::Internal(format!("argon2 hashing: {error}"))
+        };
         let mut salt = [0u8; 16];
         self.random.fill(&mut salt);
-        self.limiter
-            .run(|| {
-                self.argon()
-                    .hash_password_with_salt(password.as_bytes(), &salt)
+        let mut output = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
+        self.workspaces
+            .run(self.params.block_count(), |memory| {
+                argon.hash_password_into_with_memory(
+                    password.as_bytes(),
+                    &salt,
+                    &mut output,
+                    memory,
+                )
             })
-            .map(|hash| hash.to_string())
-            .map_err(|error| EngineError::Internal(format!("argon2 hashing: {error}")))
+            .map_err(|error| failed(&error))?;
+        let hash = PasswordHash {
+            algorithm: argon2::ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(|error| failed(&error))?,
+            salt: Some(Salt::new(&salt).map_err(|error| failed(&error))?),
+            hash: Some(Output::new(&output).map_err(|error| failed(&error))?),
+        };
+        Ok(hash.to_string())
     }
 
-    /// Whether `password` matches `stored`. Without a usable stored hash (unknown user, user
-    /// without password, unreadable hash) it verifies against the dummy hash and says no, so
-    /// that every "no" costs the same.
-    pub(crate) fn verify(&self, password: &str, stored: Option<&str>) -> bool {
+    /// Whether `password` matches `stored` (any argon2 variant and cost), and whether the
+    /// hash should be re-made with the configured cost. Without a usable stored hash (unknown
+    /// user, user without password, unreadable hash) it verifies against the dummy hash and
+    /// says no, so that every "no" costs the same.
+    pub(crate) fn verify(&self, password: &str, stored: Option<&str>) -> Verified {
         let parsed = stored.and_then(|text| PasswordHash::new(text).ok());
         let (hash, real) = match parsed {
             Some(hash) => (hash, true),
             None => match PasswordHash::new(&self.dummy) {
                 Ok(hash) => (hash, false),
-                Err(_) => return false,
+                Err(_) => return Verified::No,
             },
         };
         self.computations.fetch_add(1, Ordering::Relaxed);
-        let matches = self.limiter.run(|| {
-            self.argon()
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok()
+        let Some(setting) = Setting::of(&hash) else {
+            return Verified::No;
+        };
+        let Some((salt, expected)) = hash.salt.as_ref().zip(hash.hash.as_ref()) else {
+            return Verified::No;
+        };
+        let mut output = [0u8; Output::MAX_LENGTH];
+        let Some(output) = output.get_mut(..expected.len()) else {
+            return Verified::No;
+        };
+        let argon = Argon2::new(setting.algorithm, setting.version, setting.params.clone());
+        let computed = self.workspaces.run(setting.params.block_count(), |memory| {
+            argon.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), output, memory)
         });
-        matches && real
+        // `Output`'s comparison takes constant time.
+        let matches =
+            computed.is_ok() && Output::new(output).is_ok_and(|output| &output == expected);
+        match (matches && real, setting.is(&self.params)) {
+            (false, _) => Verified::No,
+            (true, true) => Verified::Yes,
+            (true, false) => Verified::YesRehash,
+        }
+    }
+}
+
+/// The argon2 variant, version and cost a stored hash was made with.
+struct Setting {
+    algorithm: Algorithm,
+    version: Version,
+    params: argon2::Params,
+}
+
+impl Setting {
+    /// The setting of a PHC string; `None` if it is not argon2 or its parameters are unusable.
+    fn of(hash: &PasswordHash) -> Option<Self> {
+        let algorithm = Algorithm::try_from(hash.algorithm.as_str()).ok()?;
+        let version = match hash.version {
+            Some(number) => Version::try_from(number).ok()?,
+            None => Version::default(),
+        };
+        let params = argon2::Params::try_from(hash).ok()?;
+        Some(Self {
+            algorithm,
+            version,
+            params,
+        })
+    }
+
+    /// Whether this is argon2id, version 0x13, with the cost of `params`.
+    fn is(&self, params: &argon2::Params) -> bool {
+        self.algorithm == Algorithm::Argon2id
+            && self.version == Version::V0x13
+            && self.params.m_cost() == params.m_cost()
+            && self.params.t_cost() == params.t_cost()
+            && self.params.p_cost() == params.p_cost()
     }
 }
 
@@ -274,6 +375,62 @@ mod tests {
         Passwords::new(HashParams::insecure_for_tests(), 2, Arc::new(OsRandom)).unwrap()
     }
 
+    impl Passwords {
+        fn verify_matches(&self, password: &str, stored: Option<&str>) -> bool {
+            self.verify(password, stored).matched()
+        }
+    }
+
+    #[test]
+    fn hashes_of_the_argon2_crate_verify_and_other_costs_ask_for_a_rehash() {
+        use argon2::password_hash::PasswordHasher as _;
+        let passwords = passwords();
+        let salt = [7u8; 16];
+        let made = |algorithm, m_cost, t_cost| {
+            let params = argon2::Params::new(m_cost, t_cost, 1, None).unwrap();
+            Argon2::new(algorithm, Version::V0x13, params)
+                .hash_password_with_salt(b"correct horse", &salt)
+                .unwrap()
+                .to_string()
+        };
+        // The same cost as configured, made by the crate's own hasher: no rehash.
+        let same = made(Algorithm::Argon2id, 1024, 1);
+        assert_eq!(
+            passwords.verify("correct horse", Some(&same)),
+            Verified::Yes
+        );
+        assert_eq!(passwords.verify("wrong horse", Some(&same)), Verified::No);
+        // Another cost, and argon2i: they verify, and ask to be re-made.
+        for other in [
+            made(Algorithm::Argon2id, 2048, 1),
+            made(Algorithm::Argon2id, 1024, 2),
+            made(Algorithm::Argon2i, 1024, 1),
+        ] {
+            assert_eq!(
+                passwords.verify("correct horse", Some(&other)),
+                Verified::YesRehash,
+                "{other}"
+            );
+            assert_eq!(passwords.verify("wrong horse", Some(&other)), Verified::No);
+        }
+        // Our hashes verify with the crate's verifier too.
+        use argon2::password_hash::PasswordVerifier as _;
+        let ours = passwords.hash("correct horse").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
+        // A larger buffer than the configured one is not kept.
+        let kept = lock(&passwords.workspaces.free)
+            .iter()
+            .map(Vec::len)
+            .max()
+            .unwrap();
+        assert_eq!(kept, 1024);
+    }
+
     #[test]
     fn hashes_are_argon2id_salted_and_verify() {
         let passwords = passwords();
@@ -281,8 +438,11 @@ mod tests {
         let second = passwords.hash("correct horse").unwrap();
         assert!(first.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         assert_ne!(first, second);
-        assert!(passwords.verify("correct horse", Some(&first)));
-        assert!(!passwords.verify("wrong horse", Some(&first)));
+        assert_eq!(
+            passwords.verify("correct horse", Some(&first)),
+            Verified::Yes
+        );
+        assert_eq!(passwords.verify("wrong horse", Some(&first)), Verified::No);
     }
 
     #[test]
@@ -290,9 +450,9 @@ mod tests {
         let passwords = passwords();
         let real = passwords.hash("secret").unwrap();
         let before = passwords.computations();
-        assert!(!passwords.verify("secret", None));
+        assert!(!passwords.verify_matches("secret", None));
         assert_eq!(passwords.computations(), before + 1);
-        assert!(!passwords.verify("secret", Some("garbage")));
+        assert!(!passwords.verify_matches("secret", Some("garbage")));
         assert_eq!(passwords.computations(), before + 2);
         // The dummy hash has the configured cost, like the hashes of real users.
         let params = |phc: &str| phc.split('$').nth(3).map(str::to_owned);
@@ -302,9 +462,9 @@ mod tests {
     #[test]
     fn missing_or_garbage_hashes_never_verify() {
         let passwords = passwords();
-        assert!(!passwords.verify("anything", None));
-        assert!(!passwords.verify("anything", Some("not a phc string")));
-        assert!(!passwords.verify("", None));
+        assert!(!passwords.verify_matches("anything", None));
+        assert!(!passwords.verify_matches("anything", Some("not a phc string")));
+        assert!(!passwords.verify_matches("", None));
     }
 
     #[test]
@@ -467,16 +627,17 @@ mod tests {
     }
 
     #[test]
-    fn limiter_bounds_concurrency() {
+    fn workspaces_bound_concurrency_and_hand_out_big_enough_buffers() {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let limiter = Arc::new(Limiter::new(2));
+        let limiter = Arc::new(Workspaces::new(2, 8));
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..6)
             .map(|_| {
                 let (limiter, running, peak) = (limiter.clone(), running.clone(), peak.clone());
                 std::thread::spawn(move || {
-                    limiter.run(|| {
+                    limiter.run(8, |memory| {
+                        assert_eq!(memory.len(), 8);
                         let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                         peak.fetch_max(now, Ordering::SeqCst);
                         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -489,5 +650,13 @@ mod tests {
             thread.join().unwrap();
         }
         assert!(peak.load(Ordering::SeqCst) <= 2);
+        // Both buffers are back in the pool, each allocated at most once and kept.
+        let kept = lock(&limiter.free);
+        assert_eq!(kept.len(), 2);
+        assert!(kept.iter().any(|buffer| buffer.len() == 8));
+        assert!(
+            kept.iter()
+                .all(|buffer| buffer.is_empty() || buffer.len() == 8)
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::invitation::{self, MAX_CODE_CHARS};
 use crate::outcome::{
     FIELD_CODE, FIELD_CONFIRMATION_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM,
 };
-use crate::password::{MAX_PASSWORD_BYTES, policy_violation};
+use crate::password::{MAX_PASSWORD_BYTES, Verified, policy_violation};
 use crate::ports::{CodeCheck, InvitationState, OutgoingMessage, StoredCode};
 use crate::totp;
 use crate::{
@@ -327,13 +327,25 @@ impl Engine {
             Some(id) if !locked => self.ports.users.password_hash(&execution.tenant, id)?,
             _ => None,
         };
-        let verified = password.len() <= MAX_PASSWORD_BYTES
-            && self.passwords.verify(password, stored.as_deref())
-            && execution.user_id.is_some()
-            && !locked;
-        if verified {
-            if let (Some(id), Some(_)) = (&execution.user_id, failed) {
+        let verified = if password.len() <= MAX_PASSWORD_BYTES {
+            self.passwords.verify(password, stored.as_deref())
+        } else {
+            Verified::No
+        };
+        if verified.matched()
+            && !locked
+            && let Some(id) = &execution.user_id
+        {
+            if failed.is_some() {
                 self.ports.login_attempts.reset(&execution.tenant, id)?;
+            }
+            if verified == Verified::YesRehash {
+                // A hash made with another cost (or an older variant): re-made now that the
+                // password is known, so that a raised cost reaches every user who signs in.
+                let hash = self.passwords.hash(password)?;
+                self.ports
+                    .users
+                    .set_password_hash(&execution.tenant, id, &hash)?;
             }
             add_method(execution, "password");
             return Ok(StepResult::advance("accepted"));

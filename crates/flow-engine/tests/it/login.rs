@@ -204,3 +204,65 @@ fn merged_identifier_and_password_is_one_round_trip() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_hash_of_another_cost_is_remade_at_the_next_sign_in() {
+    use flow_engine::{Engine, HashParams, Submission, TenantId, UserDirectory as _};
+    let harness = Harness::new();
+    let user = harness.register(EMAIL, PASSWORD);
+    let tenant = TenantId::default();
+    let stored = |harness: &Harness| {
+        harness
+            .memory
+            .users
+            .password_hash(&tenant, &user)
+            .unwrap()
+            .unwrap()
+    };
+    let before = stored(&harness);
+    assert!(before.contains("$m=1024,t=1,p=1$"), "{before}");
+
+    // The operator raises the cost: a new engine over the same stores.
+    let raised = Engine::new(
+        flow_engine::EngineConfig {
+            hash: HashParams {
+                m_cost: 2048,
+                t_cost: 2,
+                p_cost: 1,
+            },
+            ..crate::common::test_config()
+        },
+        harness.memory.ports(),
+    )
+    .unwrap();
+    let login = |password: &str| {
+        let (id, _) = raised.start(&harness.login, harness.request()).unwrap();
+        raised
+            .resume_in(
+                &tenant,
+                &id,
+                Submission::with_inputs([(FIELD_IDENTIFIER, EMAIL)]),
+            )
+            .unwrap();
+        raised
+            .resume_in(
+                &tenant,
+                &id,
+                Submission::with_inputs([(FIELD_PASSWORD, password)]),
+            )
+            .unwrap()
+    };
+    // A wrong password changes nothing.
+    assert_eq!(
+        error_codes(&login("wrong password")),
+        ["invalid_credentials"]
+    );
+    assert_eq!(stored(&harness), before);
+    // The right one signs in with the old hash and re-makes it with the new cost.
+    assert!(matches!(login(PASSWORD), Outcome::Complete { .. }));
+    let after = stored(&harness);
+    assert!(after.contains("$m=2048,t=2,p=1$"), "{after}");
+    // The new hash signs in, and is not re-made again.
+    assert!(matches!(login(PASSWORD), Outcome::Complete { .. }));
+    assert_eq!(stored(&harness), after);
+}
