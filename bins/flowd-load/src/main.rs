@@ -1,35 +1,74 @@
-//! flowd-load: drives N concurrent users through registration and then login over the WSO2 Flow
-//! Execution API (or authentik's flow executor, `--protocol authentik`) of a running flowd, and
-//! reports flows/s, steps/s and step latency percentiles.
+//! flowd-load: drives concurrent clients through flows of a running flowd and reports flows/s,
+//! steps/s, step latency percentiles and, given the server's pid, its CPU per step. With
+//! `--baseline` it also starts a bare actix-web + diesel SQLite server doing one `SELECT` and
+//! one revision-checked `UPDATE` per request, drives it with the same concurrency, and reports
+//! flowd's figures as ratios of the baseline's: one invocation, one machine state.
 //!
 //! Only loopback targets are meant: it is a tool for measuring a server on this machine.
 
-use std::sync::Arc;
+mod baseline;
+mod cpu;
+mod journeys;
+mod steps;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde_json::{Value, json};
-use std::sync::{Mutex, PoisonError};
 
 /// Command-line options.
 #[derive(Debug, Parser)]
 #[command(
     name = "flowd-load",
-    about = "Concurrent registration and login flows against flowd"
+    about = "Concurrent flows against flowd, next to a bare SQLite baseline"
 )]
 struct Options {
     /// The server's base URL.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
-    /// How many users run at the same time.
+    /// How many clients run at the same time.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
-    /// How many users in all (each registers, then signs in).
+    /// How many journeys in all (users for the user scenarios, executions for `steps`).
     #[arg(long, default_value_t = 200)]
     users: usize,
-    /// The protocol the users speak.
+    /// What each client does.
+    #[arg(long, value_enum, default_value_t = Scenario::RegisterLogin)]
+    scenario: Scenario,
+    /// The protocol of the `register-login` scenario (the others use the WSO2 API).
     #[arg(long, value_enum, default_value_t = Protocol::Wso2)]
     protocol: Protocol,
+    /// One-field prompts in the `steps` scenario's flow (after its identifier).
+    #[arg(long, default_value_t = 3)]
+    prompts: usize,
+    /// The admin bearer token (the `steps` scenario creates its flow through the admin API).
+    #[arg(long, env = "FLOWD_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// The server's process id: its CPU time per step is read from /proc.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Also measure the built-in baseline server with the same concurrency.
+    #[arg(long)]
+    baseline: bool,
+    /// Internal: serve the baseline with this SQLite file and print its port.
+    #[arg(long, hide = true)]
+    serve_baseline: Option<PathBuf>,
+}
+
+/// What a client does, journey after journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Scenario {
+    /// Register a fresh user, then sign them in (7 requests over WSO2, 10 over authentik).
+    RegisterLogin,
+    /// Register a fresh user (4 requests).
+    Signup,
+    /// Sign in users registered beforehand, untimed (3 requests).
+    Login,
+    /// Run a flow of an identifier and `--prompts` one-field prompts (2 + prompts requests).
+    Steps,
 }
 
 /// The client protocols flowd serves.
@@ -44,35 +83,84 @@ enum Protocol {
 /// What one run measured.
 #[derive(Default)]
 struct Tally {
-    step_latencies: Vec<Duration>,
-    flows: usize,
+    latencies: Vec<Duration>,
+    journeys: usize,
     failures: usize,
+    first_failure: Option<String>,
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> std::process::ExitCode {
-    let options = Options::parse();
-    let client = reqwest::Client::new();
+/// A measured run: the tally, the wall time, and the server's CPU time if known.
+struct Measured {
+    tally: Tally,
+    elapsed: Duration,
+    cpu: Option<Duration>,
+}
+
+impl Measured {
+    fn requests_per_second(&self) -> f64 {
+        self.tally.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn cpu_per_request_us(&self) -> Option<f64> {
+        let requests = self.tally.latencies.len().max(1) as f64;
+        self.cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / requests)
+    }
+
+    /// p50/p95/p99 in milliseconds.
+    fn percentiles(&mut self) -> Value {
+        self.tally.latencies.sort();
+        let latencies = &self.tally.latencies;
+        let at = |p: f64| {
+            let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+            latencies
+                .get(index)
+                .map_or(0.0, |d| round(d.as_secs_f64() * 1000.0, 2))
+        };
+        json!({"p50": at(0.50), "p95": at(0.95), "p99": at(0.99)})
+    }
+}
+
+fn round(value: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (value * scale).round() / scale
+}
+
+/// Runs `journeys` journeys on `concurrency` clients; `journey(index)` is one of them.
+async fn measure<F, Fut>(
+    concurrency: usize,
+    journeys: usize,
+    server_pid: Option<u32>,
+    journey: F,
+) -> Measured
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Vec<Duration>, String>> + Send,
+{
     let tally = Arc::new(Mutex::new(Tally::default()));
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(0));
+    let journey = Arc::new(journey);
+    let cpu_before = server_pid.and_then(cpu::used);
     let started = Instant::now();
-    let workers: Vec<_> = (0..options.concurrency.max(1))
+    let workers: Vec<_> = (0..concurrency.max(1))
         .map(|_| {
-            let (client, tally, next) = (client.clone(), tally.clone(), next.clone());
-            let (url, users, protocol) = (options.url.clone(), options.users, options.protocol);
+            let (tally, next, journey) = (tally.clone(), next.clone(), journey.clone());
             tokio::spawn(async move {
-                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < users {
-                    let outcome = match protocol {
-                        Protocol::Wso2 => user_journey(&client, &url).await,
-                        Protocol::Authentik => authentik_journey(&url).await,
-                    };
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= journeys {
+                        break;
+                    }
+                    let outcome = journey(index).await;
                     let mut tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
                     match outcome {
                         Ok(latencies) => {
-                            tally.flows += 2;
-                            tally.step_latencies.extend(latencies);
+                            tally.journeys += 1;
+                            tally.latencies.extend(latencies);
                         }
-                        Err(_) => tally.failures += 1,
+                        Err(error) => {
+                            tally.failures += 1;
+                            tally.first_failure.get_or_insert(error);
+                        }
                     }
                 }
             })
@@ -81,185 +169,241 @@ async fn main() -> std::process::ExitCode {
     for worker in workers {
         let _ = worker.await;
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut tally = tally.lock().unwrap_or_else(PoisonError::into_inner);
-    tally.step_latencies.sort();
-    let steps = tally.step_latencies.len();
-    let percentile = |p: f64| {
-        let index = ((steps as f64 - 1.0) * p).round() as usize;
-        tally
-            .step_latencies
-            .get(index)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    let elapsed = started.elapsed();
+    let cpu = cpu_before
+        .zip(server_pid.and_then(cpu::used))
+        .map(|(before, after)| after.saturating_sub(before));
+    let tally = Arc::try_unwrap(tally)
+        .map(|mutex| mutex.into_inner().unwrap_or_else(PoisonError::into_inner))
+        .unwrap_or_default();
+    Measured {
+        tally,
+        elapsed,
+        cpu,
+    }
+}
+
+/// Runs the chosen scenario against flowd.
+async fn measure_flowd(options: &Options, client: &reqwest::Client) -> Result<Measured, String> {
+    let url = options.url.clone();
+    let (concurrency, users, pid) = (options.concurrency, options.users, options.server_pid);
+    let measured = match (options.scenario, options.protocol) {
+        (Scenario::RegisterLogin, Protocol::Authentik) => {
+            measure(concurrency, users, pid, move |_| {
+                let url = url.clone();
+                async move { journeys::authentik_journey(&url).await }
+            })
+            .await
+        }
+        (Scenario::RegisterLogin, Protocol::Wso2) => {
+            let client = client.clone();
+            measure(concurrency, users, pid, move |_| {
+                let (client, url) = (client.clone(), url.clone());
+                async move { journeys::register_then_login(&client, &url).await }
+            })
+            .await
+        }
+        (Scenario::Signup, _) => {
+            let client = client.clone();
+            measure(concurrency, users, pid, move |_| {
+                let (client, url) = (client.clone(), url.clone());
+                async move {
+                    let mut latencies = Vec::with_capacity(4);
+                    journeys::signup(&client, &url, &journeys::fresh_email(), &mut latencies)
+                        .await?;
+                    Ok(latencies)
+                }
+            })
+            .await
+        }
+        (Scenario::Login, _) => {
+            let emails: Arc<Vec<String>> =
+                Arc::new((0..users).map(|_| journeys::fresh_email()).collect());
+            // The accounts are registered first, untimed and not counted.
+            let (setup_client, setup_url, setup_emails) =
+                (client.clone(), url.clone(), emails.clone());
+            let setup = measure(concurrency, users, None, move |index| {
+                let (client, url, emails) = (
+                    setup_client.clone(),
+                    setup_url.clone(),
+                    setup_emails.clone(),
+                );
+                async move {
+                    let mut ignored = Vec::new();
+                    let email = emails.get(index).ok_or("no such user")?;
+                    journeys::signup(&client, &url, email, &mut ignored).await?;
+                    Ok(Vec::new())
+                }
+            })
+            .await;
+            if let Some(error) = setup.tally.first_failure {
+                return Err(format!("registering the login users failed: {error}"));
+            }
+            let client = client.clone();
+            measure(concurrency, users, pid, move |index| {
+                let (client, url, emails) = (client.clone(), url.clone(), emails.clone());
+                async move {
+                    let mut latencies = Vec::with_capacity(3);
+                    let email = emails.get(index).ok_or("no such user")?;
+                    journeys::login(&client, &url, email, &mut latencies).await?;
+                    Ok(latencies)
+                }
+            })
+            .await
+        }
+        (Scenario::Steps, _) => {
+            let token = options
+                .admin_token
+                .clone()
+                .ok_or("the steps scenario needs --admin-token (or FLOWD_ADMIN_TOKEN)")?;
+            let name = Arc::new(steps::create(client, &url, &token, options.prompts).await?);
+            let (client, prompts) = (client.clone(), options.prompts);
+            measure(concurrency, users, pid, move |_| {
+                let (client, url, name) = (client.clone(), url.clone(), name.clone());
+                async move {
+                    let mut latencies = Vec::with_capacity(prompts + 2);
+                    journeys::prompts(&client, &url, &name, prompts, &mut latencies).await?;
+                    Ok(latencies)
+                }
+            })
+            .await
+        }
     };
-    let report = json!({
+    Ok(measured)
+}
+
+/// The baseline server as a child process: started, measured with `requests` requests on
+/// `concurrency` clients, stopped.
+async fn measure_baseline(
+    concurrency: usize,
+    requests: usize,
+    client: &reqwest::Client,
+) -> Result<Measured, String> {
+    use std::io::BufRead as _;
+    let dir = std::env::temp_dir().join(format!(
+        "flowd-load-baseline-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|error| error.to_string())?;
+    let exe = std::env::current_exe().map_err(|error| error.to_string())?;
+    let mut child = std::process::Command::new(exe)
+        .arg("--serve-baseline")
+        .arg(dir.join("baseline.db"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|error| error.to_string())?;
+    let mut line = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|error| error.to_string())?;
+    }
+    let port: u16 = line
+        .trim()
+        .parse()
+        .map_err(|_| format!("the baseline did not start: {line:?}"))?;
+    let url = format!("http://127.0.0.1:{port}");
+    let rows = usize::try_from(baseline::ROWS).unwrap_or(1);
+    let next_row = Arc::new(AtomicUsize::new(0));
+    let client = client.clone();
+    let measured = measure(concurrency, requests, Some(child.id()), move |_| {
+        let (client, url) = (client.clone(), url.clone());
+        // Each request its own row in turn, as each flowd step its own execution.
+        let row = next_row.fetch_add(1, Ordering::Relaxed) % rows;
+        async move {
+            let started = Instant::now();
+            let response = client
+                .post(format!("{url}/step/{row}"))
+                .send()
+                .await
+                .map_err(|error| error.to_string())?;
+            let status = response.status();
+            let _ = response.bytes().await.map_err(|error| error.to_string())?;
+            if !status.is_success() {
+                return Err(format!("baseline answered {status}"));
+            }
+            Ok(vec![started.elapsed()])
+        }
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(measured)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn run(options: Options) -> Result<Value, String> {
+    let client = reqwest::Client::new();
+    let mut flowd = measure_flowd(&options, &client).await?;
+    let mut report = json!({
+        "scenario": format!("{:?}", options.scenario).to_lowercase(),
         "protocol": format!("{:?}", options.protocol).to_lowercase(),
         "users": options.users,
         "concurrency": options.concurrency,
-        "seconds": (elapsed * 100.0).round() / 100.0,
-        "flows": tally.flows,
-        "failed_users": tally.failures,
-        "flows_per_second": (tally.flows as f64 / elapsed * 10.0).round() / 10.0,
-        "steps_per_second": (steps as f64 / elapsed * 10.0).round() / 10.0,
-        "step_latency_ms": {"p50": percentile(0.50), "p95": percentile(0.95), "p99": percentile(0.99)},
+        "seconds": round(flowd.elapsed.as_secs_f64(), 2),
+        "flows": flowd.tally.journeys * if options.scenario == Scenario::RegisterLogin { 2 } else { 1 },
+        "failed": flowd.tally.failures,
+        "first_failure": flowd.tally.first_failure.clone(),
+        "flows_per_second": round(flowd.tally.journeys as f64 / flowd.elapsed.as_secs_f64().max(1e-9), 1),
+        "steps_per_second": round(flowd.requests_per_second(), 1),
+        "step_latency_ms": flowd.percentiles(),
+        "server_cpu_us_per_step": flowd.cpu_per_request_us().map(|us| round(us, 1)),
     });
-    #[allow(clippy::print_stdout)]
-    {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-    }
-    if tally.failures == 0 {
-        std::process::ExitCode::SUCCESS
-    } else {
-        std::process::ExitCode::FAILURE
-    }
-}
-
-/// Registers a fresh user, then signs them in; returns the latency of every request.
-async fn user_journey(client: &reqwest::Client, url: &str) -> Result<Vec<Duration>, String> {
-    let email = format!("load-{}@example.com", uuid::Uuid::new_v4().simple());
-    let password = "load test password 123";
-    let mut latencies = Vec::with_capacity(7);
-    let registration = [
-        json!({"identifier": email}),
-        json!({"password": password}),
-        json!({}),
-    ];
-    run_flow(client, url, "REGISTRATION", &registration, &mut latencies).await?;
-    let login = [json!({"identifier": email}), json!({"password": password})];
-    run_flow(client, url, "AUTHENTICATION", &login, &mut latencies).await?;
-    Ok(latencies)
-}
-
-/// Starts a flow and submits `steps` in order; the last answer must be COMPLETE.
-async fn run_flow(
-    client: &reqwest::Client,
-    url: &str,
-    flow_type: &str,
-    steps: &[Value],
-    latencies: &mut Vec<Duration>,
-) -> Result<(), String> {
-    let endpoint = format!("{url}/api/server/v1/flow/execute");
-    let mut view = post(
-        client,
-        &endpoint,
-        &json!({"flowType": flow_type}),
-        latencies,
-    )
-    .await?;
-    for inputs in steps {
-        let body = json!({"flowId": view["flowId"], "flowType": flow_type, "inputs": inputs});
-        view = post(client, &endpoint, &body, latencies).await?;
-    }
-    if view["flowStatus"] == "COMPLETE" {
-        Ok(())
-    } else {
-        Err(format!("{flow_type} ended with {view}"))
-    }
-}
-
-async fn post(
-    client: &reqwest::Client,
-    endpoint: &str,
-    body: &Value,
-    latencies: &mut Vec<Duration>,
-) -> Result<Value, String> {
-    let started = Instant::now();
-    let response = client
-        .post(endpoint)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status();
-    let value: Value = response.json().await.map_err(|e| e.to_string())?;
-    latencies.push(started.elapsed());
-    if status.is_success() {
-        Ok(value)
-    } else {
-        Err(format!("{status}: {value}"))
-    }
-}
-
-/// Registers a fresh user and signs them in over authentik's executor, each flow in a fresh
-/// browser (a new cookie jar: registration signs in, and a signed-in session's login flow
-/// would end at once); returns the latency of every request, the 302s' GETs included.
-async fn authentik_journey(url: &str) -> Result<Vec<Duration>, String> {
-    let email = format!("load-{}@example.com", uuid::Uuid::new_v4().simple());
-    let password = "load test password 123";
-    let mut latencies = Vec::with_capacity(12);
-    let answer = |challenge: &Value| -> Value {
-        match challenge["component"].as_str() {
-            Some("ak-stage-identification") => {
-                json!({"component": "ak-stage-identification", "uid_field": email})
-            }
-            Some("ak-stage-password") => {
-                json!({"component": "ak-stage-password", "password": password})
-            }
-            _ => {
-                let mut body = json!({"component": "ak-stage-prompt"});
-                for field in challenge["fields"].as_array().into_iter().flatten() {
-                    let key = field["field_key"].as_str().unwrap_or_default();
-                    body[key] = match key {
-                        "identifier" => json!(email),
-                        "password" | "password_confirm" => json!(password),
-                        _ => json!(""),
-                    };
-                }
-                body
-            }
-        }
-    };
-    for slug in ["default-registration", "default-login"] {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| e.to_string())?;
-        let executor = format!("{url}/api/v3/flows/executor/{slug}/?query=next%3D%252F");
-        let mut challenge = timed(&mut latencies, client.get(&executor)).await?.1;
-        for _ in 0..8 {
-            match challenge["component"].as_str() {
-                Some("xak-flow-redirect") => break,
-                Some("ak-stage-identification" | "ak-stage-password" | "ak-stage-prompt") => {}
-                _ => return Err(format!("{slug}: {challenge}")),
-            }
-            let body = answer(&challenge);
-            let (status, response) =
-                timed(&mut latencies, client.post(&executor).json(&body)).await?;
-            challenge = if status == reqwest::StatusCode::FOUND {
-                timed(&mut latencies, client.get(&executor)).await?.1
-            } else {
-                response
-            };
-        }
-        if challenge["component"] != "xak-flow-redirect" {
-            return Err(format!("{slug} ended with {challenge}"));
+    if options.baseline {
+        let requests = flowd.tally.latencies.len().max(1000);
+        let mut baseline = measure_baseline(options.concurrency, requests, &client).await?;
+        report["baseline"] = json!({
+            "requests": baseline.tally.latencies.len(),
+            "failed": baseline.tally.failures,
+            "requests_per_second": round(baseline.requests_per_second(), 1),
+            "latency_ms": baseline.percentiles(),
+            "cpu_us_per_request": baseline.cpu_per_request_us().map(|us| round(us, 1)),
+        });
+        report["ratio"] = json!({
+            "steps_per_baseline_request": round(flowd.requests_per_second() / baseline.requests_per_second().max(1e-9), 2),
+            "cpu_per_step_over_baseline": flowd
+                .cpu_per_request_us()
+                .zip(baseline.cpu_per_request_us())
+                .map(|(flowd, baseline)| round(flowd / baseline.max(1e-9), 2)),
+        });
+        if baseline.tally.failures > 0 {
+            return Err(format!("the baseline failed: {report}"));
         }
     }
-    Ok(latencies)
+    if flowd.tally.failures > 0 {
+        return Err(format!(
+            "{} journeys failed: {report}",
+            flowd.tally.failures
+        ));
+    }
+    Ok(report)
 }
 
-/// Sends `request`, records its latency, and returns the status and the JSON body (`Null`
-/// when empty); a 4xx or 5xx is an error.
-async fn timed(
-    latencies: &mut Vec<Duration>,
-    request: reqwest::RequestBuilder,
-) -> Result<(reqwest::StatusCode, Value), String> {
-    let started = Instant::now();
-    let response = request.send().await.map_err(|e| e.to_string())?;
-    let status = response.status();
-    let text = response.text().await.map_err(|e| e.to_string())?;
-    latencies.push(started.elapsed());
-    if status.is_client_error() || status.is_server_error() {
-        return Err(format!("{status}: {text}"));
+// The report goes to standard output and errors to standard error: this is a command-line tool.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn main() -> std::process::ExitCode {
+    let options = Options::parse();
+    if let Some(path) = &options.serve_baseline {
+        return match baseline::serve(path) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("baseline: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        };
     }
-    let value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).map_err(|e| e.to_string())?
-    };
-    Ok((status, value))
+    match run(options) {
+        Ok(report) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("flowd-load: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
