@@ -1,0 +1,274 @@
+//! The in-memory user directory, with unique identifier and skeleton indexes per tenant.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::{Map, Value};
+
+use crate::ports::UserDirectory;
+use crate::{
+    NewUser, PortError, TenantId, TotpCredential, User, UserId, identifier_skeleton, lock,
+};
+
+#[derive(Debug, Clone)]
+struct UserRow {
+    user: User,
+    password_hash: Option<String>,
+    totp: Option<TotpCredential>,
+}
+
+#[derive(Debug, Default)]
+struct Users {
+    by_id: HashMap<(TenantId, UserId), UserRow>,
+    by_identifier: HashMap<(TenantId, String), UserId>,
+    /// Confusable skeletons ([`identifier_skeleton`]) of the identifiers, per tenant.
+    by_skeleton: HashMap<(TenantId, String), UserId>,
+}
+
+/// Users per tenant, with a unique identifier index and a unique index of the identifiers'
+/// confusable skeletons (a look-alike of an identifier is taken like the identifier itself).
+#[derive(Debug, Default)]
+pub struct MemoryUserDirectory {
+    users: Mutex<Users>,
+}
+
+impl MemoryUserDirectory {
+    /// An empty directory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Changes the row of user `id` in `tenant`; [`PortError::NotFound`] if there is none.
+    fn update(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        change: impl FnOnce(&mut UserRow),
+    ) -> Result<(), PortError> {
+        let mut users = lock(&self.users);
+        let row = users
+            .by_id
+            .get_mut(&(tenant.clone(), id.clone()))
+            .ok_or(PortError::NotFound)?;
+        change(row);
+        Ok(())
+    }
+
+    /// Replaces a user's enrolled second factors (for tests and seeding; flows add them with
+    /// [`UserDirectory::add_mfa_method`]).
+    pub fn set_mfa_methods(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        methods: Vec<String>,
+    ) -> Result<(), PortError> {
+        self.update(tenant, id, |row| {
+            row.user.mfa_methods = methods;
+        })
+    }
+}
+
+impl UserDirectory for MemoryUserDirectory {
+    fn find_by_identifier(
+        &self,
+        tenant: &TenantId,
+        identifier: &str,
+    ) -> Result<Option<User>, PortError> {
+        let users = lock(&self.users);
+        Ok(users
+            .by_identifier
+            .get(&(tenant.clone(), identifier.to_owned()))
+            .and_then(|id| users.by_id.get(&(tenant.clone(), id.clone())))
+            .map(|row| row.user.clone()))
+    }
+
+    fn skeleton_taken(&self, tenant: &TenantId, skeleton: &str) -> Result<bool, PortError> {
+        Ok(lock(&self.users)
+            .by_skeleton
+            .contains_key(&(tenant.clone(), skeleton.to_owned())))
+    }
+
+    fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, PortError> {
+        Ok(lock(&self.users)
+            .by_id
+            .get(&(tenant.clone(), id.clone()))
+            .map(|row| row.user.clone()))
+    }
+
+    fn create(&self, tenant: &TenantId, new: NewUser) -> Result<User, PortError> {
+        let mut users = lock(&self.users);
+        let identifier_key = (tenant.clone(), new.identifier.clone());
+        let id_key = (tenant.clone(), new.id.clone());
+        let skeleton_key = (tenant.clone(), identifier_skeleton(&new.identifier));
+        if users.by_identifier.contains_key(&identifier_key)
+            || users.by_skeleton.contains_key(&skeleton_key)
+            || users.by_id.contains_key(&id_key)
+        {
+            return Err(PortError::Duplicate);
+        }
+        let user = User {
+            id: new.id.clone(),
+            tenant: tenant.clone(),
+            identifier: new.identifier,
+            attributes: new.attributes,
+            mfa_methods: Vec::new(),
+            created_at: new.created_at,
+        };
+        users.by_skeleton.insert(skeleton_key, new.id.clone());
+        users.by_identifier.insert(identifier_key, new.id);
+        users.by_id.insert(
+            id_key,
+            UserRow {
+                user: user.clone(),
+                password_hash: new.password_hash,
+                totp: None,
+            },
+        );
+        Ok(user)
+    }
+
+    fn password_hash(&self, tenant: &TenantId, id: &UserId) -> Result<Option<String>, PortError> {
+        Ok(lock(&self.users)
+            .by_id
+            .get(&(tenant.clone(), id.clone()))
+            .and_then(|row| row.password_hash.clone()))
+    }
+
+    fn set_password_hash(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        hash: &str,
+    ) -> Result<(), PortError> {
+        self.update(tenant, id, |row| {
+            row.password_hash = Some(hash.to_owned());
+        })
+    }
+
+    fn set_attributes(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        attributes: &Map<String, Value>,
+    ) -> Result<(), PortError> {
+        self.update(tenant, id, |row| {
+            for (key, value) in attributes {
+                if value.is_null() {
+                    row.user.attributes.shift_remove(key);
+                } else {
+                    row.user.attributes.insert(key.clone(), value.clone());
+                }
+            }
+        })
+    }
+
+    fn add_mfa_method(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        method: &str,
+    ) -> Result<(), PortError> {
+        self.update(tenant, id, |row| {
+            if !row.user.mfa_methods.iter().any(|known| known == method) {
+                row.user.mfa_methods.push(method.to_owned());
+            }
+        })
+    }
+
+    fn totp_credential(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+    ) -> Result<Option<TotpCredential>, PortError> {
+        Ok(lock(&self.users)
+            .by_id
+            .get(&(tenant.clone(), id.clone()))
+            .and_then(|row| row.totp.clone()))
+    }
+
+    fn set_totp_credential(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        credential: &TotpCredential,
+    ) -> Result<(), PortError> {
+        self.update(tenant, id, |row| {
+            row.totp = Some(credential.clone());
+        })
+    }
+
+    fn accept_totp_step(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        step: u64,
+    ) -> Result<bool, PortError> {
+        let mut users = lock(&self.users);
+        let Some(credential) = users
+            .by_id
+            .get_mut(&(tenant.clone(), id.clone()))
+            .and_then(|row| row.totp.as_mut())
+        else {
+            return Ok(false);
+        };
+        if credential.last_step.is_some_and(|last| last >= step) {
+            return Ok(false);
+        }
+        credential.last_step = Some(step);
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn new_user(id: &str, identifier: &str) -> NewUser {
+        NewUser {
+            id: UserId::new(id),
+            identifier: identifier.to_owned(),
+            password_hash: None,
+            attributes: Map::new(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn identifiers_are_unique_per_tenant_only() {
+        let users = MemoryUserDirectory::new();
+        let a = TenantId::new("a");
+        let b = TenantId::new("b");
+        users.create(&a, new_user("1", "x@example.com")).unwrap();
+        assert_eq!(
+            users.create(&a, new_user("2", "x@example.com")),
+            Err(PortError::Duplicate)
+        );
+        users.create(&b, new_user("2", "x@example.com")).unwrap();
+        assert!(
+            users
+                .find_by_identifier(&a, "x@example.com")
+                .unwrap()
+                .is_some()
+        );
+        assert!(users.get(&b, &UserId::new("1")).unwrap().is_none());
+    }
+
+    #[test]
+    fn attributes_merge_and_null_removes() {
+        let users = MemoryUserDirectory::new();
+        let t = TenantId::default();
+        users.create(&t, new_user("1", "u")).unwrap();
+        let mut set = Map::new();
+        set.insert("a".into(), Value::from(1));
+        set.insert("b".into(), Value::from(2));
+        users.set_attributes(&t, &UserId::new("1"), &set).unwrap();
+        let mut unset = Map::new();
+        unset.insert("a".into(), Value::Null);
+        users.set_attributes(&t, &UserId::new("1"), &unset).unwrap();
+        let user = users.get(&t, &UserId::new("1")).unwrap().unwrap();
+        assert_eq!(user.attributes.get("a"), None);
+        assert_eq!(user.attributes.get("b"), Some(&Value::from(2)));
+    }
+}

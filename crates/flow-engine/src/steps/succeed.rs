@@ -1,0 +1,181 @@
+//! The `succeed` step: completing the flow (authenticating, creating the user, updating the
+//! password or storing a factor).
+
+use flow_compiler::{Completion, Op, Program};
+use flow_model::FlowType;
+use serde_json::Value;
+
+use crate::engine::{Next, StepResult};
+use crate::forms::{self, At, with_errors};
+use crate::{Engine, EngineError, Execution, NewUser, Outcome, PortError, identifier};
+
+use super::identify::identifier_taken;
+
+impl Engine {
+    pub(super) fn succeed(
+        &self,
+        execution: &mut Execution,
+        program: &Program,
+        completion: Completion,
+        sign_in: bool,
+        redirect_url: Option<String>,
+        message: Option<String>,
+    ) -> Result<StepResult, EngineError> {
+        let authenticated = execution.user_id.is_some() && !execution.methods.is_empty();
+        let not_authenticated = || {
+            StepResult::fail(
+                "not_authenticated",
+                "The flow ended without verifying who you are.",
+            )
+        };
+        match completion {
+            Completion::Authenticate => {
+                if !authenticated {
+                    return Ok(not_authenticated());
+                }
+            }
+            Completion::CreateUser => {
+                if let Some(result) = self.create_user(execution, program)? {
+                    return Ok(result);
+                }
+            }
+            Completion::UpdatePassword => {
+                let (Some(id), Some(hash), true) = (
+                    &execution.user_id,
+                    &execution.new_password_hash,
+                    authenticated,
+                ) else {
+                    return Ok(not_authenticated());
+                };
+                self.ports
+                    .users
+                    .set_password_hash(&execution.tenant, id, hash)?;
+                // Proving the account again (by code) lifts a lock and clears the count, so a
+                // user locked out by someone else's guesses has a way back in.
+                self.ports.login_attempts.reset(&execution.tenant, id)?;
+            }
+            Completion::StoreFactor => {
+                let (Some(id), true) = (&execution.user_id, authenticated) else {
+                    return Ok(not_authenticated());
+                };
+                self.ports
+                    .users
+                    .set_attributes(&execution.tenant, id, &execution.attributes)?;
+            }
+        }
+        Ok(StepResult::new(
+            Next::End(Outcome::Complete {
+                user_id: execution.user_id.clone(),
+                flow_type: execution.program.flow_type,
+                methods: execution.methods.clone(),
+                attributes: execution.attributes.clone(),
+                sign_in,
+                redirect_url,
+                message,
+            }),
+            "completed",
+        ))
+    }
+
+    /// Creates the user; `Some` result when it cannot (and the flow goes back or fails).
+    fn create_user(
+        &self,
+        execution: &mut Execution,
+        program: &Program,
+    ) -> Result<Option<StepResult>, EngineError> {
+        let Some(identifier) = execution.identifier.clone() else {
+            return Ok(Some(StepResult::fail(
+                "no_identifier",
+                "The flow ended without an identifier for the new account.",
+            )));
+        };
+        let mut attributes = execution.attributes.clone();
+        if identifier::is_email(&identifier) && !attributes.contains_key("email") {
+            attributes.insert("email".to_owned(), Value::String(identifier.clone()));
+        }
+        let invitation = execution.invitation.clone();
+        // Programs compiled before invitations existed (or written by hand) may lack the
+        // redeeming step: an invited registration never creates an account without one.
+        if execution.program.flow_type == FlowType::InvitedRegistration && invitation.is_none() {
+            return Ok(Some(StepResult::fail(
+                "invitation_required",
+                "An invitation is required to create this account.",
+            )));
+        }
+        if let Some(id) = &invitation {
+            // Consumed before the account exists, atomically: of two executions holding the
+            // same code, only one gets past here.
+            let now = self.ports.clock.now_secs();
+            if !self
+                .ports
+                .invitations
+                .consume_invitation(&execution.tenant, id, now)?
+            {
+                return Ok(Some(StepResult::fail(
+                    "invitation_invalid",
+                    "This invitation is no longer valid.",
+                )));
+            }
+            // The code reached the invitee by mail: the address is proven.
+            attributes.insert("email_verified".to_owned(), Value::Bool(true));
+        }
+        let new_user = NewUser {
+            id: self.new_user_id(),
+            identifier,
+            password_hash: execution.new_password_hash.clone(),
+            attributes,
+            created_at: self.ports.clock.now_secs(),
+        };
+        let created = self.ports.users.create(&execution.tenant, new_user);
+        if let (Err(_), Some(id)) = (&created, &invitation) {
+            // No account came of it: the invitation may be used again. Best effort; should it
+            // fail, the invitation stays used and an administrator invites again.
+            let _ = self
+                .ports
+                .invitations
+                .release_invitation(&execution.tenant, id);
+        }
+        match created {
+            Ok(user) => {
+                execution.user_id = Some(user.id);
+                Ok(None)
+            }
+            Err(PortError::Duplicate) if invitation.is_some() => Ok(Some(StepResult::fail(
+                "identifier_taken",
+                "An account with this e-mail address already exists. Sign in instead.",
+            ))),
+            Err(PortError::Duplicate) => Ok(Some(self.back_to_identifier(execution, program))),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Someone took the identifier since it was checked: show the identifier step again with
+    /// `identifier_taken` (the flow goes on from there).
+    fn back_to_identifier(&self, execution: &Execution, program: &Program) -> StepResult {
+        let found = program
+            .steps
+            .iter()
+            .enumerate()
+            .find_map(|(index, step)| match &step.op {
+                Op::CollectIdentifier {
+                    identifier_types,
+                    new_password,
+                } => Some((index, step, identifier_types, new_password)),
+                _ => None,
+            });
+        let Some((index, step, accepted, merged)) = found else {
+            return StepResult::fail("identifier_taken", "This account already exists.");
+        };
+        let at = At::new(index, &step.node_id);
+        let form = forms::collect_identifier(
+            &at,
+            accepted,
+            merged.as_ref().map(|merged| merged.policy),
+            execution.identifier.as_deref(),
+        );
+        StepResult::wait(
+            with_errors(form, vec![identifier_taken()]),
+            "rejected:identifier_taken",
+        )
+    }
+}

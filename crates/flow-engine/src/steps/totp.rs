@@ -1,0 +1,134 @@
+//! The authenticator app steps: `enroll_totp` and `verify_mfa`.
+
+use flow_model::MfaMethod;
+
+use crate::engine::StepResult;
+use crate::forms::{self, At, with_errors};
+use crate::outcome::FIELD_CODE;
+use crate::{
+    DEFAULT_TOTP_ISSUER, Engine, EngineError, Execution, FieldError, Submission, TotpCredential,
+    TotpEnrollment, TotpSecret, totp,
+};
+
+use super::{METHOD_TOTP, MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED, Typed, add_method, typed};
+
+impl Engine {
+    /// Sets up an authenticator app for the authenticated user: shows a fresh secret (kept in
+    /// the execution until then) and, once a code of it matches, stores it with the user,
+    /// adds `totp` to the user's second factors and to the execution's methods.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn enroll_totp(
+        &self,
+        execution: &mut Execution,
+        index: usize,
+        node_id: &str,
+        issuer: Option<&str>,
+        digits: u32,
+        period: u32,
+        input: Option<&Submission>,
+    ) -> Result<StepResult, EngineError> {
+        let (Some(user_id), Some(identifier), false) = (
+            execution.user_id.clone(),
+            execution.identifier.clone(),
+            execution.methods.is_empty(),
+        ) else {
+            return Ok(StepResult::fail(
+                SIGN_IN_REQUIRED,
+                "Sign in before setting up an authenticator.",
+            ));
+        };
+        let secret = match &execution.totp_secret {
+            Some(secret) => secret.clone(),
+            None => {
+                let secret = TotpSecret::generate(self.ports.random.as_ref());
+                execution.totp_secret = Some(secret.clone());
+                secret
+            }
+        };
+        let enrollment = TotpEnrollment {
+            uri: totp::otpauth_uri(
+                &secret,
+                issuer.unwrap_or(DEFAULT_TOTP_ISSUER),
+                &identifier,
+                digits,
+                period,
+            ),
+            secret: secret.to_base32(),
+            digits,
+            period,
+        };
+        let at = At::new(index, node_id).hinting(Some(&identifier));
+        let form = forms::enroll_totp(&at, enrollment);
+        let candidate = match typed(&form, input, FIELD_CODE, Typed::Trimmed) {
+            Ok(candidate) => candidate,
+            Err(wait) => return Ok(*wait),
+        };
+        let now = self.ports.clock.now_secs();
+        let Some(step) = totp::matching_step(&secret, digits, period, candidate, now) else {
+            let rejected = with_errors(form, vec![invalid_code()]);
+            return Ok(self.failed_attempt(execution, "code", rejected, "invalid_code"));
+        };
+        let credential = TotpCredential {
+            secret,
+            digits,
+            period,
+            // The code just typed is used: it cannot sign in again.
+            last_step: Some(step),
+            created_at: now,
+        };
+        let users = &self.ports.users;
+        users.set_totp_credential(&execution.tenant, &user_id, &credential)?;
+        users.add_mfa_method(&execution.tenant, &user_id, METHOD_TOTP)?;
+        execution.totp_secret = None;
+        add_method(execution, METHOD_TOTP);
+        Ok(StepResult::advance("accepted"))
+    }
+
+    /// Asks for a second factor the step accepts and the user has (an authenticator app's
+    /// code for now). A code is accepted once: its time step must be newer than the last
+    /// accepted one, recorded atomically by the directory.
+    pub(super) fn verify_mfa(
+        &self,
+        execution: &mut Execution,
+        index: usize,
+        node_id: &str,
+        methods: &[MfaMethod],
+        input: Option<&Submission>,
+    ) -> Result<StepResult, EngineError> {
+        let credential = match (&execution.user_id, methods.contains(&MfaMethod::Totp)) {
+            (Some(id), true) => self.ports.users.totp_credential(&execution.tenant, id)?,
+            _ => None,
+        };
+        let (Some(user_id), Some(credential)) = (execution.user_id.clone(), credential) else {
+            return Ok(StepResult::fail(
+                MFA_NOT_CONFIGURED,
+                "No second factor that this sign-in accepts is set up for this account.",
+            ));
+        };
+        let at = At::new(index, node_id).hinting(execution.identifier.as_deref());
+        let form = forms::verify_mfa(&at, credential.digits);
+        let candidate = match typed(&form, input, FIELD_CODE, Typed::Trimmed) {
+            Ok(candidate) => candidate,
+            Err(wait) => return Ok(*wait),
+        };
+        let now = self.ports.clock.now_secs();
+        let accepted = match credential.matching_step(candidate, now) {
+            Some(step) => self
+                .ports
+                .users
+                .accept_totp_step(&execution.tenant, &user_id, step)?,
+            None => false,
+        };
+        if !accepted {
+            let rejected = with_errors(form, vec![invalid_code()]);
+            return Ok(self.failed_attempt(execution, "code", rejected, "invalid_code"));
+        }
+        add_method(execution, METHOD_TOTP);
+        Ok(StepResult::advance("accepted"))
+    }
+}
+
+/// The error of a wrong (or already used) one-time code.
+fn invalid_code() -> FieldError {
+    FieldError::on(FIELD_CODE, "invalid_code", "The code is incorrect.")
+}
