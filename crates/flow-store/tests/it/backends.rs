@@ -45,6 +45,12 @@ macro_rules! contract_suite {
             }
 
             #[test]
+            fn a_large_flow_keeps_a_small_record() {
+                let Some(b) = backend() else { return };
+                programs::a_large_flow_keeps_a_small_record(&b);
+            }
+
+            #[test]
             fn a_missing_program_version_ends_the_execution() {
                 let Some(b) = backend() else { return };
                 programs::a_missing_program_version_ends_the_execution(&b);
