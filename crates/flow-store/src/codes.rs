@@ -70,7 +70,7 @@ impl CodeStore for Database {
             if locked == 0 {
                 return Ok(CodeCheck::Missing);
             }
-            let row: CodeRow = target.select(CodeRow::as_select()).first(conn)?;
+            let row: CodeRow = target.select(CodeRow::as_select()).get_result(conn)?;
             if row.expires_at <= now_secs {
                 diesel::delete(target).execute(conn)?;
                 return Ok(CodeCheck::Expired);

@@ -196,7 +196,7 @@ impl ExecutionStore for Database {
                 .find(id.to_string())
                 .filter(executions::tenant_id.eq(tenant.as_str()))
                 .select(ExecutionRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(Execution::try_from)
                 .transpose()

@@ -155,7 +155,7 @@ impl FlowRepository for Database {
             flows::table
                 .find((tenant.as_str(), id))
                 .select(FlowRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(StoredFlow::try_from)
                 .transpose()
@@ -168,7 +168,7 @@ impl FlowRepository for Database {
                 .filter(flows::tenant_id.eq(tenant.as_str()))
                 .filter(flows::name.eq(name))
                 .select(FlowRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(StoredFlow::try_from)
                 .transpose()
@@ -257,7 +257,7 @@ impl FlowRepository for Database {
             let body: Option<String> = flows::table
                 .find((tenant.as_str(), &version.flow_id))
                 .select(flows::body)
-                .first(conn)
+                .get_result(conn)
                 .optional()?;
             let Some(body) = body else {
                 return Err(PortError::NotFound.into());
@@ -293,7 +293,7 @@ impl FlowRepository for Database {
             flow_versions::table
                 .find((tenant.as_str(), flow_id, i64::from(version)))
                 .select(VersionRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(FlowVersion::try_from)
                 .transpose()
@@ -312,7 +312,7 @@ impl FlowRepository for Database {
                 .filter(flows::is_default.eq(true))
                 .order(flows::id.asc())
                 .select(FlowRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(StoredFlow::try_from)
                 .transpose()

@@ -74,7 +74,7 @@ impl InvitationStore for Database {
             Ok(invitations::table
                 .find((tenant.as_str(), id.as_str()))
                 .select(InvitationRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(Invitation::from))
         })
@@ -90,7 +90,7 @@ impl InvitationStore for Database {
                 .filter(invitations::tenant_id.eq(tenant.as_str()))
                 .filter(invitations::code_hash.eq(code_hash))
                 .select(InvitationRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(Invitation::from))
         })
@@ -153,7 +153,7 @@ impl InvitationStore for Database {
             let target = invitations::table.find((tenant.as_str(), id.as_str()));
             let exists = target
                 .select(invitations::id)
-                .first::<String>(conn)
+                .get_result::<String>(conn)
                 .optional()?
                 .is_some();
             if !exists {

@@ -102,7 +102,7 @@ impl KeyStore for Database {
             let newest: Option<i64> = signing_keys::table
                 .filter(signing_keys::tenant_id.eq(tenant.as_str()))
                 .select(diesel::dsl::max(signing_keys::seq))
-                .first(conn)?;
+                .get_result(conn)?;
             let seq = newest.map_or(1, |seq| seq.saturating_add(1));
             diesel::insert_into(signing_keys::table)
                 .values(&KeyRow::new(tenant, &key, seq))

@@ -145,7 +145,7 @@ impl LoginAttempts for Database {
             Ok(login_failures::table
                 .find((tenant.as_str(), user.as_str()))
                 .select(FailureRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(|row| row.seen_at(now_secs)))
         })

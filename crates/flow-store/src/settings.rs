@@ -14,7 +14,7 @@ impl Database {
             settings::table
                 .find((tenant.as_str(), name))
                 .select(settings::value)
-                .first::<String>(conn)
+                .get_result::<String>(conn)
                 .optional()
                 .map_err(Fail::from)
         })

@@ -191,7 +191,7 @@ fn skeleton_taken(
         .filter(users::tenant_id.eq(tenant.as_str()))
         .filter(users::identifier_skeleton.eq(skeleton))
         .select(users::id)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(found.is_some())
 }
@@ -245,7 +245,7 @@ pub(crate) fn backfill_identifiers(database: &Database) -> IdentifierBackfill {
                         .filter(users::tenant_id.eq(&tenant_id))
                         .filter(users::identifier.eq(&canonical))
                         .select(users::id)
-                        .first(conn)
+                        .get_result(conn)
                         .optional()?;
                     if other.is_none() {
                         diesel::update(key)
@@ -333,7 +333,7 @@ impl UserDirectory for Database {
                 .filter(users::tenant_id.eq(tenant.as_str()))
                 .filter(users::identifier.eq(identifier))
                 .select(UserRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(User::try_from)
                 .transpose()
@@ -349,7 +349,7 @@ impl UserDirectory for Database {
             users::table
                 .find((tenant.as_str(), id.as_str()))
                 .select(UserRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(User::try_from)
                 .transpose()
@@ -410,7 +410,7 @@ impl UserDirectory for Database {
             Ok(credentials::table
                 .find((tenant.as_str(), id.as_str(), KIND_PASSWORD, ""))
                 .select(credentials::secret)
-                .first::<String>(conn)
+                .get_result::<String>(conn)
                 .optional()?)
         })
     }
@@ -454,7 +454,7 @@ impl UserDirectory for Database {
         self.transaction(|conn| {
             touch_user(conn, tenant, id)?;
             let key = users::table.find((tenant.as_str(), id.as_str()));
-            let text: String = key.select(users::attributes).first(conn)?;
+            let text: String = key.select(users::attributes).get_result(conn)?;
             let mut merged = decode_attributes(&text)?;
             for (name, value) in attributes {
                 if value.is_null() {
@@ -480,7 +480,7 @@ impl UserDirectory for Database {
             // Locks the row first, so two concurrent additions never lose one.
             touch_user(conn, tenant, id)?;
             let key = users::table.find((tenant.as_str(), id.as_str()));
-            let text: String = key.select(users::mfa_methods).first(conn)?;
+            let text: String = key.select(users::mfa_methods).get_result(conn)?;
             let mut methods: Vec<String> = serde_json::from_str(&text)
                 .map_err(|error| Fail::corrupt("cannot decode mfa methods", error))?;
             if methods.iter().any(|known| known == method) {
@@ -503,7 +503,7 @@ impl UserDirectory for Database {
             totp_credentials::table
                 .find((tenant.as_str(), id.as_str()))
                 .select(TotpRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .map(TotpCredential::try_from)
                 .transpose()

@@ -207,3 +207,30 @@ fn every_rust_file_says_what_it_is_for() {
         "files without a `//!` opening: {undocumented:?}"
     );
 }
+
+/// The SQL store never binds `LIMIT ?` through diesel's `first()`: SQLite (3.53, with STAT4)
+/// reads a bound LIMIT while planning, so every execution of such a statement re-prepares it
+/// (14 % of a step's CPU in the issue-16 profile). Lookups use `get_result`, which steps once.
+#[test]
+fn the_sql_store_never_binds_a_limit_of_one() {
+    let root = workspace_root();
+    let mut files = Vec::new();
+    rust_files(&root.join("crates/flow-store/src"), &mut files);
+    assert!(files.len() > 5, "found only {} Rust files", files.len());
+    let offenders: Vec<String> = files
+        .iter()
+        .flat_map(|path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            let shown = path.strip_prefix(&root).unwrap().display().to_string();
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| line.contains(".first(") || line.contains(".first::<"))
+                .map(|(index, _)| format!("{shown}:{}", index + 1))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "use get_result instead of first: {offenders:?}"
+    );
+}
