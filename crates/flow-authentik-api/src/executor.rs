@@ -138,17 +138,38 @@ impl Executor {
             let to = self.redirects.destination(None, query.next.as_deref());
             return Turn::challenge(facts.envelope(redirect(to)), PlanChange::Clear);
         }
-        if let Some(id) = plan {
-            match self.engine.current_via(crate::CHANNEL, &self.tenant, &id) {
-                Ok(Outcome::Prompt(form)) => {
-                    return Turn::challenge(form_challenge(facts, &form), PlanChange::Keep);
-                }
-                Ok(_) | Err(EngineError::NotFound | EngineError::Expired) => {}
-                Err(EngineError::AlreadyCompleted | EngineError::TooManyAttempts) => {}
-                Err(error) => return self.flow_error(facts, &error),
+        match plan {
+            Some(id) => {
+                let shown = self.engine.current_via(crate::CHANNEL, &self.tenant, &id);
+                self.shown_or_started(shown, slug, facts, context, query)
             }
+            None => self.start(slug, facts, context, query),
         }
-        self.start(slug, facts, context, query)
+    }
+
+    /// The challenge of what the session's execution shows now; when it is gone or has
+    /// ended (expired, completed, locked by its attempt limit), a new execution's first.
+    fn shown_or_started(
+        &self,
+        shown: Result<Outcome, EngineError>,
+        slug: &str,
+        facts: &FlowFacts,
+        context: RequestContext,
+        query: &ClientQuery,
+    ) -> Turn {
+        match shown {
+            Ok(Outcome::Prompt(form)) => {
+                Turn::challenge(form_challenge(facts, &form), PlanChange::Keep)
+            }
+            Ok(_)
+            | Err(
+                EngineError::NotFound
+                | EngineError::Expired
+                | EngineError::AlreadyCompleted
+                | EngineError::TooManyAttempts,
+            ) => self.start(slug, facts, context, query),
+            Err(error) => self.flow_error(facts, &error),
+        }
     }
 
     /// POST: solve the current challenge with `body`. Without an execution, a new one starts
@@ -170,25 +191,13 @@ impl Executor {
         // the submission then continues.
         let opened = match self.engine.open_via(crate::CHANNEL, &self.tenant, &id) {
             Ok(opened) => opened,
-            Err(EngineError::NotFound) => return self.start(slug, facts, context, query),
-            Err(error) => return self.flow_error(facts, &error),
+            Err(error) => return self.shown_or_started(Err(error), slug, facts, context, query),
         };
         let Some(form) = opened.form().cloned() else {
             // Nothing waits for this body: a stalled execution is taken over and shows its
             // prompt; an ended one makes way for a new execution.
-            return match self.engine.show(opened) {
-                Ok(Outcome::Prompt(form)) => {
-                    Turn::challenge(form_challenge(facts, &form), PlanChange::Keep)
-                }
-                Ok(_)
-                | Err(
-                    EngineError::NotFound
-                    | EngineError::Expired
-                    | EngineError::AlreadyCompleted
-                    | EngineError::TooManyAttempts,
-                ) => self.start(slug, facts, context, query),
-                Err(error) => self.flow_error(facts, &error),
-            };
+            let shown = self.engine.show(opened);
+            return self.shown_or_started(shown, slug, facts, context, query);
         };
         let submission = match parse_response(&form, body) {
             Ok(submission) => submission,
