@@ -5,10 +5,9 @@
 use std::sync::Arc;
 
 use flow_engine::{
-    Engine, EngineError, ExecutionId, FieldKind, FlowCatalog, Form, FormPurpose, Outcome,
-    RequestContext, Submission, TenantId,
+    Engine, EngineError, ExecutionId, FieldKind, FlowCatalog, FlowStatus, FlowType, Form,
+    FormPurpose, Outcome, RequestContext, Submission, TenantId,
 };
-use flow_model::{FlowStatus, FlowType};
 use serde_json::{Map, Value};
 
 use crate::AuthentikError;

@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use flow_engine::{FieldError, FieldKind, Form, FormPurpose};
-use flow_model::FlowType;
+use flow_engine::{FieldError, FieldKind, FlowType, Form, FormPurpose};
 
 use crate::challenge::{
     AccessDeniedChallenge, AuthenticatorTotpChallenge, AuthenticatorValidationChallenge, Challenge,

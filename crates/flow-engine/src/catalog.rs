@@ -46,9 +46,10 @@ use flow_model::{Flow, FlowName, FlowStatus, FlowType, Graph, NodeRegistry, Repo
 use serde_json::{Map, Value};
 
 use crate::ports::{Clock, Random};
+use crate::programs::{DEFAULT_PROGRAM_CACHE_CAPACITY, Programs};
 use crate::{
-    CatalogError, FlowPage, FlowQuery, FlowRepository, FlowVersion, PortError, StoredFlow,
-    TenantId, lock,
+    CatalogError, FlowPage, FlowQuery, FlowRepository, FlowSelector, FlowVersion, PortError,
+    ProgramRef, StoredFlow, TenantId, lock,
 };
 
 /// The prefix of every flow id.
@@ -112,6 +113,8 @@ pub struct FlowCatalog {
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
     registry: NodeRegistry,
+    /// The programs new executions start on, in front of the repository's versions.
+    programs: Programs,
     /// Serializes read-modify-write changes made through this catalog.
     writes: Mutex<()>,
 }
@@ -136,6 +139,7 @@ impl FlowCatalog {
             clock,
             random,
             registry: NodeRegistry::default(),
+            programs: Programs::new(DEFAULT_PROGRAM_CACHE_CAPACITY),
             writes: Mutex::new(()),
         }
     }
@@ -391,24 +395,56 @@ impl FlowCatalog {
         self.runnable(tenant, stored)
     }
 
-    /// The program a new execution of the flow named `name` runs (see
-    /// [`FlowCatalog::active_by_name`]).
+    /// The program a new execution of the flow named `name` runs: the latest compiled version
+    /// of the active flow with that name ([`CatalogError::NotFound`] if there is none,
+    /// [`CatalogError::Inactive`] if it is a draft or inactive).
     pub fn program_for_name(
         &self,
         tenant: &TenantId,
         name: &str,
     ) -> Result<Arc<Program>, CatalogError> {
-        Ok(self.active_by_name(tenant, name)?.program)
+        self.program_for(tenant, FlowSelector::Named(name))
     }
 
-    /// The program a new execution of the default flow of `flow_type` runs (see
-    /// [`FlowCatalog::active_by_type`]).
+    /// The program a new execution of the default flow of `flow_type` runs
+    /// ([`CatalogError::NoDefault`] if the type has none, [`CatalogError::Inactive`] if the
+    /// default is not active).
     pub fn program_for_type(
         &self,
         tenant: &TenantId,
         flow_type: FlowType,
     ) -> Result<Arc<Program>, CatalogError> {
-        Ok(self.active_by_type(tenant, flow_type)?.program)
+        self.program_for(tenant, FlowSelector::DefaultOf(flow_type))
+    }
+
+    /// Every start comes here: one small read of the flow's head, then the program from the
+    /// cache (immutable programs never go stale; the head says which version is current, so an
+    /// activation or recompile on any replica takes effect at the next start).
+    fn program_for(
+        &self,
+        tenant: &TenantId,
+        selector: FlowSelector<'_>,
+    ) -> Result<Arc<Program>, CatalogError> {
+        let head = self.flows.head(tenant, selector)?.ok_or(match selector {
+            FlowSelector::Named(_) => CatalogError::NotFound,
+            FlowSelector::DefaultOf(flow_type) => CatalogError::NoDefault(flow_type),
+        })?;
+        if head.status != FlowStatus::Active {
+            return Err(CatalogError::Inactive(head.name));
+        }
+        // An active flow always has its version (activation compiles), unless the store was
+        // changed behind the catalog's back.
+        let missing = || CatalogError::Store(PortError::NotFound);
+        let reference = ProgramRef {
+            content_hash: head.content_hash.ok_or_else(missing)?,
+            flow_id: head.flow_id,
+            version: head.version,
+            flow_name: head.name,
+            flow_type: head.flow_type,
+        };
+        self.programs
+            .resolve(self.flows.as_ref(), tenant, &reference)?
+            .ok_or_else(missing)
     }
 
     /// Checks that a flow may start and loads its latest compiled program.

@@ -63,6 +63,34 @@ pub struct FlowPage {
     pub next: Option<String>,
 }
 
+/// Which flow a new execution starts: one named by the client (authentik's `:slug`, WSO2's
+/// named start), or the default of a type (WSO2's `flowType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowSelector<'a> {
+    /// The flow with this name.
+    Named(&'a str),
+    /// The default flow of this type.
+    DefaultOf(FlowType),
+}
+
+/// What starting a flow needs to know of it: read at every start, so a store answers it
+/// without reading or parsing the graph or the program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowHead {
+    /// The flow's id.
+    pub flow_id: String,
+    /// The flow's name.
+    pub name: String,
+    /// The flow's type.
+    pub flow_type: FlowType,
+    /// The flow's status (only an active flow starts).
+    pub status: FlowStatus,
+    /// The flow's latest version.
+    pub version: u32,
+    /// The content hash of that version's program; `None` if the version is not stored.
+    pub content_hash: Option<String>,
+}
+
 /// Persists flows and their compiled versions, per tenant. Names are unique per tenant.
 pub trait FlowRepository: Send + Sync {
     /// Stores a new flow; [`PortError::Duplicate`] if its id or its name is taken in the tenant.
@@ -102,4 +130,31 @@ pub trait FlowRepository: Send + Sync {
         tenant: &TenantId,
         flow_type: FlowType,
     ) -> Result<Option<StoredFlow>, PortError>;
+
+    /// The head of the flow `selector` picks (whatever its status). The default reads the
+    /// whole flow and version; a store with a query language overrides it with one small read.
+    fn head(
+        &self,
+        tenant: &TenantId,
+        selector: FlowSelector<'_>,
+    ) -> Result<Option<FlowHead>, PortError> {
+        let stored = match selector {
+            FlowSelector::Named(name) => self.get_by_name(tenant, name)?,
+            FlowSelector::DefaultOf(flow_type) => self.default_for(tenant, flow_type)?,
+        };
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        let content_hash = self
+            .version(tenant, &stored.flow.id, stored.flow.version)?
+            .map(|version| version.program.content_hash.clone());
+        Ok(Some(FlowHead {
+            flow_id: stored.flow.id,
+            name: stored.flow.name.as_str().to_owned(),
+            flow_type: stored.flow.flow_type,
+            status: stored.flow.status,
+            version: stored.flow.version,
+            content_hash,
+        }))
+    }
 }

@@ -28,7 +28,12 @@ pub use engine::{
     UNSUPPORTED_STEP,
 };
 pub use error::{CatalogError, EngineError, InvitationError, PortError};
-pub use flows::{FlowPage, FlowQuery, FlowRepository, FlowVersion, StoredFlow};
+/// The model's flow type and status, which every adapter speaks: re-exported so that an adapter
+/// depends on the engine alone.
+pub use flow_model::{FlowStatus, FlowType};
+pub use flows::{
+    FlowHead, FlowPage, FlowQuery, FlowRepository, FlowSelector, FlowVersion, StoredFlow,
+};
 pub use handler::{HandlerContext, HandlerOutcome, HandlerRegistry, NodeHandler};
 pub use identifier::{canonical_identifier, identifier_skeleton};
 pub use invitation::{

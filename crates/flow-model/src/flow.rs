@@ -232,6 +232,13 @@ impl FlowType {
         }
     }
 
+    /// The flow type spelled `text` on the wire (the inverse of [`FlowType::as_str`]).
+    pub fn from_wire(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|flow_type| flow_type.as_str() == text)
+    }
+
     /// Whether this flow creates a new user (and so collects rather than looks up identifiers).
     pub fn creates_user(self) -> bool {
         matches!(self, Self::Registration | Self::InvitedRegistration)
@@ -269,5 +276,12 @@ impl FlowStatus {
             Self::Active => "active",
             Self::Inactive => "inactive",
         }
+    }
+
+    /// The status spelled `text` on the wire (the inverse of [`FlowStatus::as_str`]).
+    pub fn from_wire(text: &str) -> Option<Self> {
+        [Self::Draft, Self::Active, Self::Inactive]
+            .into_iter()
+            .find(|status| status.as_str() == text)
     }
 }

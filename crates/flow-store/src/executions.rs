@@ -18,7 +18,7 @@ use flow_engine::{
 };
 
 use crate::Database;
-use crate::db::Fail;
+use crate::db::{AnyConnection, Fail};
 use crate::schema::{execution_trace, executions};
 
 /// The format `executions.body` is written in: the engine's `Execution` serialized with serde.
@@ -101,6 +101,8 @@ fn corrupt(what: &str, error: impl std::fmt::Display) -> PortError {
 /// A row of `execution_trace`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = execution_trace)]
+// A `None` detail is bound as NULL: SQLite's multi-row VALUES has no DEFAULT.
+#[diesel(treat_none_as_default_value = false)]
 struct TraceRow {
     tenant_id: String,
     execution_id: String,
@@ -126,9 +128,11 @@ impl From<TraceRow> for TraceEntry {
     }
 }
 
-/// The rows of the entries an execution appends: numbered on so that the last one is
-/// `execution.traced - 1`.
+/// The rows of the entries an execution appends, numbered on so that the last one is
+/// `execution.traced - 1`: at most the last [`MAX_TRACE_ENTRIES`] (older ones would be
+/// deleted by the same transaction).
 fn trace_rows(execution: &Execution, trace: &[TraceEntry]) -> Vec<TraceRow> {
+    let trace = &trace[trace.len().saturating_sub(MAX_TRACE_ENTRIES)..];
     let first = execution.traced.saturating_sub(trace.len() as u64);
     trace
         .iter()
@@ -149,20 +153,32 @@ fn trace_rows(execution: &Execution, trace: &[TraceEntry]) -> Vec<TraceRow> {
 
 /// Appends trace rows and drops those beyond the last [`MAX_TRACE_ENTRIES`].
 fn append_trace(
-    conn: &mut crate::db::AnyConnection,
+    conn: &mut AnyConnection,
     execution: &Execution,
     trace: &[TraceEntry],
 ) -> Result<(), Fail> {
     if trace.is_empty() {
         return Ok(());
     }
-    // One statement per entry: diesel's batch insert is not available on a MultiConnection,
-    // and a request writes only a few entries.
-    for row in trace_rows(execution, trace) {
-        diesel::insert_into(execution_trace::table)
-            .values(&row)
-            .execute(conn)?;
+    // A save usually appends two entries (the submitted step's result and the next prompt).
+    // diesel caches the statement of a one-row insert and of a fixed-size array of rows, but
+    // prepares a `Vec` of rows again at every use (its SQL depends on the count), so rows go
+    // in pairs, then one on its own. The batch insert works per backend, hence the match.
+    let mut rows = trace_rows(execution, trace).into_iter();
+    while let Some(first) = rows.next() {
+        let Some(second) = rows.next() else {
+            diesel::insert_into(execution_trace::table)
+                .values(first)
+                .execute(conn)?;
+            break;
+        };
+        let insert = diesel::insert_into(execution_trace::table).values([first, second]);
+        match conn {
+            AnyConnection::Sqlite(conn) => insert.execute(conn)?,
+            AnyConnection::Postgres(conn) => insert.execute(conn)?,
+        };
     }
+    // Only once the trace is longer than the bound is there anything to drop.
     let keep_from = execution.traced.saturating_sub(MAX_TRACE_ENTRIES as u64);
     if keep_from > 0 {
         diesel::delete(

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use diesel::prelude::*;
 use flow_compiler::Program;
 use flow_engine::{
-    FlowPage, FlowQuery, FlowRepository, FlowVersion, PortError, StoredFlow, TenantId,
+    FlowHead, FlowPage, FlowQuery, FlowRepository, FlowSelector, FlowVersion, PortError,
+    StoredFlow, TenantId,
 };
-use flow_model::{Flow, FlowType};
+use flow_model::{Flow, FlowStatus, FlowType};
 
 use crate::Database;
 use crate::db::{AnyConnection, Fail};
@@ -109,6 +110,26 @@ impl TryFrom<VersionRow> for FlowVersion {
             compiled_at: row.compiled_at,
         })
     }
+}
+
+/// What [`FlowRepository::head`] reads: a few columns of `flows` and the content hash of the
+/// latest version, never a graph or a program.
+type HeadRow = (String, String, String, String, i64, Option<String>);
+
+fn decode_head(
+    (flow_id, name, flow_type, status, version, content_hash): HeadRow,
+) -> Result<FlowHead, Fail> {
+    Ok(FlowHead {
+        flow_type: FlowType::from_wire(&flow_type)
+            .ok_or_else(|| Fail::corrupt("unknown flow type", &flow_type))?,
+        status: FlowStatus::from_wire(&status)
+            .ok_or_else(|| Fail::corrupt("unknown flow status", &status))?,
+        version: u32::try_from(version)
+            .map_err(|error| Fail::corrupt("flow version out of range", error))?,
+        flow_id,
+        name,
+        content_hash,
+    })
 }
 
 fn decode_all(rows: Vec<FlowRow>) -> Result<Vec<StoredFlow>, Fail> {
@@ -315,6 +336,43 @@ impl FlowRepository for Database {
                 .get_result(conn)
                 .optional()?
                 .map(StoredFlow::try_from)
+                .transpose()
+        })
+    }
+
+    fn head(
+        &self,
+        tenant: &TenantId,
+        selector: FlowSelector<'_>,
+    ) -> Result<Option<FlowHead>, PortError> {
+        self.read(|conn| {
+            let latest = flow_versions::table.on(flow_versions::tenant_id
+                .eq(flows::tenant_id)
+                .and(flow_versions::flow_id.eq(flows::id))
+                .and(flow_versions::version.eq(flows::version)));
+            let query = flows::table
+                .left_join(latest)
+                .filter(flows::tenant_id.eq(tenant.as_str()))
+                .select((
+                    flows::id,
+                    flows::name,
+                    flows::flow_type,
+                    flows::status,
+                    flows::version,
+                    flow_versions::content_hash.nullable(),
+                ))
+                .into_boxed();
+            let query = match selector {
+                FlowSelector::Named(name) => query.filter(flows::name.eq(name)),
+                FlowSelector::DefaultOf(flow_type) => query
+                    .filter(flows::flow_type.eq(flow_type.as_str()))
+                    .filter(flows::is_default.eq(true))
+                    .order(flows::id.asc()),
+            };
+            query
+                .get_result::<HeadRow>(conn)
+                .optional()?
+                .map(decode_head)
                 .transpose()
         })
     }

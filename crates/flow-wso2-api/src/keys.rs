@@ -90,17 +90,18 @@ impl Assertions {
         };
         self.store
             .add(&self.tenant, key.clone())
-            .map_err(|cause| Wso2Error::Unavailable(format!("signing keys: {cause}")))?;
+            .map_err(key_store_unavailable)?;
         Ok(key)
+    }
+
+    /// Every key the store holds for the tenant, oldest first.
+    fn stored_keys(&self) -> Result<Vec<StoredKey>, Wso2Error> {
+        self.store.keys(&self.tenant).map_err(key_store_unavailable)
     }
 
     /// The key that signs now, made if there is none.
     fn current(&self) -> Result<StoredKey, Wso2Error> {
-        let keys = self
-            .store
-            .keys(&self.tenant)
-            .map_err(|cause| Wso2Error::Unavailable(format!("signing keys: {cause}")))?;
-        match keys.into_iter().last() {
+        match self.stored_keys()?.into_iter().last() {
             Some(key) => Ok(key),
             None => self.rotate(),
         }
@@ -139,18 +140,10 @@ impl Assertions {
 
     /// The public keys, every one the store holds.
     pub fn jwks(&self) -> Result<JwkSet, Wso2Error> {
-        if self
-            .store
-            .keys(&self.tenant)
-            .map_err(|cause| Wso2Error::Unavailable(format!("signing keys: {cause}")))?
-            .is_empty()
-        {
+        if self.stored_keys()?.is_empty() {
             self.rotate()?;
         }
-        let keys = self
-            .store
-            .keys(&self.tenant)
-            .map_err(|cause| Wso2Error::Unavailable(format!("signing keys: {cause}")))?;
+        let keys = self.stored_keys()?;
         let mut set = Vec::new();
         for key in keys {
             let mut jwk = Jwk::from_encoding_key(
@@ -165,4 +158,9 @@ impl Assertions {
         }
         Ok(JwkSet { keys: set })
     }
+}
+
+/// A key store failure, with its cause: the request answers 503.
+fn key_store_unavailable(cause: flow_engine::PortError) -> Wso2Error {
+    Wso2Error::Unavailable(format!("signing keys: {cause}"))
 }

@@ -6,8 +6,7 @@
 //! per action (`id` = `actionId` = action id). Ids depend only on the step, so they are stable
 //! across renders of the same step.
 
-use flow_engine::{Field, FieldKind, Form, Outcome, TOO_MANY_ATTEMPTS};
-use flow_model::FlowType;
+use flow_engine::{Field, FieldKind, FlowType, Form, Outcome, TOO_MANY_ATTEMPTS};
 use serde_json::{Map, Value, json};
 
 use crate::Wso2Error;

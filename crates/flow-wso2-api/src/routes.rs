@@ -3,8 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use flow_engine::{ExecutionId, Outcome, RequestContext, Submission, TenantId};
-use flow_model::FlowType;
+use flow_engine::{ExecutionId, FlowType, Outcome, RequestContext, Submission, TenantId};
 
 use crate::body::read_object;
 use crate::render::{engine_flow_type, render, wso2_flow_type};

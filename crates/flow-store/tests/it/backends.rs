@@ -153,6 +153,12 @@ macro_rules! contract_suite {
             }
 
             #[test]
+            fn flows_heads_name_the_current_version() {
+                let Some(b) = backend() else { return };
+                flows::heads_name_the_current_version(&*b.flows, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
             fn invitations_insert_and_find() {
                 let Some(b) = backend() else { return };
                 invitations::insert_and_find(&*b.invitations, &b.tenant, &b.other_tenant);

@@ -111,6 +111,15 @@ pub(crate) fn trace_is_appended_and_bounded<S: ExecutionStore + ?Sized>(
     assert_eq!(trace.len(), MAX_TRACE_ENTRIES);
     assert_eq!(trace.last(), Some(&entry(step - 1)));
     assert_eq!(trace.first(), Some(&entry(step - MAX_TRACE_ENTRIES)));
+
+    // One save that appends more than the bound keeps the newest of them, in order.
+    let batch: Vec<TraceEntry> = (step..step + MAX_TRACE_ENTRIES + 50).map(entry).collect();
+    let expected = stored.revision;
+    stored.revision += 1;
+    stored.traced += batch.len() as u64;
+    store.save(&stored, expected, &batch).unwrap();
+    let trace = store.trace(tenant, &stored.id).unwrap().unwrap();
+    assert_eq!(trace, batch[50..].to_vec());
 }
 
 /// `delete_expired` removes what expired by `now`, with its trace, and keeps the rest.

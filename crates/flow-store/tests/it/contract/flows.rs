@@ -1,7 +1,9 @@
 //! The [`FlowRepository`] contract: create, uniqueness per tenant, lookups, paging and filters,
 //! updates with the default flag, deletion with versions, compiled versions.
 
-use flow_engine::{FlowQuery, FlowRepository, FlowVersion, PortError, StoredFlow, TenantId};
+use flow_engine::{
+    FlowHead, FlowQuery, FlowRepository, FlowSelector, FlowVersion, PortError, StoredFlow, TenantId,
+};
 use flow_model::{FlowStatus, FlowType};
 
 use crate::support::{flow, program};
@@ -274,4 +276,68 @@ pub(crate) fn versions_and_delete<R: FlowRepository + ?Sized>(flows: &R, tenant:
         .create(&stored(tenant, "v", "versioned", "login", "draft"))
         .unwrap();
     assert_eq!(flows.version(tenant, "v", 2).unwrap(), None);
+}
+
+/// The head a start reads: the flow's current version and the content hash of that version's
+/// program (none while the version is not stored), by name or as the default of its type,
+/// whatever the status, within the tenant only.
+pub(crate) fn heads_name_the_current_version<R: FlowRepository + ?Sized>(
+    flows: &R,
+    tenant: &TenantId,
+    other: &TenantId,
+) {
+    let mut flow = stored(tenant, "h", "headed", "registration", "draft");
+    flow.flow.version = 1;
+    flows.create(&flow).unwrap();
+    let named = FlowSelector::Named("headed");
+    let by_type = FlowSelector::DefaultOf(FlowType::Registration);
+    let mut expected = FlowHead {
+        flow_id: "h".to_owned(),
+        name: "headed".to_owned(),
+        flow_type: FlowType::Registration,
+        status: FlowStatus::Draft,
+        version: 1,
+        content_hash: None,
+    };
+    assert_eq!(flows.head(tenant, named).unwrap(), Some(expected.clone()));
+    // Not the default yet.
+    assert_eq!(flows.head(tenant, by_type).unwrap(), None);
+
+    // Version 2 compiled and current, and the flow the default: both selectors find it.
+    for version in [1, 2] {
+        flows
+            .save_version(
+                tenant,
+                &FlowVersion {
+                    flow_id: "h".to_owned(),
+                    version,
+                    program: program("h", version),
+                    compiled_at: 1_000,
+                },
+            )
+            .unwrap();
+    }
+    flow.flow.version = 2;
+    flow.flow.status = FlowStatus::Active;
+    flow.is_default = true;
+    flows.update(&flow).unwrap();
+    expected.version = 2;
+    expected.status = FlowStatus::Active;
+    expected.content_hash = Some(program("h", 2).content_hash.clone());
+    assert_eq!(flows.head(tenant, named).unwrap(), Some(expected.clone()));
+    assert_eq!(flows.head(tenant, by_type).unwrap(), Some(expected));
+
+    // A head whose version is not stored yet says so.
+    flow.flow.version = 3;
+    flows.update(&flow).unwrap();
+    let head = flows.head(tenant, named).unwrap().unwrap();
+    assert_eq!((head.version, head.content_hash), (3, None));
+
+    // Another tenant sees nothing; an unknown name is nothing.
+    assert_eq!(flows.head(other, named).unwrap(), None);
+    assert_eq!(flows.head(other, by_type).unwrap(), None);
+    assert_eq!(
+        flows.head(tenant, FlowSelector::Named("nope")).unwrap(),
+        None
+    );
 }
