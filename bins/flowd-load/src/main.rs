@@ -10,6 +10,7 @@ mod baseline;
 mod cpu;
 mod journeys;
 mod steps;
+mod verify;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,6 +54,19 @@ struct Options {
     /// Also measure the built-in baseline server with the same concurrency.
     #[arg(long)]
     baseline: bool,
+    /// With `login`: also measure the two-thread argon2id verify rate with the server's
+    /// hashing parameters (below) and report sign-ins per second as a ratio of it.
+    #[arg(long)]
+    verify_rate: bool,
+    /// The server's argon2id memory in KiB (flowd's variable and default).
+    #[arg(long, env = "FLOWD_PASSWORD_HASH_MEMORY_KIB", default_value_t = 19_456)]
+    hash_memory_kib: u32,
+    /// The server's argon2id iterations.
+    #[arg(long, env = "FLOWD_PASSWORD_HASH_ITERATIONS", default_value_t = 2)]
+    hash_iterations: u32,
+    /// The server's argon2id parallelism.
+    #[arg(long, env = "FLOWD_PASSWORD_HASH_PARALLELISM", default_value_t = 1)]
+    hash_parallelism: u32,
     /// Internal: serve the baseline with this SQLite file and print its port.
     #[arg(long, hide = true)]
     serve_baseline: Option<PathBuf>,
@@ -370,6 +384,26 @@ async fn run(options: Options) -> Result<Value, String> {
         if baseline.tally.failures > 0 {
             return Err(format!("the baseline failed: {report}"));
         }
+    }
+    if options.verify_rate && options.scenario == Scenario::Login {
+        let cost = verify::HashCost {
+            memory_kib: options.hash_memory_kib,
+            iterations: options.hash_iterations,
+            parallelism: options.hash_parallelism,
+        };
+        // Measured after the run, on the same machine state, while the server idles.
+        let rate = tokio::task::spawn_blocking(move || verify::rate(cost, Duration::from_secs(5)))
+            .await
+            .map_err(|error| format!("the verify-rate thread: {error}"))??;
+        let sign_ins = flowd.tally.journeys as f64 / flowd.elapsed.as_secs_f64().max(1e-9);
+        report["verify"] = json!({
+            "threads": verify::THREADS,
+            "memory_kib": cost.memory_kib,
+            "iterations": cost.iterations,
+            "parallelism": cost.parallelism,
+            "verifies_per_second": round(rate, 1),
+        });
+        report["ratio"]["sign_ins_per_verify"] = json!(round(sign_ins / rate.max(1e-9), 2));
     }
     if flowd.tally.failures > 0 {
         return Err(format!(
