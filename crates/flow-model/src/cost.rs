@@ -191,7 +191,7 @@ impl Estimator<'_> {
                     sizes.push(size);
                 }
                 let (work, size) = call_work(&call.func_name, &sizes);
-                (cost + work, size)
+                (cost + work + regex_compile_cost(call), size)
             }
             Expr::Comprehension(comprehension) => self.comprehension(comprehension),
         }
@@ -288,8 +288,31 @@ fn literal_size(literal: &LiteralValue) -> Size {
 /// far less than an interpreter step, as in Kubernetes' CEL cost model.
 const TRAVERSAL_COST: f64 = 0.1;
 
-/// What compiling a regular expression costs per byte of its pattern, in units.
-const REGEX_COMPILE_COST: f64 = 10.0;
+/// What compiling the largest accepted program
+/// ([`REGEX_SIZE_LIMIT`](crate::REGEX_SIZE_LIMIT), about half a millisecond) costs beyond
+/// [`REGEX_BUILD_COST`], in units: an eighth of the limit.
+const REGEX_COMPILE_COST: f64 = (EXPRESSION_COST_LIMIT / 8) as f64;
+
+/// What building any regular expression costs, however small (about 20 µs: the `regex`
+/// crate sets up a whole matching engine), in units.
+const REGEX_BUILD_COST: f64 = 300.0;
+
+/// What `matches()` costs to compile its pattern, which CEL does at every call: in proportion
+/// to the size of the pattern's program. A pattern the validator refuses (not a literal, not
+/// a regular expression, too large) costs more than any limit.
+fn regex_compile_cost(call: &cel::common::ast::CallExpr) -> f64 {
+    match crate::pattern::literal_pattern(call) {
+        None => 0.0,
+        Some(Some(pattern)) => match crate::pattern::size_bound(pattern) {
+            Ok(bound) => {
+                REGEX_BUILD_COST
+                    + REGEX_COMPILE_COST * bound as f64 / crate::REGEX_SIZE_LIMIT as f64
+            }
+            Err(_) => f64::INFINITY,
+        },
+        Some(None) => f64::INFINITY,
+    }
+}
 
 /// The work a function does beyond evaluating its operands, and a bound on its result.
 /// `sizes` holds the receiver (if any) first, then the arguments.
@@ -317,14 +340,11 @@ fn call_work(function: &str, sizes: &[Size]) -> (f64, Size) {
             (total, size)
         }
         operators::INDEX | operators::OPT_INDEX | operators::OPT_SELECT => (1.0, first.item()),
-        // A regular expression is compiled, then run over the text: both grow together.
+        // A regular expression runs over the text (its compilation: `regex_compile_cost`).
         "matches" => {
             let text = first.len();
             let pattern = sizes.get(1).map_or(1.0, Size::len);
-            (
-                text * pattern * TRAVERSAL_COST + pattern * REGEX_COMPILE_COST,
-                Size::scalar(),
-            )
+            (text * pattern * TRAVERSAL_COST, Size::scalar())
         }
         // Comparisons, `in`, `contains` and the like visit each operand once.
         operators::EQUALS

@@ -159,3 +159,48 @@ fn hostile_shapes_are_refused_without_overflowing_the_stack() {
     }
     assert!(compile_expression(&format!("{}1{}", "(".repeat(32), ")".repeat(32))).is_ok());
 }
+
+#[test]
+fn patterns_are_charged_by_the_size_of_their_program() {
+    let small = cost("inputs.email.matches('^[a-z.]+@example[.]com$')");
+    let big = cost("inputs.email.matches('\\\\p{L}')");
+    assert!(big > small * 10, "{small} {big}");
+    // CEL compiles the pattern at every call: nine large ones are over the limit, although
+    // the expression is short.
+    let nine = "[1, 2, 3, 4, 5, 6, 7, 8, 9].all(x, 'a'.matches('\\\\p{L}'))";
+    assert!(cost(nine) > EXPRESSION_COST_LIMIT, "{}", cost(nine));
+    // A small pattern in a comprehension over a real list fits.
+    let groups = json!((0..64).map(|i| format!("group-{i}")).collect::<Vec<_>>());
+    let filter = "user.groups.filter(g, g.matches('^group-[0-9]+$')).size() > 0";
+    let estimate = cost_with(filter, "user", json!({ "groups": groups }));
+    assert!(estimate < EXPRESSION_COST_LIMIT, "{estimate}");
+}
+
+#[test]
+fn patterns_must_be_small_literal_regular_expressions() {
+    use crate::{ExpressionError, compile_expression};
+    // `\w{1000}` took 130 ms to refuse at each evaluation with the regex crate's default
+    // limit; both call forms are checked.
+    for expression in [
+        "'a'.matches('\\\\w{1000}')",
+        "matches('a', '(\\\\w{100}){100}')",
+        "inputs.name.matches('[')",
+    ] {
+        let error = compile_expression(expression).err();
+        assert!(
+            matches!(error, Some(ExpressionError::BadPattern(_))),
+            "{expression}: {error:?}"
+        );
+    }
+    for expression in [
+        "inputs.name.matches(inputs.pattern)",
+        "matches('a', 'b' + 'c')",
+    ] {
+        let error = compile_expression(expression).err();
+        assert!(
+            matches!(error, Some(ExpressionError::DynamicPattern)),
+            "{expression}: {error:?}"
+        );
+    }
+    assert!(compile_expression("inputs.name.matches('^[A-Za-z ]{1,64}$')").is_ok());
+}

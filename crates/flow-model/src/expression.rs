@@ -5,6 +5,7 @@
 use cel::common::ast::{EntryExpr, Expr, IdedEntryExpr, IdedExpr};
 
 use crate::cost::{EXPRESSION_COST_LIMIT, VariableSizes, estimate_cost};
+use crate::pattern;
 
 /// The longest condition or switch expression accepted.
 pub const MAX_EXPRESSION_LEN: usize = 1024;
@@ -27,6 +28,14 @@ pub enum ExpressionError {
     /// Not CEL; the parser's message.
     #[error("does not parse: {0}")]
     Unparsable(String),
+    /// A `matches()` whose pattern is not a string literal: a pattern that comes from the
+    /// values of an execution could not be checked before it runs.
+    #[error("calls matches() with a pattern that is not a string literal")]
+    DynamicPattern,
+    /// A `matches()` pattern that is not a regular expression, or compiles to a program
+    /// larger than [`REGEX_SIZE_LIMIT`](crate::REGEX_SIZE_LIMIT).
+    #[error("calls matches(), but {0}")]
+    BadPattern(String),
     /// Its estimated cost exceeds [`EXPRESSION_COST_LIMIT`].
     #[error(
         "may cost up to {cost} units to evaluate, more than the limit of {limit} \
@@ -80,8 +89,27 @@ const PARSER_STACK_BYTES: usize = 32 << 20;
 fn checked_program(expression: &str) -> Result<cel::Program, ExpressionError> {
     let program = cel::Program::compile(expression)
         .map_err(|error| ExpressionError::Unparsable(error.to_string().trim().to_owned()))?;
-    if tree_depth(program.expression()) > MAX_TREE_DEPTH {
+    let mut deepest = 0;
+    let mut pattern_error = None;
+    visit(program.expression(), |expr, depth| {
+        deepest = deepest.max(depth);
+        if let Expr::Call(call) = &expr.expr
+            && pattern_error.is_none()
+        {
+            pattern_error = match pattern::literal_pattern(call) {
+                None => None,
+                Some(None) => Some(ExpressionError::DynamicPattern),
+                Some(Some(pattern)) => pattern::size_bound(pattern)
+                    .err()
+                    .map(ExpressionError::BadPattern),
+            };
+        }
+    });
+    if deepest > MAX_TREE_DEPTH {
         return Err(ExpressionError::TooComplex);
+    }
+    if let Some(error) = pattern_error {
+        return Err(error);
     }
     let cost = estimate_cost(program.expression(), &VariableSizes::assumed());
     if cost > EXPRESSION_COST_LIMIT {
@@ -97,12 +125,12 @@ fn checked_program(expression: &str) -> Result<cel::Program, ExpressionError> {
 /// runs it.
 pub const MAX_TREE_DEPTH: usize = 64;
 
-/// The depth of a syntax tree, without recursion (the tree may be a thousand levels deep).
-fn tree_depth(root: &IdedExpr) -> usize {
-    let mut deepest = 0;
+/// Calls `seen` with every node of a syntax tree and its depth (the root is at 1), without
+/// recursion (the tree may be a thousand levels deep).
+fn visit<'e>(root: &'e IdedExpr, mut seen: impl FnMut(&'e IdedExpr, usize)) {
     let mut pending = vec![(root, 1usize)];
     while let Some((expr, depth)) = pending.pop() {
-        deepest = deepest.max(depth);
+        seen(expr, depth);
         let below = depth + 1;
         match &expr.expr {
             Expr::Unspecified | Expr::Literal(_) | Expr::Ident(_) => {}
@@ -129,7 +157,6 @@ fn tree_depth(root: &IdedExpr) -> usize {
             ),
         }
     }
-    deepest
 }
 
 fn entry_values(entries: &[IdedEntryExpr]) -> impl Iterator<Item = &IdedExpr> {

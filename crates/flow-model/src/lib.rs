@@ -8,6 +8,7 @@ mod flow;
 mod graph;
 mod kind;
 mod node_type;
+mod pattern;
 mod report;
 mod validate;
 
@@ -23,6 +24,7 @@ pub use flow::{
 pub use graph::{Edge, Graph, Node, Position};
 pub use kind::*;
 pub use node_type::{NodeCategory, NodeType};
+pub use pattern::REGEX_SIZE_LIMIT;
 pub use report::{EdgeRef, Finding, FindingCode, Report, Severity};
 pub use validate::{
     CustomNodeSpec, DEFAULT_BRANCH, NodeRegistry, Successor, Successors, ValidNode, ValidatedGraph,

@@ -936,3 +936,34 @@ async fn a_costly_condition_is_refused_before_it_runs_and_bounded_when_it_runs()
         "the answer is not echoed: {ended}"
     );
 }
+
+#[actix_web::test]
+async fn a_pattern_that_compiles_to_a_huge_program_is_refused() {
+    let browser = Browser::start().await;
+    // 20 bytes, but with the regex crate's default limit CEL spent 130 ms refusing it at each
+    // evaluation; a pattern taken from the inputs could not be checked at all.
+    for (name, condition, expected) in [
+        ("huge", "inputs.note.matches('\\\\w{1000}')", "64 KiB"),
+        (
+            "dynamic",
+            "'a'.matches(inputs.note)",
+            "not a string literal",
+        ),
+    ] {
+        let (status, refused) =
+            create_and_activate(&browser, name, "login", prompt_then_condition(condition)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        let findings = refused["details"]["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a report: {refused}"));
+        assert!(
+            findings
+                .iter()
+                .any(|finding| finding["code"] == "invalid_node_config"
+                    && finding["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains(expected))),
+            "{name}: {refused}"
+        );
+    }
+}
