@@ -1,6 +1,6 @@
 //! The patterns of `matches()`: CEL compiles a regular expression at every call, and the
 //! `regex` crate accepts programs of up to 10 MiB, which take a tenth of a second to build
-//! (`"a".matches("\\w{1000}")`, a 20-byte condition). So a pattern must be a string literal
+//! (`"a".matches("\\w{1000}")`, with an 8-byte pattern). So a pattern must be a string literal
 //! whose program fits in [`REGEX_SIZE_LIMIT`], and what it costs to compile is charged by the
 //! size of its program, not by its length.
 

@@ -332,31 +332,22 @@ impl Database {
         self.backend
     }
 
-    /// Runs `f` on a connection meant for reads (a read-only one on SQLite files).
-    ///
-    /// A read that SQLite refuses with `SQLITE_BUSY` is tried again (see [`retry_busy`]).
+    /// Runs `f` on a connection meant for reads (a read-only one on SQLite files), again if
+    /// SQLite answers `SQLITE_BUSY` at once (see [`retry_busy`]).
     pub(crate) fn read<T>(
         &self,
-        mut f: impl FnMut(&mut AnyConnection) -> Result<T, Fail>,
+        f: impl FnMut(&mut AnyConnection) -> Result<T, Fail>,
     ) -> Result<T, PortError> {
-        retry_busy(|| {
-            let mut conn = self.reader.get().map_err(pool_error).map_err(Fail::Port)?;
-            conn.run(&mut f)
-        })
-        .map_err(Fail::into_port)
+        Self::run_on(&self.reader, f)
     }
 
     /// Runs `f` on the writer connection, outside a transaction (for single statements),
     /// again if SQLite answers `SQLITE_BUSY` at once (see [`retry_busy`]).
     pub(crate) fn write<T>(
         &self,
-        mut f: impl FnMut(&mut AnyConnection) -> Result<T, Fail>,
+        f: impl FnMut(&mut AnyConnection) -> Result<T, Fail>,
     ) -> Result<T, PortError> {
-        retry_busy(|| {
-            let mut conn = self.writer.get().map_err(pool_error).map_err(Fail::Port)?;
-            conn.run(&mut f)
-        })
-        .map_err(Fail::into_port)
+        Self::run_on(&self.writer, f)
     }
 
     /// Runs `f` in a transaction on the writer connection; any error rolls it back. A
@@ -366,9 +357,18 @@ impl Database {
         &self,
         mut f: impl FnMut(&mut AnyConnection) -> Result<T, Fail>,
     ) -> Result<T, PortError> {
+        Self::run_on(&self.writer, |conn| conn.transaction(&mut f))
+    }
+
+    /// Runs `f` on a connection of `pool`, taking a connection again for each attempt of
+    /// [`retry_busy`].
+    fn run_on<T>(
+        pool: &Pool,
+        mut f: impl FnMut(&mut AnyConnection) -> Result<T, Fail>,
+    ) -> Result<T, PortError> {
         retry_busy(|| {
-            let mut conn = self.writer.get().map_err(pool_error).map_err(Fail::Port)?;
-            conn.run(|conn| conn.transaction(&mut f))
+            let mut conn = pool.get().map_err(pool_error).map_err(Fail::Port)?;
+            conn.run(&mut f)
         })
         .map_err(Fail::into_port)
     }
@@ -382,10 +382,11 @@ const BUSY_RETRIES: u32 = 4;
 const IMMEDIATE_BUSY: Duration = Duration::from_millis(50);
 
 /// Runs `attempt`, and again after a short pause when SQLite answered `SQLITE_BUSY`
-/// ("database is locked") without waiting. Under load, WAL mode gives that answer about once
-/// in 70,000 statements without calling the busy handler (a connection that meets the
-/// wal-index while the writer restarts the WAL after a checkpoint). A failed attempt has
-/// changed nothing: a read, or a transaction that was rolled back.
+/// ("database is locked") without waiting. Under load that answer came about once in 70,000
+/// requests, despite the busy timeout: WAL mode gives it without calling the busy handler in
+/// a few races on the wal-index (most likely a connection starting while the writer restarts
+/// the WAL after a checkpoint). A failed attempt has changed nothing: a read, or a
+/// transaction that was rolled back.
 fn retry_busy<T>(mut attempt: impl FnMut() -> Result<T, Fail>) -> Result<T, Fail> {
     let mut tries = 0;
     loop {

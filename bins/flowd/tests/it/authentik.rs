@@ -940,8 +940,8 @@ async fn a_costly_condition_is_refused_before_it_runs_and_bounded_when_it_runs()
 #[actix_web::test]
 async fn a_pattern_that_compiles_to_a_huge_program_is_refused() {
     let browser = Browser::start().await;
-    // 20 bytes, but with the regex crate's default limit CEL spent 130 ms refusing it at each
-    // evaluation; a pattern taken from the inputs could not be checked at all.
+    // An 8-byte pattern, but with the regex crate's default limit CEL spent 130 ms refusing it
+    // at each evaluation; a pattern taken from the inputs could not be checked at all.
     for (name, condition, expected) in [
         ("huge", "inputs.note.matches('\\\\w{1000}')", "64 KiB"),
         (
