@@ -83,6 +83,9 @@ pub struct Config {
     /// Below OWASP's minimum start-up fails, unless `FLOWD_PASSWORD_HASH_ALLOW_WEAK=true`
     /// (tests and benchmarks only).
     pub password_hash: HashParams,
+    /// The hosted pages' branding: `FLOWD_PAGES_LOGO_URL` (a path on this server or an
+    /// http(s) URL) and `FLOWD_PAGES_ACCENT_COLOR` (`#rgb` or `#rrggbb`).
+    pub pages: flow_pages::PagesSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -148,6 +151,8 @@ struct Raw {
     password_hash_iterations: u32,
     password_hash_parallelism: u32,
     password_hash_allow_weak: bool,
+    pages_logo_url: Option<String>,
+    pages_accent_color: Option<String>,
 }
 
 /// The variable name of a setting, for messages.
@@ -313,6 +318,13 @@ impl Config {
                 ),
             ));
         }
+        let pages = flow_pages::PagesSettings::new(raw.pages_logo_url, raw.pages_accent_color)
+            .map_err(|error| match error {
+                flow_pages::PagesError::Setting { setting, message } => {
+                    ConfigError::new(setting, message)
+                }
+                other => ConfigError::new("FLOWD_PAGES", other.to_string()),
+            })?;
         Ok(Self {
             listen,
             database_url,
@@ -331,6 +343,7 @@ impl Config {
             max_connections: raw.max_connections,
             max_connections_per_address: raw.max_connections_per_address,
             password_hash,
+            pages,
         })
     }
 
@@ -356,6 +369,7 @@ impl Config {
             // Tests open many connections from one address; the cap has its own test.
             max_connections_per_address: 0,
             password_hash: HashParams::production(),
+            pages: flow_pages::PagesSettings::default(),
         }
     }
 }
@@ -386,6 +400,8 @@ mod tests {
             password_hash_iterations: 2,
             password_hash_parallelism: 1,
             password_hash_allow_weak: false,
+            pages_logo_url: None,
+            pages_accent_color: None,
         }
     }
 
@@ -441,7 +457,7 @@ mod tests {
     #[test]
     fn each_bad_value_names_its_setting() {
         type Spoil = fn(&mut Raw);
-        let cases: [(Spoil, &str); 13] = [
+        let cases: [(Spoil, &str); 15] = [
             (|r| r.body_timeout_secs = 0, "FLOWD_BODY_TIMEOUT_SECS"),
             (|r| r.body_timeout_secs = 301, "FLOWD_BODY_TIMEOUT_SECS"),
             (|r| r.max_connections = 1, "FLOWD_MAX_CONNECTIONS"),
@@ -463,6 +479,14 @@ mod tests {
                 "FLOWD_ADMIN_TOKEN",
             ),
             (|r| r.log_format = "xml".to_owned(), "FLOWD_LOG_FORMAT"),
+            (
+                |r| r.pages_logo_url = Some("javascript:alert(1)".to_owned()),
+                "FLOWD_PAGES_LOGO_URL",
+            ),
+            (
+                |r| r.pages_accent_color = Some("red".to_owned()),
+                "FLOWD_PAGES_ACCENT_COLOR",
+            ),
             (|r| r.log = "=[".to_owned(), "FLOWD_LOG"),
             (
                 |r| r.session_key = Some("too-short".to_owned()),

@@ -258,13 +258,19 @@ impl Application {
             )
             .with_key_store(services.database.clone()),
         );
+        let authentik_settings = AuthentikSettings::new(
+            config.public_url.clone(),
+            config.redirect_origins.iter().map(String::as_str),
+        );
+        let pages = web::Data::new(flow_pages::PagesState::new(
+            services.catalog.clone(),
+            config.pages.clone(),
+            authentik_settings.origins.clone(),
+        ));
         let authentik = web::Data::new(AuthentikState::new(
             services.engine.clone(),
             services.catalog.clone(),
-            AuthentikSettings::new(
-                config.public_url.clone(),
-                config.redirect_origins.iter().map(String::as_str),
-            ),
+            authentik_settings,
         ));
         let database = web::Data::from(services.database.clone());
         let rate_limit = web::Data::new(RateLimit::new(
@@ -295,6 +301,7 @@ impl Application {
                 .configure(|cfg| flow_admin_api::configure(cfg, admin.clone()))
                 .configure(|cfg| flow_wso2_api::configure(cfg, wso2.clone()))
                 .configure(|cfg| flow_authentik_api::configure(cfg, authentik.clone(), &sessions))
+                .configure(|cfg| flow_pages::configure(cfg, pages.clone(), &sessions))
                 .default_service(web::to(not_found))
         })
         .workers(budget.workers)

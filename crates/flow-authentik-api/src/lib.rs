@@ -176,6 +176,33 @@ impl Sessions {
     }
 }
 
+impl Sessions {
+    /// Mounts `scope` behind this session middleware, so that its handlers read and write the
+    /// executor's session (the hosted pages share the `authentik_session` cookie).
+    pub fn mount_scope(&self, cfg: &mut web::ServiceConfig, scope: actix_web::Scope) {
+        match &self.backend {
+            Backend::Cookie => {
+                cfg.service(scope.wrap(self.middleware(CookieSessionStore::default())));
+            }
+            Backend::Redis(store) => {
+                cfg.service(scope.wrap(self.middleware(store.clone())));
+            }
+        }
+    }
+
+    /// Mounts `resource` behind this session middleware (see [`Sessions::mount_scope`]).
+    pub fn mount_resource(&self, cfg: &mut web::ServiceConfig, resource: actix_web::Resource) {
+        match &self.backend {
+            Backend::Cookie => {
+                cfg.service(resource.wrap(self.middleware(CookieSessionStore::default())));
+            }
+            Backend::Redis(store) => {
+                cfg.service(resource.wrap(self.middleware(store.clone())));
+            }
+        }
+    }
+}
+
 fn session_key(key: &[u8]) -> Result<Key, AuthentikError> {
     if key.len() < MIN_SESSION_KEY_BYTES {
         return Err(AuthentikError::SessionKey);

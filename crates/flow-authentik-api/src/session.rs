@@ -90,6 +90,12 @@ impl<'a> FlowSession<'a> {
             .map_err(|error| AuthentikError::Session(error.to_string()))
     }
 
+    /// Signs out: the whole session (user and running executions) is dropped and its cookie
+    /// removed.
+    pub fn sign_out(&self) {
+        self.0.purge();
+    }
+
     /// Who is signed in, if anyone.
     pub fn signed_in(&self) -> Option<SignedIn> {
         self.0.get::<SignedIn>(USER_KEY).ok().flatten()

@@ -20,20 +20,20 @@ const PASSWORD: &str = "a long enough password";
 const QUERY: &str = "?query=next%3D%252Fapp%252F";
 
 /// A running server and a cookie-keeping client that does not follow redirects.
-struct Browser {
-    base: String,
-    client: reqwest::Client,
+pub(crate) struct Browser {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
     jar: Arc<reqwest::cookie::Jar>,
     outbox: std::path::PathBuf,
     _temp: tempfile::TempDir,
 }
 
 impl Browser {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with(|_| {}).await
     }
 
-    async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+    pub(crate) async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let temp = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", temp.path().join("flowd.db").display());
         let outbox = temp.path().join("outbox");
@@ -69,7 +69,7 @@ impl Browser {
     }
 
     /// The `Cookie` header the jar would send.
-    fn cookies(&self) -> String {
+    pub(crate) fn cookies(&self) -> String {
         let url = self.base.parse().unwrap();
         self.jar
             .cookies(&url)
@@ -77,7 +77,10 @@ impl Browser {
             .unwrap_or_default()
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Option<String>, Value) {
+    pub(crate) async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> (StatusCode, Option<String>, Value) {
         let response = request
             .header("accept", "application/json")
             .send()
@@ -100,14 +103,18 @@ impl Browser {
         (status, location, body)
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
         let (status, _, body) = self
             .send(self.client.get(format!("{}{path}", self.base)))
             .await;
         (status, body)
     }
 
-    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Option<String>, Value) {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> (StatusCode, Option<String>, Value) {
         self.send(self.client.post(format!("{}{path}", self.base)).json(body))
             .await
     }
@@ -182,7 +189,7 @@ fn fill(challenge: &Value, values: &[(&str, &str)]) -> Value {
 }
 
 /// Registers `email` through the executor's registration flow, answering prompts until done.
-async fn register_here(browser: &Browser, email: &str, password: &str) -> Value {
+pub(crate) async fn register_here(browser: &Browser, email: &str, password: &str) -> Value {
     let path = executor("default-registration");
     let (status, mut challenge) = browser.get(&path).await;
     assert_eq!(status, StatusCode::OK);

@@ -1,0 +1,261 @@
+// flowd's hosted pages in a real browser: Debian's Chromium driven by playwright-core.
+// Started by bins/flowd/tests/it/browser.rs against a real flowd; reads from the environment:
+//   FLOWD_BASE        the server's base URL (http://127.0.0.1:PORT)
+//   FLOWD_OUTBOX      the server's mail directory (recovery codes are read from it)
+//   FLOWD_SHOTS       where the screenshot of each page state goes
+//   FLOWD_CHROMIUM    the browser (default /usr/bin/chromium)
+// Every page state is checked with axe-core (no serious or critical violation) and saved as a
+// screenshot; a Content-Security-Policy violation or a page error fails the run.
+import { createHmac } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const base = process.env.FLOWD_BASE;
+const outbox = process.env.FLOWD_OUTBOX;
+const shots = process.env.FLOWD_SHOTS;
+if (!base || !outbox || !shots) throw new Error("FLOWD_BASE, FLOWD_OUTBOX and FLOWD_SHOTS must be set");
+mkdirSync(shots, { recursive: true });
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+const EMAIL = "browser@example.com";
+const PASSWORD = "correct horse battery";
+const NEW_PASSWORD = "a brand new passphrase";
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/** The page's problems (CSP violations, script errors) collected while it runs. */
+function watch(page, problems) {
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy|Refused to/i.test(message.text())) {
+      problems.push("CSP: " + message.text());
+    }
+  });
+  page.on("pageerror", (error) => problems.push("script error: " + error.message));
+}
+
+/** Screenshot and accessibility check of the page's current state. */
+async function snap(page, name) {
+  await page.screenshot({ path: path.join(shots, name + ".png"), fullPage: true });
+  // CDP evaluation is not subject to the page's CSP, so axe needs no inline script.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } }),
+  );
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  check(bad.length === 0, `${name}: accessibility violations: ` + JSON.stringify(bad.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target) }))));
+  console.log(`ok ${name} (axe: ${result.violations.length} minor or moderate, ${result.passes.length} rules passed)`);
+}
+
+/** The RFC 6238 code of a base32 secret at `time` (ms). */
+function totp(secret, time = Date.now(), digits = 6, period = 30) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/=+$/, "").toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(time / 1000 / period)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits;
+  return String(value).padStart(digits, "0");
+}
+
+/** The code of the newest mail to `to` in the outbox. */
+function mailedCode(to) {
+  const mails = readdirSync(outbox).sort().map((name) => readFileSync(path.join(outbox, name), "utf8")).filter((text) => text.includes(to));
+  check(mails.length > 0, "no mail to " + to);
+  const match = /Your code is: (\d{6})/.exec(mails[mails.length - 1]);
+  check(match, "no code in the mail to " + to);
+  return match[1];
+}
+
+async function expectAutocomplete(page, name, value) {
+  const actual = await page.locator(`#stage [name="${name}"]:not([hidden])`).getAttribute("autocomplete");
+  check(actual === value, `${name}: autocomplete ${actual}, expected ${value}`);
+}
+
+async function submitStage(page) {
+  await page.locator("#stage button[type=submit]").click();
+}
+
+/** Waits until the stage shows a form whose fields include `name`. */
+async function waitField(page, name) {
+  await page.locator(`#stage [name="${name}"]:not([hidden])`).first().waitFor();
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.FLOWD_CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const problems = [];
+async function newPage(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, ...options });
+  const page = await context.newPage();
+  watch(page, problems);
+  return page;
+}
+
+try {
+  // 1. A new visitor at / lands on the login page; it works in German and in dark mode too.
+  let page = await newPage({ locale: "de-DE", colorScheme: "dark" });
+  await page.goto(base + "/");
+  await waitField(page, "uid_field");
+  check((await page.locator("#stage button[type=submit]").textContent()) === "Anmelden", "German button text");
+  await snap(page, "login-de-dark");
+  await page.context().close();
+
+  page = await newPage();
+  await page.goto(base + "/");
+  await waitField(page, "uid_field");
+  check(new URL(page.url()).pathname === "/if/flow/default-login/", "at the login page: " + page.url());
+  check((await page.title()) === "Default Login Flow", "title " + (await page.title()));
+  await expectAutocomplete(page, "uid_field", "username");
+  await snap(page, "login");
+
+  // 2. Registration from the login page's link, keyboard only.
+  await page.locator("#enroll-link").focus();
+  await page.keyboard.press("Enter");
+  await waitField(page, "identifier");
+  await snap(page, "register-identifier");
+  await page.keyboard.type(EMAIL);
+  await page.keyboard.press("Enter");
+  await waitField(page, "password");
+  await expectAutocomplete(page, "password", "new-password");
+  await page.locator('#stage [name="password"]').fill(PASSWORD);
+  if (await page.locator('#stage [name="password_confirm"]').count()) {
+    await expectAutocomplete(page, "password_confirm", "new-password");
+    await page.locator('#stage [name="password_confirm"]').fill(PASSWORD);
+  }
+  await snap(page, "register-password");
+  await submitStage(page);
+  await waitField(page, "given_name");
+  await page.locator('#stage [name="given_name"]').fill("Ada");
+  await page.locator('#stage [name="family_name"]').fill("Lovelace");
+  await snap(page, "register-profile");
+  await submitStage(page);
+  await page.waitForURL(base + "/if/user/");
+  await page.locator("#signed-in-as").waitFor();
+  check((await page.locator("#signed-in-as strong").textContent()) === EMAIL, "account shows the user");
+  await snap(page, "account");
+
+  // 3. Sign out, then a wrong password shows its error beside the field.
+  await page.locator("#sign-out").click();
+  await page.waitForURL(base + "/if/flow/default-login/");
+  await waitField(page, "uid_field");
+  await page.locator('#stage [name="uid_field"]').fill(EMAIL);
+  await submitStage(page);
+  await waitField(page, "password");
+  await expectAutocomplete(page, "password", "current-password");
+  await page.locator('#stage [name="password"]').fill("not the password");
+  await submitStage(page);
+  await page.locator('#stage [name="password"][aria-invalid="true"]').waitFor();
+  const describedBy = await page.locator('#stage [name="password"]').getAttribute("aria-describedby");
+  const fieldError = page.locator("#" + describedBy.split(" ")[0]);
+  check((await fieldError.getAttribute("role")) === "alert", "the field's error is announced");
+  check((await fieldError.textContent()).trim().length > 0, "the field's error is shown beside it");
+  await snap(page, "wrong-password");
+
+  // 4. The right password signs in.
+  await waitField(page, "password");
+  await page.locator('#stage [name="password"]').fill(PASSWORD);
+  await submitStage(page);
+  await page.waitForURL(base + "/if/user/");
+
+  // 5. Enrol an authenticator app: read the key the page shows, answer with a computed code.
+  await page.locator("#mfa-setup").click();
+  await page.locator("#totp-secret").waitFor();
+  await page.locator("img.qr:not([hidden])").waitFor();
+  const secret = (await page.locator("#totp-secret").textContent()).trim();
+  check(/^[A-Z2-7]{16,}$/.test(secret), "a base32 key is shown: " + secret);
+  const qrSrc = await page.locator("img.qr").getAttribute("src");
+  check(qrSrc.startsWith("blob:"), "the QR code is drawn here, not fetched with the key: " + qrSrc);
+  await expectAutocomplete(page, "code", "one-time-code");
+  await snap(page, "totp-setup");
+  await page.locator('#stage [name="code"]').fill(totp(secret));
+  const enrolledAt = Date.now();
+  await submitStage(page);
+  await page.waitForURL(base + "/if/user/");
+  await page.locator("#signed-in-as").waitFor();
+
+  // 6. Sign in again: password, then the app's code (of a later period than the one used).
+  await page.locator("#sign-out").click();
+  await waitField(page, "uid_field");
+  await page.locator('#stage [name="uid_field"]').fill(EMAIL);
+  await submitStage(page);
+  await waitField(page, "password");
+  await page.locator('#stage [name="password"]').fill(PASSWORD);
+  await submitStage(page);
+  await waitField(page, "code");
+  await snap(page, "totp-validate");
+  const nextPeriod = (Math.floor(enrolledAt / 30000) + 1) * 30000;
+  if (Date.now() < nextPeriod) await page.waitForTimeout(nextPeriod - Date.now() + 200);
+  await page.locator('#stage [name="code"]').fill(totp(secret));
+  await submitStage(page);
+  await page.waitForURL(base + "/if/user/");
+  await page.locator("#signed-in-as").waitFor();
+  await page.context().close();
+
+  // 7. Recover the password with the mailed code, then sign in with the new one.
+  page = await newPage();
+  await page.goto(base + "/");
+  await page.locator("#recovery-link").click();
+  await waitField(page, "uid_field");
+  await snap(page, "recovery-identifier");
+  await page.locator('#stage [name="uid_field"]').fill(EMAIL);
+  await submitStage(page);
+  await waitField(page, "code");
+  await snap(page, "recovery-code");
+  await page.locator('#stage [name="code"]').fill(mailedCode(EMAIL));
+  await submitStage(page);
+  await waitField(page, "password");
+  await expectAutocomplete(page, "password", "new-password");
+  await page.locator('#stage [name="password"]').fill(NEW_PASSWORD);
+  if (await page.locator('#stage [name="password_confirm"]').count()) {
+    await page.locator('#stage [name="password_confirm"]').fill(NEW_PASSWORD);
+  }
+  await snap(page, "recovery-password");
+  await submitStage(page);
+  await page.waitForURL((url) => url.origin === base && url.pathname !== "/if/flow/default-password-recovery/");
+  console.log("ok recovery ended at " + page.url());
+  await page.context().close();
+
+  page = await newPage();
+  await page.goto(base + "/if/flow/default-login/");
+  await waitField(page, "uid_field");
+  await page.locator('#stage [name="uid_field"]').fill(EMAIL);
+  await submitStage(page);
+  await waitField(page, "password");
+  await page.locator('#stage [name="password"]').fill(NEW_PASSWORD);
+  await submitStage(page);
+  await waitField(page, "code");
+  console.log("ok the new password is accepted (the app's code is asked next)");
+  await page.context().close();
+
+  // 8. A hostile ?next= never takes the browser off-site.
+  page = await newPage();
+  await page.goto(base + "/if/flow/default-registration/?next=" + encodeURIComponent("https://evil.example/phish"));
+  await waitField(page, "identifier");
+  await page.locator('#stage [name="identifier"]').fill("second@example.com");
+  await submitStage(page);
+  await waitField(page, "password");
+  await page.locator('#stage [name="password"]').fill(PASSWORD);
+  if (await page.locator('#stage [name="password_confirm"]').count()) {
+    await page.locator('#stage [name="password_confirm"]').fill(PASSWORD);
+  }
+  await submitStage(page);
+  await waitField(page, "given_name");
+  await submitStage(page);
+  await page.waitForURL(base + "/if/user/");
+  check(new URL(page.url()).origin === base, "stayed on " + base + ", at " + page.url());
+  console.log("ok a hostile next= stays on site: " + page.url());
+  await page.context().close();
+
+  check(problems.length === 0, "page problems:\n" + problems.join("\n"));
+  console.log("ok all page states");
+} finally {
+  await browser.close();
+}

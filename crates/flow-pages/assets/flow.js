@@ -1,0 +1,282 @@
+// flowd's flow page: runs any flow through the authentik-style executor on this server.
+// Each challenge `component` has one renderer in `renderers`; a new challenge type is one more
+// entry there, not a new page.
+"use strict";
+
+(function () {
+  const { t, el, announce, show, page, safeTarget, json } = window.flowd;
+
+  // The executor URL; the page's own query (`?next=...`) travels as the executor's `query`.
+  const search = window.location.search.replace(/^\?/, "");
+  const executor = page.executor + "?query=" + encodeURIComponent(search);
+  let busy = false;
+  let idCounter = 0;
+
+  function uid(prefix) {
+    idCounter += 1;
+    return prefix + "-" + idCounter;
+  }
+
+  // --- talking to the executor ---------------------------------------------------------
+
+  async function call(method, body) {
+    let response;
+    try {
+      response = await fetch(executor, {
+        method,
+        credentials: "same-origin",
+        headers: body ? { "Content-Type": "application/json", Accept: "application/json" } : { Accept: "application/json" },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    } catch (_) {
+      announce(t("network_error"));
+      return;
+    }
+    const challenge = await json(response);
+    if (!challenge || typeof challenge.component !== "string") {
+      // Executor errors are `{detail, code}` (unknown flow, cross-site, rate limit...).
+      announce((challenge && challenge.detail) || t("network_error"));
+      return;
+    }
+    render(challenge);
+  }
+
+  async function submit(component, values, form) {
+    if (busy) return;
+    busy = true;
+    const button = form && form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    try {
+      await call("POST", Object.assign({ component }, values));
+    } finally {
+      busy = false;
+      if (button && button.isConnected) button.disabled = false;
+    }
+  }
+
+  // --- building blocks -------------------------------------------------------------------
+
+  /** One labelled input; its errors (from `response_errors`) sit under it, tied by aria. */
+  function field(spec, errors) {
+    const id = uid("f");
+    const errorId = id + "-error";
+    const messages = (errors[spec.name] || []).map((error) => error.string).filter(Boolean);
+    const attrs = {
+      id,
+      name: spec.name,
+      type: spec.type || "text",
+      autocomplete: spec.autocomplete || "off",
+      inputmode: spec.inputmode,
+      required: spec.required !== false,
+      placeholder: spec.placeholder || null,
+      "aria-invalid": messages.length ? "true" : null,
+      "aria-describedby": [messages.length ? errorId : null, spec.help ? id + "-help" : null].filter(Boolean).join(" ") || null,
+    };
+    let input;
+    if (spec.type === "select") {
+      delete attrs.type;
+      delete attrs.placeholder;
+      input = el("select", attrs, [
+        el("option", { value: "", text: t("choose") }),
+        ...(spec.choices || []).map((choice) =>
+          el("option", { value: choice.value, text: choice.label, selected: choice.value === spec.value }),
+        ),
+      ]);
+    } else if (spec.type === "checkbox") {
+      attrs.checked = spec.value === "true" || spec.value === true;
+      input = el("input", attrs);
+    } else {
+      input = el("input", Object.assign(attrs, { value: spec.value || null }));
+    }
+    const label = el("label", { for: id, text: spec.label });
+    const help = spec.help ? el("p", { id: id + "-help", class: "help", text: spec.help }) : null;
+    const error = messages.length ? el("p", { id: errorId, class: "field-error", role: "alert", text: messages.join(" ") }) : null;
+    const wrapper = spec.type === "checkbox"
+      ? el("div", { class: "field checkbox" }, [input, label, help, error])
+      : el("div", { class: "field" }, [label, input, help, error]);
+    return { wrapper, input, name: spec.name, type: spec.type };
+  }
+
+  /** A form of `fields` that submits `component` with the fields' values (and `extra`). */
+  function form(component, fields, errors, options) {
+    const built = fields.map((spec) => field(spec, errors));
+    const formNode = el("form", { novalidate: true }, [
+      ...built.map((f) => f.wrapper),
+      el("button", { type: "submit", text: (options && options.submit) || t("continue") }),
+    ]);
+    formNode.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const values = {};
+      for (const f of built) {
+        values[f.name] = f.type === "checkbox" ? f.input.checked : f.input.value;
+      }
+      submit(component, values, formNode);
+    });
+    return { node: formNode, fields: built };
+  }
+
+  function link(href, text, id) {
+    return href ? el("p", { class: "link" }, [el("a", { href, id, text })]) : null;
+  }
+
+  function pendingUser(name) {
+    return name ? el("p", { class: "pending-user" }, [t("pending_user") + " ", el("strong", { text: name })]) : null;
+  }
+
+  function startOver(challenge) {
+    const button = el("button", { type: "button", class: "secondary", id: "start-over", text: t("try_again") });
+    button.addEventListener("click", async () => {
+      const cancel = (challenge.flow_info && challenge.flow_info.cancel_url) || null;
+      if (cancel && safeTarget(cancel)) {
+        try {
+          await fetch(cancel, { credentials: "same-origin", redirect: "manual" });
+        } catch (_) {
+          // Reloading starts over all the same once the execution expires.
+        }
+      }
+      window.location.reload();
+    });
+    return button;
+  }
+
+  // --- one renderer per challenge component ---------------------------------------------
+
+  const promptTypes = {
+    text: { type: "text", autocomplete: "off" },
+    text_area: { type: "text", autocomplete: "off" },
+    username: { type: "text", autocomplete: "username" },
+    email: { type: "email", autocomplete: "email" },
+    password: { type: "password", autocomplete: "new-password" },
+    number: { type: "number", autocomplete: "off", inputmode: "numeric" },
+    checkbox: { type: "checkbox" },
+    dropdown: { type: "select" },
+    date: { type: "date", autocomplete: "off" },
+  };
+
+  const renderers = {
+    "ak-stage-identification"(challenge, errors) {
+      const emailOnly = Array.isArray(challenge.user_fields) && challenge.user_fields.length === 1 && challenge.user_fields[0] === "email";
+      const fields = [{
+        name: "uid_field",
+        label: emailOnly ? t("email_label") : t("identifier_label"),
+        type: emailOnly ? "email" : "text",
+        autocomplete: "username",
+      }];
+      if (challenge.password_fields) {
+        fields.push({ name: "password", label: t("password_label"), type: "password", autocomplete: "current-password" });
+      }
+      const built = form(challenge.component, fields, errors, { submit: t("sign_in") });
+      return [built.node, link(challenge.recovery_url, t("forgot_password"), "recovery-link"), link(challenge.enroll_url, t("enroll"), "enroll-link")];
+    },
+
+    "ak-stage-password"(challenge, errors) {
+      const built = form(challenge.component, [
+        { name: "password", label: t("password_label"), type: "password", autocomplete: "current-password" },
+      ], errors, { submit: t("sign_in") });
+      // Password managers pair the password with the username: give them one, hidden.
+      built.node.prepend(el("input", { type: "text", name: "username", autocomplete: "username", value: challenge.pending_user || "", hidden: true, "aria-hidden": "true", tabindex: "-1" }));
+      return [pendingUser(challenge.pending_user), built.node, link(challenge.recovery_url, t("forgot_password"), "recovery-link")];
+    },
+
+    "ak-stage-prompt"(challenge, errors) {
+      const fields = (challenge.fields || []).slice().sort((a, b) => (a.order || 0) - (b.order || 0)).map((prompt) => {
+        const kind = promptTypes[prompt.type] || promptTypes.text;
+        return Object.assign({}, kind, {
+          name: prompt.field_key,
+          label: prompt.label || prompt.field_key,
+          required: prompt.required,
+          placeholder: prompt.placeholder,
+          value: prompt.initial_value,
+          choices: prompt.choices,
+          help: prompt.sub_text,
+        });
+      });
+      return [form(challenge.component, fields, errors).node];
+    },
+
+    "ak-stage-authenticator-validate"(challenge, errors) {
+      const device = (challenge.device_challenges || [])[0] || {};
+      const help = device.device_class === "email" ? t("code_email_help") : t("code_totp_help");
+      const built = form(challenge.component, [
+        { name: "code", label: t("code_label"), type: "text", autocomplete: "one-time-code", inputmode: "numeric", help },
+      ], errors);
+      return [pendingUser(challenge.pending_user), built.node];
+    },
+
+    "ak-stage-authenticator-totp"(challenge, errors) {
+      let secret = "";
+      try {
+        secret = new URL(challenge.config_url).searchParams.get("secret") || "";
+      } catch (_) {
+        secret = "";
+      }
+      const image = el("img", { class: "qr", alt: t("totp_qr_alt"), width: 200, height: 200, hidden: true });
+      fetch("/if/qr", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ uri: challenge.config_url }),
+      }).then(async (response) => {
+        if (!response.ok) return;
+        image.src = URL.createObjectURL(await response.blob());
+        image.hidden = false;
+      }).catch(() => {});
+      const built = form(challenge.component, [
+        { name: "code", label: t("code_label"), type: "text", autocomplete: "one-time-code", inputmode: "numeric", help: t("totp_code_help") },
+      ], errors);
+      return [
+        el("p", { text: t("totp_intro") }),
+        image,
+        el("p", { class: "secret" }, [t("totp_secret_label") + ": ", el("code", { id: "totp-secret", text: secret })]),
+        built.node,
+      ];
+    },
+
+    "ak-stage-access-denied"(challenge) {
+      return [
+        el("h2", { text: t("access_denied") }),
+        el("p", { class: "alert", id: "denied-message", text: challenge.error_message || t("access_denied") }),
+        startOver(challenge),
+      ];
+    },
+
+    "ak-stage-flow-error"(challenge) {
+      return [
+        el("h2", { text: t("flow_error") }),
+        el("p", { class: "alert", id: "error-message", text: challenge.error || t("flow_error") }),
+        challenge.request_id ? el("p", { class: "help" }, [t("request_id") + ": ", el("code", { id: "request-id", text: challenge.request_id })]) : null,
+        startOver(challenge),
+      ];
+    },
+
+    "xak-flow-redirect"(challenge) {
+      if (!safeTarget(challenge.to)) {
+        return [el("p", { class: "alert", text: t("unsafe_redirect") })];
+      }
+      window.location.assign(challenge.to);
+      return [el("p", { text: t("redirecting") })];
+    },
+  };
+
+  function render(challenge) {
+    const title = challenge.flow_info && challenge.flow_info.title;
+    if (title) {
+      document.title = title;
+      document.getElementById("title").textContent = title;
+    }
+    const errors = challenge.response_errors || {};
+    const general = (errors.non_field_errors || []).map((error) => error.string).filter(Boolean);
+    const renderer = renderers[challenge.component];
+    const nodes = renderer
+      ? renderer(challenge, errors)
+      : [el("p", { class: "alert", text: t("unsupported") + " (" + challenge.component + ")" })];
+    show(nodes.filter(Boolean));
+    // Errors of the whole form go to the alert region; a field's own errors sit beside it
+    // (role=alert, so they are read out as well).
+    announce(general.join(" "));
+    const focus = document.querySelector("#stage [aria-invalid=true]") || document.querySelector("#stage input:not([hidden]), #stage select, #stage button");
+    if (focus) focus.focus();
+  }
+
+  call("GET");
+})();
