@@ -21,6 +21,7 @@ pub(crate) fn asset(name: &str) -> Option<Asset> {
         "account.js" => (include_bytes!("../assets/account.js"), JS),
         "common.js" => (include_bytes!("../assets/common.js"), JS),
         "pages.css" => (include_bytes!("../assets/pages.css"), CSS),
+        "favicon.svg" => (include_bytes!("../assets/favicon.svg"), "image/svg+xml"),
         _ => return None,
     };
     Some(Asset { body, content_type })

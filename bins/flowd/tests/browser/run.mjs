@@ -109,8 +109,20 @@ try {
   await page.context().close();
 
   page = await newPage();
+  const loaded = [];
+  page.on("requestfinished", (request) => loaded.push(request));
   await page.goto(base + "/");
   await waitField(page, "uid_field");
+  await page.waitForLoadState("networkidle");
+  // The login page's weight: every request of a first visit, headers and bodies as sent.
+  let bytes = 0;
+  for (const request of loaded) {
+    const sizes = await request.sizes();
+    bytes += sizes.requestHeadersSize + sizes.requestBodySize + sizes.responseHeadersSize + sizes.responseBodySize;
+  }
+  console.log(`page weight of the login page: ${bytes} bytes in ${loaded.length} requests`);
+  check(bytes <= 60 * 1024, "the login page stays under 60 KB");
+  page.removeAllListeners("requestfinished");
   check(new URL(page.url()).pathname === "/if/flow/default-login/", "at the login page: " + page.url());
   check((await page.title()) === "Default Login Flow", "title " + (await page.title()));
   await expectAutocomplete(page, "uid_field", "username");

@@ -189,6 +189,7 @@ async fn assets_come_from_the_binary_with_validators_and_the_brand_from_settings
         ("flow.js", "text/javascript"),
         ("account.js", "text/javascript"),
         ("pages.css", "text/css"),
+        ("favicon.svg", "image/svg+xml"),
         ("brand.css", "text/css"),
     ] {
         let path = format!("/if/assets/{name}");
