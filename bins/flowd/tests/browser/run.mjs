@@ -4,6 +4,7 @@
 //   FLOWD_OUTBOX      the server's mail directory (recovery codes are read from it)
 //   FLOWD_SHOTS       where the screenshot of each page state goes
 //   FLOWD_CHROMIUM    the browser (default /usr/bin/chromium)
+//   FLOWD_TOKEN       the admin token (the flows of fixtures/ are installed with it)
 // Every page state is checked with axe-core (no serious or critical violation) and saved as a
 // screenshot; a Content-Security-Policy violation or a page error fails the run.
 import { createHmac } from "node:crypto";
@@ -15,7 +16,8 @@ import { chromium } from "playwright-core";
 const base = process.env.FLOWD_BASE;
 const outbox = process.env.FLOWD_OUTBOX;
 const shots = process.env.FLOWD_SHOTS;
-if (!base || !outbox || !shots) throw new Error("FLOWD_BASE, FLOWD_OUTBOX and FLOWD_SHOTS must be set");
+const token = process.env.FLOWD_TOKEN;
+if (!base || !outbox || !shots || !token) throw new Error("FLOWD_BASE, FLOWD_OUTBOX, FLOWD_SHOTS and FLOWD_TOKEN must be set");
 mkdirSync(shots, { recursive: true });
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
@@ -71,6 +73,24 @@ function mailedCode(to) {
   const match = /Your code is: (\d{6})/.exec(mails[mails.length - 1]);
   check(match, "no code in the mail to " + to);
   return match[1];
+}
+
+/** Creates, compiles and activates the flow of `fixtures/<name>.json` over the admin API. */
+async function install(name) {
+  const flow = JSON.parse(readFileSync(new URL(`fixtures/${name}.json`, import.meta.url), "utf8"));
+  const admin = async (method, route, body) => {
+    const response = await fetch(base + "/api/admin/flows" + route, {
+      method,
+      headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+      body: body && JSON.stringify(body),
+    });
+    const answer = await response.json();
+    check(response.ok, `${method} ${route}: ${response.status} ${JSON.stringify(answer)}`);
+    return answer;
+  };
+  const { id } = await admin("POST", "", flow);
+  await admin("POST", `/${id}/compile`);
+  await admin("POST", `/${id}/activate`);
 }
 
 async function expectAutocomplete(page, name, value) {
@@ -264,6 +284,50 @@ try {
   await page.waitForURL(base + "/if/user/");
   check(new URL(page.url()).origin === base, "stayed on " + base + ", at " + page.url());
   console.log("ok a hostile next= stays on site: " + page.url());
+  await page.context().close();
+
+  // 9. Every prompt field type, required-field errors, then access denied and starting over.
+  await install("all-fields");
+  page = await newPage();
+  await page.goto(base + "/if/flow/all-fields/");
+  await waitField(page, "nickname");
+  const types = {};
+  for (const name of ["nickname", "contact", "age", "phone", "birthday", "terms", "colour"]) {
+    const input = page.locator(`#stage [name="${name}"]`);
+    types[name] = (await input.evaluate((node) => node.tagName.toLowerCase())) + ":" + ((await input.getAttribute("type")) || "");
+  }
+  check(JSON.stringify(types) === JSON.stringify({
+    nickname: "input:text", contact: "input:email", age: "input:number", phone: "input:text",
+    birthday: "input:date", terms: "input:checkbox", colour: "select:",
+  }), "prompt field types: " + JSON.stringify(types));
+  await expectAutocomplete(page, "contact", "email");
+  check((await page.locator('#stage [name="nickname"]').getAttribute("placeholder")) === "Ace", "placeholder");
+  check((await page.locator('#stage [name="colour"] option').count()) === 3, "dropdown choices");
+  await snap(page, "prompt-all-fields");
+  await submitStage(page);
+  await page.locator('#stage [name="nickname"][aria-invalid="true"]').waitFor();
+  await snap(page, "prompt-required");
+  await page.locator('#stage [name="nickname"]').fill("Ace");
+  await page.locator('#stage [name="contact"]').fill("ace@example.com");
+  await page.locator('#stage [name="age"]').fill("36");
+  await page.locator('#stage [name="birthday"]').fill("1990-05-17");
+  await page.locator('#stage [name="terms"]').check();
+  await page.locator('#stage [name="colour"]').selectOption("green");
+  await submitStage(page);
+  await page.locator("#denied-message").waitFor();
+  check((await page.locator("#denied-message").textContent()) === "Registrations are closed.", "the failure's message");
+  await snap(page, "access-denied");
+  await page.locator("#start-over").click();
+  await waitField(page, "nickname");
+  await page.context().close();
+
+  // 10. A step this server cannot run yet ends in access denied, with the server's reason.
+  await install("social-login");
+  page = await newPage();
+  await page.goto(base + "/if/flow/social-login/");
+  await page.locator("#denied-message").waitFor();
+  check(/does not support/.test(await page.locator("#denied-message").textContent()), "the reason is shown");
+  await snap(page, "unsupported-step");
   await page.context().close();
 
   check(problems.length === 0, "page problems:\n" + problems.join("\n"));

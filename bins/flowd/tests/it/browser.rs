@@ -78,6 +78,7 @@ async fn the_hosted_pages_run_every_default_flow_in_chromium() {
             .env("FLOWD_BASE", &base)
             .env("FLOWD_OUTBOX", &outbox)
             .env("FLOWD_SHOTS", &shots)
+            .env("FLOWD_TOKEN", TOKEN)
             .env("FLOWD_CHROMIUM", chromium())
             .output()
     })
