@@ -18,12 +18,16 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::json;
 
-/// Path prefixes the limit applies to: the two flow protocols.
-const LIMITED_PREFIXES: [&str; 4] = [
+/// Path prefixes the limit applies to: the two flow protocols, and the hosted pages that look
+/// something up or draw a QR code (their static assets are not limited).
+const LIMITED_PREFIXES: [&str; 7] = [
     "/api/server/v1/flow/",
     "/flow/execute",
     "/api/v3/",
     "/flows/-/",
+    "/if/flow/",
+    "/if/user/",
+    "/if/qr",
 ];
 
 /// The per-address limiter of the flow endpoints (or none: limits off).
@@ -123,10 +127,19 @@ mod tests {
             "/flow/execute",
             "/api/v3/flows/executor/login/",
             "/flows/-/cancel/",
+            "/if/flow/default-login/",
+            "/if/user/sign-out",
+            "/if/qr",
         ] {
             assert!(limited(path), "{path}");
         }
-        for path in ["/healthz", "/metrics", "/api/admin/flows", "/oauth2/jwks"] {
+        for path in [
+            "/healthz",
+            "/metrics",
+            "/api/admin/flows",
+            "/oauth2/jwks",
+            "/if/assets/flow.js",
+        ] {
             assert!(!limited(path), "{path}");
         }
     }
