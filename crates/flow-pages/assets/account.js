@@ -17,7 +17,10 @@
       return;
     }
     if (response.status === 403 || response.status === 401) {
-      window.location.assign("/");
+      // The session names a user who is gone: end it, or / would send us straight back here.
+      const form = el("form", { method: "post", action: page.sign_out });
+      document.body.append(form);
+      form.submit();
       return;
     }
     const body = await json(response);

@@ -35,12 +35,13 @@ window.flowd = (function () {
     return node;
   }
 
-  /** Shows `message` in the page's alert region (screen readers announce it); empty hides it. */
+  /** Shows `message` in the page's alert region, which stays in the page so that screen
+   *  readers announce each change; it is emptied first, so a repeated message is read again. */
   function announce(message) {
     const region = document.getElementById("announce");
     if (!region) return;
-    region.textContent = message || "";
-    region.hidden = !message;
+    region.textContent = "";
+    if (message) window.requestAnimationFrame(() => { region.textContent = message; });
   }
 
   /** Replaces the page's stage with `nodes`. */
@@ -49,16 +50,19 @@ window.flowd = (function () {
     stage.replaceChildren(...[].concat(nodes));
   }
 
-  /** Whether `to` may be followed: a path on this server, or an http(s) URL. */
+  /** Whether `to` may be followed: an http(s) URL, or a relative one that stays on this
+   *  server once the browser has parsed it (it drops tabs and newlines: "/\t/x" is "//x"). */
   function safeTarget(to) {
     if (typeof to !== "string" || to === "") return false;
-    if (to.startsWith("/")) return !to.startsWith("//") && !to.startsWith("/\\");
+    let url;
     try {
-      const url = new URL(to);
-      return url.protocol === "https:" || url.protocol === "http:";
+      url = new URL(to, window.location.href);
     } catch (_) {
       return false;
     }
+    if (url.protocol !== "https:" && url.protocol !== "http:") return false;
+    const absolute = /^[a-z][a-z0-9+.-]*:/i.test(to.trim());
+    return absolute || url.origin === window.location.origin;
   }
 
   /** JSON of `response`, or null when its body is not JSON. */

@@ -29,16 +29,26 @@
         body: body ? JSON.stringify(body) : undefined,
       });
     } catch (_) {
-      announce(t("network_error"));
+      failed(method, t("network_error"));
       return;
     }
     const challenge = await json(response);
     if (!challenge || typeof challenge.component !== "string") {
       // Executor errors are `{detail, code}` (unknown flow, cross-site, rate limit...).
-      announce((challenge && challenge.detail) || t("network_error"));
+      failed(method, (challenge && challenge.detail) || t("network_error"));
       return;
     }
     render(challenge);
+  }
+
+  /** A request that brought no challenge: a failed submission keeps its form and says why;
+   *  a failed load says why and offers to try again, instead of "loading" for ever. */
+  function failed(method, message) {
+    announce(message);
+    if (method !== "GET") return;
+    const retry = el("button", { type: "button", class: "secondary", id: "retry", text: t("try_again") });
+    retry.addEventListener("click", () => call("GET"));
+    show([el("p", { class: "alert", id: "load-error", text: message }), retry]);
   }
 
   async function submit(component, values, form) {
@@ -88,7 +98,10 @@
     } else {
       input = el("input", Object.assign(attrs, { value: spec.value || null }));
     }
-    const label = el("label", { for: id, text: spec.label });
+    // Required fields of a prompt are marked (the `required` attribute tells assistive
+    // technology; the star tells everyone else).
+    const marker = spec.required === true ? el("span", { class: "required", "aria-hidden": "true", text: " *" }) : null;
+    const label = el("label", { for: id }, [spec.label, marker]);
     const help = spec.help ? el("p", { id: id + "-help", class: "help", text: spec.help }) : null;
     const error = messages.length ? el("p", { id: errorId, class: "field-error", role: "alert", text: messages.join(" ") }) : null;
     const wrapper = spec.type === "checkbox"
@@ -116,7 +129,7 @@
   }
 
   function link(href, text, id) {
-    return href ? el("p", { class: "link" }, [el("a", { href, id, text })]) : null;
+    return href && safeTarget(href) ? el("p", { class: "link" }, [el("a", { href, id, text })]) : null;
   }
 
   function pendingUser(name) {
@@ -217,15 +230,17 @@
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ uri: challenge.config_url }),
       }).then(async (response) => {
-        if (!response.ok) return;
+        if (!response.ok) throw new Error(String(response.status));
         image.src = URL.createObjectURL(await response.blob());
         image.hidden = false;
-      }).catch(() => {});
+      }).catch(() => {
+        image.replaceWith(el("p", { class: "help", id: "qr-failed", text: t("qr_failed") }));
+      });
       const built = form(challenge.component, [
         { name: "code", label: t("code_label"), type: "text", autocomplete: "one-time-code", inputmode: "numeric", help: t("totp_code_help") },
       ], errors);
       return [
-        el("p", { text: t("totp_intro") }),
+        el("p", { text: t("totp_intro"), tabindex: "-1", "data-focus": true }),
         image,
         el("p", { class: "secret" }, [t("totp_secret_label") + ": ", el("code", { id: "totp-secret", text: secret })]),
         built.node,
@@ -234,7 +249,7 @@
 
     "ak-stage-access-denied"(challenge) {
       return [
-        el("h2", { text: t("access_denied") }),
+        el("h2", { text: t("access_denied"), tabindex: "-1", "data-focus": true }),
         el("p", { class: "alert", id: "denied-message", text: challenge.error_message || t("access_denied") }),
         startOver(challenge),
       ];
@@ -242,7 +257,7 @@
 
     "ak-stage-flow-error"(challenge) {
       return [
-        el("h2", { text: t("flow_error") }),
+        el("h2", { text: t("flow_error"), tabindex: "-1", "data-focus": true }),
         el("p", { class: "alert", id: "error-message", text: challenge.error || t("flow_error") }),
         challenge.request_id ? el("p", { class: "help" }, [t("request_id") + ": ", el("code", { id: "request-id", text: challenge.request_id })]) : null,
         startOver(challenge),
@@ -274,7 +289,11 @@
     // Errors of the whole form go to the alert region; a field's own errors sit beside it
     // (role=alert, so they are read out as well).
     announce(general.join(" "));
-    const focus = document.querySelector("#stage [aria-invalid=true]") || document.querySelector("#stage input:not([hidden]), #stage select, #stage button");
+    // Focus: the first field to fix; else what the step says first when it is more than a
+    // form (the TOTP instructions, a denial); else the first field.
+    const focus = document.querySelector("#stage [aria-invalid=true]") ||
+      document.querySelector("#stage [data-focus]") ||
+      document.querySelector("#stage input:not([hidden]), #stage select, #stage button");
     if (focus) focus.focus();
   }
 

@@ -19,6 +19,9 @@ pub enum PagesError {
     /// No flow has this slug, or the path names no page.
     #[error("not found")]
     NotFound,
+    /// The path exists, but not for this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// A state-changing request came from another origin.
     #[error(transparent)]
     CrossSite(#[from] CrossSiteRequest),
@@ -44,6 +47,7 @@ impl PagesError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::CrossSite(_) => StatusCode::FORBIDDEN,
             Self::Body(BodyError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Body(BodyError::TimedOut) => StatusCode::REQUEST_TIMEOUT,
@@ -59,6 +63,7 @@ impl PagesError {
         match self {
             Self::Setting { .. } => "invalid_setting",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::CrossSite(_) => "cross_site_request",
             Self::Body(BodyError::TooLarge { .. }) => "body_too_large",
             Self::Body(BodyError::TimedOut) => "body_timeout",

@@ -109,7 +109,11 @@ impl PagesState {
     /// The state over `catalog`; `origins` is the executor's policy (the same pages may post).
     pub fn new(catalog: Arc<FlowCatalog>, settings: PagesSettings, origins: OriginPolicy) -> Self {
         let brand_css = match &settings.accent_color {
-            Some(color) => format!(":root {{ --accent: {color}; }}\n"),
+            // Light mode only: in dark mode a colour chosen for a light page would lack
+            // contrast, so the dark palette keeps its own accent.
+            Some(color) => format!(
+                "@media (prefers-color-scheme: light) {{ :root {{ --accent: {color}; }} }}\n"
+            ),
             None => "/* no accent colour set (FLOWD_PAGES_ACCENT_COLOR) */\n".to_owned(),
         };
         let mut state = Self {

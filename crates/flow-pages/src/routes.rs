@@ -6,7 +6,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use flow_authentik_api::Sessions;
 use flow_authentik_api::session::FlowSession;
-use flow_engine::{FlowType, TenantId};
+use flow_engine::{FlowStatus, FlowType, TenantId};
 use serde_json::{Value, json};
 
 use crate::assets::{asset, etag};
@@ -31,19 +31,48 @@ pub(crate) fn mount(
         cfg,
         web::resource("/")
             .app_data(state.clone())
-            .route(web::get().to(root)),
+            .route(web::get().to(root))
+            .default_service(web::to(not_allowed)),
     );
     sessions.mount_scope(
         cfg,
         web::scope(crate::PAGES_PREFIX)
             .app_data(state)
-            .service(web::resource("/flow/{slug}/").route(web::get().to(flow_page)))
-            .service(web::resource("/flow/{slug}").route(web::get().to(add_slash)))
-            .service(web::resource("/user/").route(web::get().to(account)))
-            .service(web::resource("/user").route(web::get().to(add_slash)))
-            .service(web::resource("/user/sign-out").route(web::post().to(sign_out)))
-            .service(web::resource("/qr").route(web::post().to(qr_code)))
-            .service(web::resource("/assets/{name}").route(web::get().to(static_asset)))
+            .service(
+                web::resource("/flow/{slug}/")
+                    .route(web::get().to(flow_page))
+                    .default_service(web::to(not_allowed)),
+            )
+            .service(
+                web::resource("/flow/{slug}")
+                    .route(web::get().to(add_slash))
+                    .default_service(web::to(not_allowed)),
+            )
+            .service(
+                web::resource("/user/")
+                    .route(web::get().to(account))
+                    .default_service(web::to(not_allowed)),
+            )
+            .service(
+                web::resource("/user")
+                    .route(web::get().to(add_slash))
+                    .default_service(web::to(not_allowed)),
+            )
+            .service(
+                web::resource("/user/sign-out")
+                    .route(web::post().to(sign_out))
+                    .default_service(web::to(not_allowed)),
+            )
+            .service(
+                web::resource("/qr")
+                    .route(web::post().to(qr_code))
+                    .default_service(web::to(not_allowed)),
+            )
+            .service(
+                web::resource("/assets/{name}")
+                    .route(web::get().to(static_asset))
+                    .default_service(web::to(not_allowed)),
+            )
             .default_service(web::to(not_found)),
     );
 }
@@ -124,6 +153,8 @@ impl PagesState {
         }
         let (title, message) = match error {
             PagesError::NotFound => ("page_not_found", "flow_not_found"),
+            PagesError::MethodNotAllowed => ("page_not_found", "page_not_found"),
+            PagesError::CrossSite(_) => ("flow_error", "cross_site"),
             _ => ("flow_error", "network_error"),
         };
         let shell = Shell {
@@ -214,7 +245,9 @@ async fn flow_page(
     let catalog = state.catalog.clone();
     let name = slug.clone();
     let stored = match web::block(move || catalog.get_by_name(&TenantId::default(), &name)).await {
-        Ok(Ok(stored)) => stored,
+        // Drafts and inactive flows have no page (their executor refuses them too).
+        Ok(Ok(stored)) if stored.flow.status == FlowStatus::Active => stored,
+        Ok(Ok(_)) => return state.error_page(language, &PagesError::NotFound),
         Ok(Err(error)) => return state.error_page(language, &error.into()),
         Err(_) => return state.error_page(language, &PagesError::Stopping),
     };
@@ -327,6 +360,11 @@ async fn static_asset(
     } else {
         builder.content_type(content_type).body(body.to_vec())
     }
+}
+
+/// A page path asked with a method it does not take.
+async fn not_allowed(state: web::Data<PagesState>, request: HttpRequest) -> HttpResponse {
+    state.error_page(language(&request), &PagesError::MethodNotAllowed)
 }
 
 /// Any other path under `/if/`.

@@ -160,6 +160,33 @@ async fn a_flow_page_carries_its_title_language_and_headers() {
         "/if/flow/default-login/?next=%2Fa"
     );
 
+    // A draft has no page.
+    let draft = browser
+        .client
+        .post(format!("{}/api/admin/flows", browser.base))
+        .bearer_auth(crate::support::TOKEN)
+        .json(
+            &json!({"name": "a-draft", "display_name": "A Draft", "type": "login",
+            "graph": {"nodes": [], "edges": []}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(draft.status(), StatusCode::CREATED);
+    let (status, _, html) = fetch(&browser, "/if/flow/a-draft/", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!html.contains("A Draft"), "{html}");
+
+    // A page path asked with another method: 405, with the same headers.
+    let response = browser
+        .client
+        .get(format!("{}/if/qr", browser.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_secured(response.headers());
+
     for missing in [
         "/if/flow/no-such-flow/",
         "/if/flow/a%20b/",
