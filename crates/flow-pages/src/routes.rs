@@ -29,52 +29,29 @@ pub(crate) fn mount(
 ) {
     sessions.mount_resource(
         cfg,
-        web::resource("/")
-            .app_data(state.clone())
-            .route(web::get().to(root))
-            .default_service(web::to(not_allowed)),
+        page_resource("/", web::get().to(root)).app_data(state.clone()),
     );
     sessions.mount_scope(
         cfg,
         web::scope(crate::PAGES_PREFIX)
             .app_data(state)
-            .service(
-                web::resource("/flow/{slug}/")
-                    .route(web::get().to(flow_page))
-                    .default_service(web::to(not_allowed)),
-            )
-            .service(
-                web::resource("/flow/{slug}")
-                    .route(web::get().to(add_slash))
-                    .default_service(web::to(not_allowed)),
-            )
-            .service(
-                web::resource("/user/")
-                    .route(web::get().to(account))
-                    .default_service(web::to(not_allowed)),
-            )
-            .service(
-                web::resource("/user")
-                    .route(web::get().to(add_slash))
-                    .default_service(web::to(not_allowed)),
-            )
-            .service(
-                web::resource("/user/sign-out")
-                    .route(web::post().to(sign_out))
-                    .default_service(web::to(not_allowed)),
-            )
-            .service(
-                web::resource("/qr")
-                    .route(web::post().to(qr_code))
-                    .default_service(web::to(not_allowed)),
-            )
-            .service(
-                web::resource("/assets/{name}")
-                    .route(web::get().to(static_asset))
-                    .default_service(web::to(not_allowed)),
-            )
+            .service(page_resource("/flow/{slug}/", web::get().to(flow_page)))
+            .service(page_resource("/flow/{slug}", web::get().to(add_slash)))
+            .service(page_resource("/user/", web::get().to(account)))
+            .service(page_resource("/user", web::get().to(add_slash)))
+            .service(page_resource("/user/sign-out", web::post().to(sign_out)))
+            .service(page_resource("/qr", web::post().to(qr_code)))
+            .service(page_resource("/assets/{name}", web::get().to(static_asset)))
             .default_service(web::to(not_found)),
     );
+}
+
+/// A page path with its one route; any other method gets the 405 page, with the pages'
+/// headers (not actix's bare answer).
+fn page_resource(path: &str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(route)
+        .default_service(web::to(not_allowed))
 }
 
 impl PagesState {

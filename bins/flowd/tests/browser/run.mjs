@@ -98,6 +98,15 @@ async function expectAutocomplete(page, name, value) {
   check(actual === value, `${name}: autocomplete ${actual}, expected ${value}`);
 }
 
+/** Fills a new password into the stage, and its confirmation when the flow asks for one. */
+async function fillNewPassword(page, password) {
+  await page.locator('#stage [name="password"]').fill(password);
+  if (await page.locator('#stage [name="password_confirm"]').count()) {
+    await expectAutocomplete(page, "password_confirm", "new-password");
+    await page.locator('#stage [name="password_confirm"]').fill(password);
+  }
+}
+
 async function submitStage(page) {
   await page.locator("#stage button[type=submit]").click();
 }
@@ -157,11 +166,7 @@ try {
   await page.keyboard.press("Enter");
   await waitField(page, "password");
   await expectAutocomplete(page, "password", "new-password");
-  await page.locator('#stage [name="password"]').fill(PASSWORD);
-  if (await page.locator('#stage [name="password_confirm"]').count()) {
-    await expectAutocomplete(page, "password_confirm", "new-password");
-    await page.locator('#stage [name="password_confirm"]').fill(PASSWORD);
-  }
+  await fillNewPassword(page, PASSWORD);
   await snap(page, "register-password");
   await submitStage(page);
   await waitField(page, "given_name");
@@ -245,10 +250,7 @@ try {
   await submitStage(page);
   await waitField(page, "password");
   await expectAutocomplete(page, "password", "new-password");
-  await page.locator('#stage [name="password"]').fill(NEW_PASSWORD);
-  if (await page.locator('#stage [name="password_confirm"]').count()) {
-    await page.locator('#stage [name="password_confirm"]').fill(NEW_PASSWORD);
-  }
+  await fillNewPassword(page, NEW_PASSWORD);
   await snap(page, "recovery-password");
   await submitStage(page);
   await page.waitForURL((url) => url.origin === base && url.pathname !== "/if/flow/default-password-recovery/");
@@ -274,10 +276,7 @@ try {
   await page.locator('#stage [name="identifier"]').fill("second@example.com");
   await submitStage(page);
   await waitField(page, "password");
-  await page.locator('#stage [name="password"]').fill(PASSWORD);
-  if (await page.locator('#stage [name="password_confirm"]').count()) {
-    await page.locator('#stage [name="password_confirm"]').fill(PASSWORD);
-  }
+  await fillNewPassword(page, PASSWORD);
   await submitStage(page);
   await waitField(page, "given_name");
   await submitStage(page);
