@@ -2,6 +2,7 @@
 //! r2d2 pools, per-connection settings and the embedded migrations.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -13,6 +14,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use flow_engine::PortError;
 
 use crate::StoreError;
+use crate::executions::ExecutionWrite;
+use crate::group_commit::{GroupCommit, Job};
 use crate::users::{IdentifierBackfill, backfill_identifiers};
 
 /// The schema migrations, embedded in the binary and applied by [`Database::open`].
@@ -228,6 +231,8 @@ pub struct Database {
     backend: Backend,
     writer: Pool,
     reader: Pool,
+    /// Execution writes waiting for the one SQLite writer, committed together.
+    execution_writes: GroupCommit<ExecutionWrite>,
     backfill: IdentifierBackfill,
 }
 
@@ -314,6 +319,7 @@ impl Database {
             backend,
             writer,
             reader,
+            execution_writes: GroupCommit::default(),
             backfill: IdentifierBackfill::default(),
         };
         database.backfill = backfill_identifiers(&database);
@@ -358,6 +364,40 @@ impl Database {
         mut f: impl FnMut(&mut AnyConnection) -> Result<T, Fail>,
     ) -> Result<T, PortError> {
         Self::run_on(&self.writer, |conn| conn.transaction(&mut f))
+    }
+
+    /// Writes an execution (the start's insert or a step's save). On SQLite, whose one writer
+    /// connection the saves of concurrent requests queue for, the writes waiting together
+    /// are committed in one transaction ([`GroupCommit`]); on PostgreSQL each is its own.
+    pub(crate) fn write_execution(&self, write: ExecutionWrite) -> Result<(), PortError> {
+        if self.backend == Backend::Postgres {
+            return self.transaction(|conn| write.apply(conn));
+        }
+        self.execution_writes
+            .submit(write, |batch| self.commit_executions(batch))
+    }
+
+    /// One transaction for a batch of execution writes, each in a savepoint of its own so
+    /// that a lost swap fails alone. `SQLITE_BUSY` in any of them fails the whole attempt, so
+    /// that [`retry_busy`] runs the batch again rather than failing one write.
+    fn commit_executions(&self, batch: &[Arc<Job<ExecutionWrite>>]) -> Vec<Result<(), PortError>> {
+        if let [job] = batch {
+            return vec![self.transaction(|conn| job.write().apply(conn))];
+        }
+        let committed = self.transaction(|conn| {
+            let mut results = Vec::with_capacity(batch.len());
+            for job in batch {
+                match conn.transaction(|conn| job.write().apply(conn)) {
+                    Err(Fail::Db(error)) if is_busy(&error) => return Err(Fail::Db(error)),
+                    result => results.push(result.map_err(Fail::into_port)),
+                }
+            }
+            Ok(results)
+        });
+        match committed {
+            Ok(results) => results,
+            Err(error) => vec![Err(error); batch.len()],
+        }
     }
 
     /// Runs `f` on a connection of `pool`, taking a connection again for each attempt of

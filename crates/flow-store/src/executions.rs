@@ -151,44 +151,119 @@ fn trace_rows(execution: &Execution, trace: &[TraceEntry]) -> Vec<TraceRow> {
         .collect()
 }
 
-/// Appends trace rows and drops those beyond the last [`MAX_TRACE_ENTRIES`].
-fn append_trace(
-    conn: &mut AnyConnection,
-    execution: &Execution,
-    trace: &[TraceEntry],
-) -> Result<(), Fail> {
-    if trace.is_empty() {
-        return Ok(());
+/// One write of an execution, owned so that it can wait in the writer's
+/// [`GroupCommit`](crate::group_commit::GroupCommit) queue and be applied by another thread.
+pub(crate) struct ExecutionWrite {
+    row: ExecutionRow,
+    /// `None` for a new execution; else the revision the stored one must have.
+    expected: Option<i64>,
+    trace: Vec<TraceRow>,
+    /// Trace rows numbered below this are dropped (the bound of [`MAX_TRACE_ENTRIES`]).
+    keep_from: i64,
+}
+
+impl ExecutionWrite {
+    fn new(
+        execution: &Execution,
+        expected: Option<u64>,
+        trace: &[TraceEntry],
+    ) -> Result<Self, PortError> {
+        let row = ExecutionRow::try_from(execution).map_err(Fail::into_port)?;
+        let expected = expected
+            .map(revision_column)
+            .transpose()
+            .map_err(Fail::into_port)?;
+        let keep_from = execution.traced.saturating_sub(MAX_TRACE_ENTRIES as u64);
+        Ok(Self {
+            row,
+            expected,
+            trace: trace_rows(execution, trace),
+            keep_from: i64::try_from(keep_from).unwrap_or(i64::MAX),
+        })
     }
-    // A save usually appends two entries (the submitted step's result and the next prompt).
-    // diesel caches the statement of a one-row insert and of a fixed-size array of rows, but
-    // prepares a `Vec` of rows again at every use (its SQL depends on the count), so rows go
-    // in pairs, then one on its own. The batch insert works per backend, hence the match.
-    let mut rows = trace_rows(execution, trace).into_iter();
-    while let Some(first) = rows.next() {
-        let Some(second) = rows.next() else {
-            diesel::insert_into(execution_trace::table)
-                .values(first)
-                .execute(conn)?;
-            break;
-        };
-        let insert = diesel::insert_into(execution_trace::table).values([first, second]);
-        match conn {
-            AnyConnection::Sqlite(conn) => insert.execute(conn)?,
-            AnyConnection::Postgres(conn) => insert.execute(conn)?,
-        };
+
+    /// Applies the write on `conn`, inside the caller's transaction.
+    pub(crate) fn apply(&self, conn: &mut AnyConnection) -> Result<(), Fail> {
+        match self.expected {
+            None => {
+                diesel::insert_into(executions::table)
+                    .values(&self.row)
+                    .execute(conn)?;
+            }
+            Some(expected) => self.swap(conn, expected)?,
+        }
+        self.append_trace(conn)
     }
-    // Only once the trace is longer than the bound is there anything to drop.
-    let keep_from = execution.traced.saturating_sub(MAX_TRACE_ENTRIES as u64);
-    if keep_from > 0 {
-        diesel::delete(
-            execution_trace::table
-                .filter(execution_trace::execution_id.eq(execution.id.to_string()))
-                .filter(execution_trace::seq.lt(i64::try_from(keep_from).unwrap_or(i64::MAX))),
+
+    /// The revision-checked `UPDATE`; a lost swap is `Conflict`, a missing row `NotFound`.
+    fn swap(&self, conn: &mut AnyConnection, expected: i64) -> Result<(), Fail> {
+        let row = &self.row;
+        let changed = diesel::update(
+            executions::table
+                .filter(executions::id.eq(&row.id))
+                .filter(executions::tenant_id.eq(&row.tenant_id))
+                .filter(executions::revision.eq(expected)),
         )
+        .set((
+            executions::status.eq(&row.status),
+            executions::revision.eq(row.revision),
+            executions::body_format.eq(row.body_format),
+            executions::body.eq(&row.body),
+            executions::updated_at.eq(row.updated_at),
+            executions::expires_at.eq(row.expires_at),
+        ))
         .execute(conn)?;
+        if changed == 1 {
+            return Ok(());
+        }
+        // Lost the swap, or the execution is gone (expired and swept, or another tenant's).
+        let exists = executions::table
+            .filter(executions::id.eq(&row.id))
+            .filter(executions::tenant_id.eq(&row.tenant_id))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        Err(if exists {
+            PortError::Conflict
+        } else {
+            PortError::NotFound
+        }
+        .into())
     }
-    Ok(())
+
+    /// Appends the trace rows and drops those beyond the last [`MAX_TRACE_ENTRIES`].
+    fn append_trace(&self, conn: &mut AnyConnection) -> Result<(), Fail> {
+        // A save usually appends two entries (the submitted step's result and the next
+        // prompt). diesel caches the statement of a one-row insert and of a fixed-size array
+        // of rows, but prepares a slice of rows again at every use (its SQL depends on the
+        // count), so rows go in pairs, then one on its own. The batch insert works per
+        // backend, hence the match.
+        let mut pairs = self.trace.chunks_exact(2);
+        for pair in pairs.by_ref() {
+            let pair = <&[TraceRow; 2]>::try_from(pair)
+                .map_err(|error| Fail::corrupt("trace rows", error))?;
+            let insert = diesel::insert_into(execution_trace::table).values(pair);
+            match conn {
+                AnyConnection::Sqlite(conn) => insert.execute(conn)?,
+                AnyConnection::Postgres(conn) => insert.execute(conn)?,
+            };
+        }
+        if let [last] = pairs.remainder() {
+            diesel::insert_into(execution_trace::table)
+                .values(last)
+                .execute(conn)?;
+        }
+        // Only once the trace is longer than the bound is there anything to drop.
+        if self.keep_from > 0 {
+            diesel::delete(
+                execution_trace::table
+                    .filter(execution_trace::execution_id.eq(&self.row.id))
+                    .filter(execution_trace::seq.lt(self.keep_from)),
+            )
+            .execute(conn)?;
+        }
+        Ok(())
+    }
 }
 
 fn revision_column(revision: u64) -> Result<i64, Fail> {
@@ -197,13 +272,7 @@ fn revision_column(revision: u64) -> Result<i64, Fail> {
 
 impl ExecutionStore for Database {
     fn insert(&self, execution: &Execution, trace: &[TraceEntry]) -> Result<(), PortError> {
-        let row = ExecutionRow::try_from(execution).map_err(Fail::into_port)?;
-        self.transaction(|conn| {
-            diesel::insert_into(executions::table)
-                .values(&row)
-                .execute(conn)?;
-            append_trace(conn, execution, trace)
-        })
+        self.write_execution(ExecutionWrite::new(execution, None, trace)?)
     }
 
     fn load(&self, tenant: &TenantId, id: &ExecutionId) -> Result<Option<Execution>, PortError> {
@@ -225,41 +294,11 @@ impl ExecutionStore for Database {
         expected_revision: u64,
         trace: &[TraceEntry],
     ) -> Result<(), PortError> {
-        let row = ExecutionRow::try_from(execution).map_err(Fail::into_port)?;
-        let expected = revision_column(expected_revision).map_err(Fail::into_port)?;
-        self.transaction(|conn| {
-            let changed = diesel::update(
-                executions::table
-                    .filter(executions::id.eq(&row.id))
-                    .filter(executions::tenant_id.eq(&row.tenant_id))
-                    .filter(executions::revision.eq(expected)),
-            )
-            .set((
-                executions::status.eq(&row.status),
-                executions::revision.eq(row.revision),
-                executions::body_format.eq(row.body_format),
-                executions::body.eq(&row.body),
-                executions::updated_at.eq(row.updated_at),
-                executions::expires_at.eq(row.expires_at),
-            ))
-            .execute(conn)?;
-            if changed == 1 {
-                return append_trace(conn, execution, trace);
-            }
-            // Lost the swap, or the execution is gone (expired and swept, or another tenant's).
-            let exists = executions::table
-                .filter(executions::id.eq(&row.id))
-                .filter(executions::tenant_id.eq(&row.tenant_id))
-                .count()
-                .get_result::<i64>(conn)?
-                > 0;
-            Err(if exists {
-                PortError::Conflict
-            } else {
-                PortError::NotFound
-            }
-            .into())
-        })
+        self.write_execution(ExecutionWrite::new(
+            execution,
+            Some(expected_revision),
+            trace,
+        )?)
     }
 
     fn trace(

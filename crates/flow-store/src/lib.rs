@@ -6,6 +6,7 @@ mod db;
 mod error;
 mod executions;
 mod flows;
+mod group_commit;
 mod invitations;
 mod keys;
 mod login_attempts;

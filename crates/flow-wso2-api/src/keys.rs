@@ -2,7 +2,8 @@
 //! with a `kid`) with the newest key of the engine's [`KeyStore`] port and publishes every
 //! key's public half as a JWKS.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use flow_engine::{Clock, KeyStore, Random, StoredKey, TenantId};
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
@@ -13,6 +14,10 @@ use crate::Wso2Error;
 
 /// How long a user assertion is valid, in seconds (WSO2: about 2 s).
 pub const ASSERTION_TTL_SECS: i64 = 2;
+
+/// How long the signing key read from the store is used before it is read again. A key
+/// rotated on this server signs at once; one rotated on another replica within this time.
+const SIGNING_KEY_TTL: Duration = Duration::from_secs(5);
 
 /// The PKCS#8 v1 DER prefix of an Ed25519 private key; the 32-byte seed follows.
 const ED25519_PKCS8_PREFIX: [u8; 16] = [
@@ -52,6 +57,9 @@ pub struct Assertions {
     tenant: TenantId,
     random: Arc<dyn Random>,
     clock: Arc<dyn Clock>,
+    /// The key that signs now and when it was read, shared by the clones: a sign-in does not
+    /// read every key from the store.
+    signing: Arc<Mutex<Option<(Instant, StoredKey)>>>,
 }
 
 impl std::fmt::Debug for Assertions {
@@ -71,6 +79,7 @@ impl Assertions {
             tenant: TenantId::default(),
             random,
             clock,
+            signing: Arc::default(),
         }
     }
 
@@ -91,6 +100,7 @@ impl Assertions {
         self.store
             .add(&self.tenant, key.clone())
             .map_err(key_store_unavailable)?;
+        self.remember(key.clone());
         Ok(key)
     }
 
@@ -99,12 +109,30 @@ impl Assertions {
         self.store.keys(&self.tenant).map_err(key_store_unavailable)
     }
 
-    /// The key that signs now, made if there is none.
+    /// The key that signs now (the newest), made if there is none; read from the store at
+    /// most every [`SIGNING_KEY_TTL`].
     fn current(&self) -> Result<StoredKey, Wso2Error> {
+        let cached = self.lock_signing().clone();
+        if let Some((read_at, key)) = cached
+            && read_at.elapsed() < SIGNING_KEY_TTL
+        {
+            return Ok(key);
+        }
         match self.stored_keys()?.into_iter().last() {
-            Some(key) => Ok(key),
+            Some(key) => {
+                self.remember(key.clone());
+                Ok(key)
+            }
             None => self.rotate(),
         }
+    }
+
+    fn remember(&self, key: StoredKey) {
+        *self.lock_signing() = Some((Instant::now(), key));
+    }
+
+    fn lock_signing(&self) -> std::sync::MutexGuard<'_, Option<(Instant, StoredKey)>> {
+        self.signing.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Signs an assertion for `sub` (blocking when the store is a database).
@@ -163,4 +191,64 @@ impl Assertions {
 /// A key store failure, with its cause: the request answers 503.
 fn key_store_unavailable(cause: flow_engine::PortError) -> Wso2Error {
     Wso2Error::Unavailable(format!("signing keys: {cause}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use flow_engine::memory::MemoryKeyStore;
+    use flow_engine::{OsRandom, PortError, SystemClock};
+
+    use super::*;
+
+    /// A key store that counts its reads.
+    #[derive(Default)]
+    struct CountingKeys {
+        inner: MemoryKeyStore,
+        reads: AtomicUsize,
+    }
+
+    impl KeyStore for CountingKeys {
+        fn keys(&self, tenant: &TenantId) -> Result<Vec<StoredKey>, PortError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.inner.keys(tenant)
+        }
+
+        fn add(&self, tenant: &TenantId, key: StoredKey) -> Result<(), PortError> {
+            self.inner.add(tenant, key)
+        }
+    }
+
+    fn kid_of(token: &str) -> String {
+        jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+    }
+
+    #[test]
+    fn sign_ins_reuse_the_signing_key_and_a_rotation_signs_at_once() {
+        let store = Arc::new(CountingKeys::default());
+        let assertions = Assertions::new(store.clone(), Arc::new(OsRandom), Arc::new(SystemClock));
+        let sign = |assertions: &Assertions| {
+            assertions
+                .sign(
+                    "https://id.example",
+                    "user-1",
+                    vec!["password".to_owned()],
+                    "LOGIN".to_owned(),
+                )
+                .unwrap()
+        };
+        let first = sign(&assertions);
+        let reads = store.reads.load(Ordering::SeqCst);
+        // A clone (one per request) shares what was read.
+        let second = sign(&assertions.clone());
+        assert_eq!(kid_of(&first), kid_of(&second));
+        assert_eq!(store.reads.load(Ordering::SeqCst), reads, "no second read");
+
+        let rotated = assertions.rotate().unwrap();
+        assert_eq!(kid_of(&sign(&assertions)), rotated.kid);
+        assert_ne!(rotated.kid, kid_of(&first));
+    }
 }

@@ -29,6 +29,12 @@ macro_rules! contract_suite {
             }
 
             #[test]
+            fn executions_concurrent_saves_each_land_once() {
+                let Some(b) = backend() else { return };
+                executions::concurrent_saves_each_land_once(&*b.executions, &b.tenant);
+            }
+
+            #[test]
             fn executions_trace_is_appended_and_bounded() {
                 let Some(b) = backend() else { return };
                 executions::trace_is_appended_and_bounded(

@@ -341,6 +341,7 @@ fn identifiers_are_backfilled(url: &str, sql: &mut dyn FnMut(&str) -> usize) {
 
 #[test]
 fn identifiers_are_backfilled_on_sqlite() {
+    use diesel::connection::SimpleConnection;
     use diesel::{Connection, RunQueryDsl, SqliteConnection};
 
     let dir = tempfile::tempdir().unwrap();
@@ -348,6 +349,9 @@ fn identifiers_are_backfilled_on_sqlite() {
     let path = path.to_str().unwrap();
     identifiers_are_backfilled(path, &mut |statement| {
         let mut conn = SqliteConnection::establish(path).unwrap();
+        // The open database's pools may still be connecting (each one sets its pragmas):
+        // wait for their locks rather than fail at once with "database is locked".
+        conn.batch_execute("PRAGMA busy_timeout = 5000").unwrap();
         diesel::sql_query(statement).execute(&mut conn).unwrap()
     });
 }

@@ -77,6 +77,76 @@ pub(crate) fn save_is_compare_and_swap<S: ExecutionStore + ?Sized>(store: &S, te
     assert_eq!(store.save(&missing, 0, &[]), Err(PortError::NotFound));
 }
 
+/// Saves from many threads at once, two racing on each execution for several rounds (on
+/// SQLite the waiting saves are committed together, each in its own savepoint): each race has
+/// exactly one winner, whose state and trace land; the loser writes nothing.
+pub(crate) fn concurrent_saves_each_land_once<S: ExecutionStore + ?Sized>(
+    store: &S,
+    tenant: &TenantId,
+) {
+    const EXECUTIONS: usize = 8;
+    const ROUNDS: u64 = 4;
+    let mut stored: Vec<_> = (0..EXECUTIONS)
+        .map(|_| {
+            let mut execution = execution(tenant, 1_000);
+            execution.traced = 1;
+            store.insert(&execution, &[entry(0)]).unwrap();
+            execution
+        })
+        .collect();
+    for round in 0..ROUNDS {
+        let start = std::sync::Barrier::new(EXECUTIONS * 2);
+        let results: Vec<(usize, usize, Result<(), PortError>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..EXECUTIONS * 2)
+                .map(|racer| {
+                    let (index, side) = (racer / 2, racer % 2);
+                    let mut next = stored[index].clone();
+                    next.revision = round + 1;
+                    next.pc = 100 * (round as usize + 1) + side;
+                    next.traced = round + 2;
+                    let start = &start;
+                    scope.spawn(move || {
+                        start.wait();
+                        let step = 10 * (round as usize + 1) + side;
+                        (index, side, store.save(&next, round, &[entry(step)]))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (index, stored) in stored.iter_mut().enumerate() {
+            let outcomes: Vec<_> = results.iter().filter(|(i, _, _)| *i == index).collect();
+            let winners: Vec<usize> = outcomes
+                .iter()
+                .filter(|(_, _, result)| result.is_ok())
+                .map(|(_, side, _)| *side)
+                .collect();
+            assert_eq!(
+                winners.len(),
+                1,
+                "round {round}, execution {index}: {outcomes:?}"
+            );
+            assert!(
+                outcomes
+                    .iter()
+                    .all(|(_, _, result)| matches!(result, Ok(()) | Err(PortError::Conflict))),
+                "{outcomes:?}"
+            );
+            let winner = winners[0];
+            let loaded = store.load(tenant, &stored.id).unwrap().unwrap();
+            assert_eq!(loaded.revision, round + 1);
+            assert_eq!(loaded.pc, 100 * (round as usize + 1) + winner);
+            let trace = store.trace(tenant, &stored.id).unwrap().unwrap();
+            assert_eq!(trace.len() as u64, round + 2, "the loser wrote no trace");
+            assert_eq!(
+                trace.last(),
+                Some(&entry(10 * (round as usize + 1) + winner))
+            );
+            *stored = loaded;
+        }
+    }
+}
+
 /// The trace is appended by saves, kept per tenant, and bounded to the last
 /// [`MAX_TRACE_ENTRIES`] entries.
 pub(crate) fn trace_is_appended_and_bounded<S: ExecutionStore + ?Sized>(
