@@ -14,7 +14,6 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use flow_engine::PortError;
 
 use crate::StoreError;
-use crate::executions::ExecutionWrite;
 use crate::group_commit::{GroupCommit, Job};
 use crate::users::{IdentifierBackfill, backfill_identifiers};
 
@@ -231,8 +230,9 @@ pub struct Database {
     backend: Backend,
     writer: Pool,
     reader: Pool,
-    /// Execution writes waiting for the one SQLite writer, committed together.
-    execution_writes: GroupCommit<ExecutionWrite>,
+    /// Writes waiting for the one SQLite writer (execution saves, new users), committed
+    /// together.
+    grouped_writes: GroupCommit<GroupedWrite>,
     backfill: IdentifierBackfill,
 }
 
@@ -319,7 +319,7 @@ impl Database {
             backend,
             writer,
             reader,
-            execution_writes: GroupCommit::default(),
+            grouped_writes: GroupCommit::default(),
             backfill: IdentifierBackfill::default(),
         };
         database.backfill = backfill_identifiers(&database);
@@ -366,28 +366,34 @@ impl Database {
         Self::run_on(&self.writer, |conn| conn.transaction(&mut f))
     }
 
-    /// Writes an execution (the start's insert or a step's save). On SQLite, whose one writer
-    /// connection the saves of concurrent requests queue for, the writes waiting together
-    /// are committed in one transaction ([`GroupCommit`]); on PostgreSQL each is its own.
-    pub(crate) fn write_execution(&self, write: ExecutionWrite) -> Result<(), PortError> {
+    /// Runs `write` in a transaction of its own on PostgreSQL. On SQLite, whose one writer
+    /// connection the writes of concurrent requests queue for, the writes waiting together
+    /// are committed in one transaction ([`GroupCommit`]), each in a savepoint of its own, so
+    /// that one that fails (a lost compare-and-swap, a taken identifier) fails alone and
+    /// leaves nothing behind. `write` owns what it writes and may run more than once (see
+    /// [`retry_busy`]), so it must do nothing outside the database.
+    pub(crate) fn grouped_write(
+        &self,
+        write: impl Fn(&mut AnyConnection) -> Result<(), Fail> + Send + Sync + 'static,
+    ) -> Result<(), PortError> {
         if self.backend == Backend::Postgres {
-            return self.transaction(|conn| write.apply(conn));
+            return self.transaction(|conn| write(conn));
         }
-        self.execution_writes
-            .submit(write, |batch| self.commit_executions(batch))
+        self.grouped_writes
+            .submit(Box::new(write), |batch| self.commit_grouped(batch))
     }
 
-    /// One transaction for a batch of execution writes, each in a savepoint of its own so
-    /// that a lost swap fails alone. `SQLITE_BUSY` in any of them fails the whole attempt, so
-    /// that [`retry_busy`] runs the batch again rather than failing one write.
-    fn commit_executions(&self, batch: &[Arc<Job<ExecutionWrite>>]) -> Vec<Result<(), PortError>> {
+    /// One transaction for a batch of grouped writes, each in a savepoint. `SQLITE_BUSY` in
+    /// any of them fails the whole attempt, so that [`retry_busy`] runs the batch again rather
+    /// than failing one write.
+    fn commit_grouped(&self, batch: &[Arc<Job<GroupedWrite>>]) -> Vec<Result<(), PortError>> {
         if let [job] = batch {
-            return vec![self.transaction(|conn| job.write().apply(conn))];
+            return vec![self.transaction(|conn| (job.write())(conn))];
         }
         let committed = self.transaction(|conn| {
             let mut results = Vec::with_capacity(batch.len());
             for job in batch {
-                match conn.transaction(|conn| job.write().apply(conn)) {
+                match conn.transaction(|conn| (job.write())(conn)) {
                     Err(Fail::Db(error)) if is_busy(&error) => return Err(Fail::Db(error)),
                     result => results.push(result.map_err(Fail::into_port)),
                 }
@@ -413,6 +419,9 @@ impl Database {
         .map_err(Fail::into_port)
     }
 }
+
+/// A write queued for [`Database::grouped_write`].
+pub(crate) type GroupedWrite = Box<dyn Fn(&mut AnyConnection) -> Result<(), Fail> + Send + Sync>;
 
 /// How often an attempt refused with `SQLITE_BUSY` at once is tried again before it fails.
 const BUSY_RETRIES: u32 = 4;

@@ -370,27 +370,27 @@ impl UserDirectory for Database {
             identifier_skeleton: Some(identifier_skeleton(&user.identifier)),
         };
         let skeleton = row.identifier_skeleton.clone().unwrap_or_default();
-        self.transaction(|conn| {
+        let credential = user
+            .password_hash
+            .as_deref()
+            .map(|hash| CredentialRow::password(tenant, &user.id, hash, user.created_at));
+        let owner = tenant.clone();
+        self.grouped_write(move |conn| {
             if let AnyConnection::Postgres(pg) = conn {
                 diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
                     .bind::<Integer, _>(SKELETON_LOCK_KEY)
-                    .bind::<Text, _>(format!("{}\n{skeleton}", tenant.as_str()))
+                    .bind::<Text, _>(format!("{}\n{skeleton}", owner.as_str()))
                     .execute(pg)?;
             }
-            if skeleton_taken(conn, tenant, &skeleton)? {
+            if skeleton_taken(conn, &owner, &skeleton)? {
                 return Err(PortError::Duplicate.into());
             }
             diesel::insert_into(users::table)
                 .values(&row)
                 .execute(conn)?;
-            if let Some(hash) = &user.password_hash {
+            if let Some(credential) = &credential {
                 diesel::insert_into(credentials::table)
-                    .values(CredentialRow::password(
-                        tenant,
-                        &user.id,
-                        hash,
-                        user.created_at,
-                    ))
+                    .values(credential)
                     .execute(conn)?;
             }
             Ok(())
