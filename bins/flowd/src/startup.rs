@@ -243,6 +243,9 @@ impl Application {
                 services.engine.ports(),
                 invitation_link(&config.public_url),
             ))),
+            accounts: Some(Arc::new(flow_engine::Accounts::new(
+                services.engine.clone(),
+            ))),
             token,
             body_limit: DEFAULT_BODY_LIMIT,
             origins: flow_http::OriginPolicy::allowing(

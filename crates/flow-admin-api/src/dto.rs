@@ -229,3 +229,42 @@ pub struct InvitationList {
     /// Every invitation of the tenant, newest first.
     pub items: Vec<InvitationView>,
 }
+
+/// A user as the admin API shows it: never a password hash or an authenticator secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    /// The user id (a UUID).
+    #[schema(example = "0b6f2f5e-8a51-4a8e-9d7c-2f0c54b1e0a1")]
+    pub id: String,
+    /// The normalized identifier (e-mail address, username or phone number).
+    #[schema(example = "ann@example.com")]
+    pub identifier: String,
+    /// Profile attributes.
+    #[schema(value_type = Object, example = json!({"given_name": "Ann"}))]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Enrolled second factors (`totp`, ...).
+    pub mfa_methods: Vec<String>,
+    /// Creation time (Unix seconds).
+    pub created_at: i64,
+}
+
+impl From<&flow_engine::User> for UserView {
+    fn from(user: &flow_engine::User) -> Self {
+        Self {
+            id: user.id.as_str().to_owned(),
+            identifier: user.identifier.clone(),
+            attributes: user.attributes.clone(),
+            mfa_methods: user.mfa_methods.clone(),
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// `GET /api/admin/users`: one page, ordered by identifier.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    /// The users of this page.
+    pub items: Vec<UserView>,
+    /// The cursor of the next page; `null` on the last one.
+    pub cursor: Option<String>,
+}

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use flow_engine::{CatalogError, InvitationError};
+use flow_engine::{AccountError, CatalogError, InvitationError};
 use flow_http::echo;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -76,6 +76,9 @@ pub enum AdminError {
     /// The invitation service said no.
     #[error(transparent)]
     Invitation(#[from] InvitationError),
+    /// The user administration said no.
+    #[error(transparent)]
+    Account(#[from] AccountError),
     /// The server could not run the request (its worker pool is gone).
     #[error("the server could not run the request")]
     Internal,
@@ -89,7 +92,8 @@ pub(crate) struct ErrorBody<'a> {
     /// `cross_site_request`, `unauthorized`, `not_found`,
     /// `flow_not_found`, `execution_not_found`, `name_taken`, `invalid_flow`,
     /// `store_unavailable`, `internal_error`, `invalid_email`, `invalid_expiry`,
-    /// `invitation_not_found`, `mail_unavailable`, ...).
+    /// `invitation_not_found`, `mail_unavailable`, `user_not_found`, `identifier_taken`,
+    /// `invalid_identifier`, `password_too_short`, ...).
     #[schema(example = "flow_not_found")]
     code: &'a str,
     /// A sentence for people.
@@ -123,6 +127,7 @@ impl AdminError {
             Self::Catalog(error) => error.code(),
             Self::Invitation(InvitationError::Store(_)) => "store_unavailable",
             Self::Invitation(error) => error.code(),
+            Self::Account(error) => error.code(),
             Self::Internal => "internal_error",
         }
     }
@@ -135,6 +140,12 @@ impl AdminError {
             Self::PayloadTooLarge { limit } => Some(json!({"limit": limit})),
             Self::Catalog(CatalogError::Invalid(report)) => serde_json::to_value(report).ok(),
             Self::Invitation(InvitationError::InvalidEmail) => Some(json!({"field": "email"})),
+            Self::Account(AccountError::InvalidIdentifier | AccountError::IdentifierTaken) => {
+                Some(json!({"field": "identifier"}))
+            }
+            Self::Account(AccountError::PasswordRefused { .. }) => {
+                Some(json!({"field": "password"}))
+            }
             Self::Invitation(InvitationError::InvalidExpiry { min, max }) => {
                 Some(json!({"field": "expires_in", "min": min, "max": max}))
             }
@@ -149,7 +160,9 @@ impl AdminError {
             Self::Catalog(CatalogError::Invalid(_)) => {
                 "the flow is invalid; see details".to_owned()
             }
-            Self::Invitation(InvitationError::Store(_)) => "the store is unavailable".to_owned(),
+            Self::Invitation(InvitationError::Store(_)) | Self::Account(AccountError::Store(_)) => {
+                "the store is unavailable".to_owned()
+            }
             Self::ExecutionStore(_) => "the execution store is unavailable".to_owned(),
             Self::Invitation(InvitationError::Mail(_)) => {
                 "the invitation mail could not be sent; the invitation was revoked".to_owned()
@@ -187,6 +200,12 @@ impl ResponseError for AdminError {
             ) => StatusCode::BAD_REQUEST,
             Self::Invitation(InvitationError::NotFound) => StatusCode::NOT_FOUND,
             Self::Invitation(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Account(
+                AccountError::InvalidIdentifier | AccountError::PasswordRefused { .. },
+            ) => StatusCode::BAD_REQUEST,
+            Self::Account(AccountError::NotFound) => StatusCode::NOT_FOUND,
+            Self::Account(AccountError::IdentifierTaken) => StatusCode::CONFLICT,
+            Self::Account(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Catalog(_) | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -8,11 +8,12 @@ mod node_types;
 mod openapi;
 mod routes;
 mod schemas;
+mod users;
 
 use std::sync::Arc;
 
 use actix_web::web;
-use flow_engine::{Engine, FlowCatalog, InvitationService};
+use flow_engine::{Accounts, Engine, FlowCatalog, InvitationService};
 
 pub use auth::{Admin, AdminToken};
 pub use error::AdminError;
@@ -23,7 +24,7 @@ pub use routes::{DEFAULT_LIMIT, MAX_LIMIT};
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// What the admin handlers need: the catalog, the engine (for execution traces), the
-/// invitation service and the token.
+/// invitation and accounts services and the token.
 pub struct AdminState {
     /// The flow catalog all flow calls go to.
     pub catalog: Arc<FlowCatalog>,
@@ -31,6 +32,8 @@ pub struct AdminState {
     pub engine: Option<Arc<Engine>>,
     /// The invitation service, for `/api/admin/invitations`; `None` answers 404 there.
     pub invitations: Option<Arc<InvitationService>>,
+    /// User administration, for `/api/admin/users`; `None` answers 404 there.
+    pub accounts: Option<Arc<Accounts>>,
     /// The admin bearer token (its digest).
     pub token: AdminToken,
     /// The largest request body accepted, in bytes.
@@ -63,6 +66,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
             .route("/invitations", web::get().to(r::list_invitations))
             .route("/invitations", web::post().to(r::create_invitation))
             .route("/invitations/{id}", web::delete().to(r::revoke_invitation))
+            .route("/users", web::get().to(users::list_users))
+            .route("/users", web::post().to(users::create_user))
+            .route("/users/{id}", web::get().to(users::get_user))
+            .route("/users/{id}", web::delete().to(users::delete_user))
+            .route("/users/{id}/unlock", web::post().to(users::unlock_user))
             .route("/openapi.json", web::get().to(openapi::openapi_json))
             .route("/docs", web::get().to(openapi::docs_redirect))
             .service(openapi::swagger_ui())

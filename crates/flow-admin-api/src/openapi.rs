@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::{AdminError, routes};
+use crate::{AdminError, routes, users};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/admin/openapi.json";
@@ -52,6 +52,11 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
         routes::create_invitation,
         routes::list_invitations,
         routes::revoke_invitation,
+        users::list_users,
+        users::get_user,
+        users::create_user,
+        users::delete_user,
+        users::unlock_user,
     ),
     components(responses(Unauthorized, FlowNotFound)),
     modifiers(&BearerScheme),
@@ -59,6 +64,7 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
     tags(
         (name = "flows", description = "The Flow Management endpoints of seed 002."),
         (name = "extensions", description = "flowd's extensions beyond seed 002."),
+        (name = "users", description = "The people who sign in: list, look up, create, delete, unlock."),
         (name = "invitations", description = "Invitations for the `invited_registration` flow (WSO2's `INVITED_USER_REGISTRATION`): the invitee receives a one-time code and a link by mail."),
     ),
 )]

@@ -1,6 +1,8 @@
 //! The handlers: extract, convert to the catalog's types, call it on the blocking pool, convert
 //! back. Every rule lives in `flow_engine::FlowCatalog`.
 
+use std::sync::Arc;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use flow_engine::{
@@ -27,7 +29,7 @@ type Result<T, E = AdminError> = std::result::Result<T, E>;
 
 /// The tenant of a request. Single-tenant for now: everything is the built-in `default`
 /// tenant; resolving tenants from the `Host` header arrives with tenant management.
-fn tenant(_request: &HttpRequest) -> TenantId {
+pub(crate) fn tenant(_request: &HttpRequest) -> TenantId {
     TenantId::default()
 }
 
@@ -60,18 +62,7 @@ fn parse_list_query(request: &HttpRequest) -> Result<FlowQuery> {
             message: error.to_string(),
         })?
         .into_inner();
-    let limit = match params.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(text) => match text.parse::<usize>() {
-            Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,
-            _ => {
-                return Err(AdminError::InvalidQuery {
-                    parameter: "limit",
-                    message: format!("must be an integer from 1 to {MAX_LIMIT}"),
-                });
-            }
-        },
-    };
+    let limit = parse_limit(params.limit.as_deref())?;
     let flow_type = params
         .flow_type
         .map(|text| {
@@ -106,12 +97,26 @@ fn parse_list_query(request: &HttpRequest) -> Result<FlowQuery> {
     })
 }
 
+/// The `limit` query parameter: [`DEFAULT_LIMIT`] when absent, else 1 to [`MAX_LIMIT`].
+pub(crate) fn parse_limit(text: Option<&str>) -> Result<usize> {
+    match text {
+        None => Ok(DEFAULT_LIMIT),
+        Some(text) => match text.parse::<usize>() {
+            Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
+            _ => Err(AdminError::InvalidQuery {
+                parameter: "limit",
+                message: format!("must be an integer from 1 to {MAX_LIMIT}"),
+            }),
+        },
+    }
+}
+
 /// Cursors are opaque to clients: `c1` + the hex of the last id of the previous page.
-fn encode_cursor(id: &str) -> String {
+pub(crate) fn encode_cursor(id: &str) -> String {
     format!("c1{}", hex::encode(id))
 }
 
-fn decode_cursor(cursor: &str) -> Result<String> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<String> {
     let invalid = || AdminError::InvalidQuery {
         parameter: "cursor",
         message: "not a well-formed cursor".to_owned(),
@@ -624,18 +629,29 @@ pub(crate) async fn execution_trace(
     }))
 }
 
-/// Runs an invitation call on the blocking pool (the store may be a database, the mailer
-/// SMTP); without an invitation service the endpoints do not exist.
+/// Runs `call` on `service` in the blocking pool (stores may be databases, mailers SMTP);
+/// without the service (`None`) its endpoints do not exist.
+pub(crate) async fn on_service<S, T, E, F>(service: Option<Arc<S>>, call: F) -> Result<T>
+where
+    S: Send + Sync + 'static,
+    T: Send + 'static,
+    E: Into<AdminError> + Send + 'static,
+    F: FnOnce(&S) -> Result<T, E> + Send + 'static,
+{
+    let service = service.ok_or(AdminError::NoRoute)?;
+    web::block(move || call(&service))
+        .await
+        .map_err(|_| AdminError::Internal)?
+        .map_err(Into::into)
+}
+
+/// Runs an invitation call on the blocking pool.
 async fn invitations<T, F>(state: &web::Data<AdminState>, call: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce(&InvitationService) -> Result<T, InvitationError> + Send + 'static,
 {
-    let service = state.invitations.clone().ok_or(AdminError::NoRoute)?;
-    web::block(move || call(&service))
-        .await
-        .map_err(|_| AdminError::Internal)?
-        .map_err(AdminError::from)
+    on_service(state.invitations.clone(), call).await
 }
 
 /// Invite someone by e-mail: stores an invitation and mails its one-time code and link. The

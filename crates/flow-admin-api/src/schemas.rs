@@ -160,6 +160,23 @@ pub(crate) struct CreateInvitationRequest {
     expires_in: Option<i64>,
 }
 
+/// Body of `POST /api/admin/users`. An unknown field is refused (400 `invalid_request`), so
+/// that a misspelt `password` never creates a user without one.
+#[derive(ToSchema)]
+pub(crate) struct CreateUserRequest {
+    /// An e-mail address, a username or a phone number; normalized like a flow's identifier
+    /// (trimmed, case-folded), else 400 `invalid_identifier`.
+    #[schema(example = "ann@example.com")]
+    identifier: String,
+    /// The initial password (at least 8 characters, not guessable, not the identifier);
+    /// without it the user has no password until a recovery flow sets one.
+    #[schema(example = "correct horse battery staple")]
+    password: Option<String>,
+    /// Profile attributes.
+    #[schema(value_type = Option<Object>, example = json!({"given_name": "Ann"}))]
+    attributes: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
 /// Body of `PUT /api/admin/flows/:id`: any of these fields; a changed graph clears `compiled`.
 /// `id`, `name`, `type`, `status`, `version`, `compiled`, `compiled_at`, `created_at` and
 /// `updated_at` are managed by the server and refused (400 `invalid_request`). Other unknown

@@ -1,6 +1,7 @@
 //! flow-engine's crate root: module layout and re-exports (the crate documentation is README.md).
 #![doc = include_str!("../README.md")]
 
+mod accounts;
 mod catalog;
 mod code;
 mod config;
@@ -21,6 +22,7 @@ mod steps;
 mod totp;
 mod types;
 
+pub use accounts::{ADMIN_PASSWORD_MIN_LENGTH, AccountError, Accounts, NewAccount, UserPage};
 pub use catalog::{ActiveFlow, FLOW_ID_PREFIX, FlowCatalog, FlowPatch, MAX_FLOW_ID_LEN, NewFlow};
 pub use config::{EngineConfig, HashParams};
 pub use engine::{
@@ -55,7 +57,7 @@ pub use steps::{IDENTIFIER_INVALID_CHARACTERS, MFA_NOT_CONFIGURED, SIGN_IN_REQUI
 pub use totp::{DEFAULT_TOTP_ISSUER, TotpCredential, TotpSecret};
 pub use types::{
     DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, ProgramRef,
-    RequestContext, SessionUser, Submission, TenantId, TraceEntry, User, UserId,
+    RequestContext, SessionUser, Submission, TenantId, TraceEntry, User, UserId, UserQuery,
 };
 
 /// Locks a mutex, recovering the data if another thread panicked while holding it (every

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     Execution, ExecutionId, FlowRepository, NewUser, PortError, TenantId, TotpCredential,
-    TraceEntry, User, UserId,
+    TraceEntry, User, UserId, UserQuery,
 };
 
 /// Persists executions and their traces. Saves are compare-and-swap on
@@ -77,6 +77,14 @@ pub trait UserDirectory: Send + Sync {
     /// ([`identifier_skeleton`](crate::identifier_skeleton), which the directory computes and
     /// keeps with the user): a look-alike is refused exactly like a duplicate.
     fn create(&self, tenant: &TenantId, user: NewUser) -> Result<User, PortError>;
+
+    /// The users of `tenant` that [`UserQuery`] selects, ordered by identifier: those whose
+    /// identifier starts with `identifier_prefix` and comes after `after`, at most `limit`.
+    fn list(&self, tenant: &TenantId, query: &UserQuery) -> Result<Vec<User>, PortError>;
+
+    /// Deletes the user with its credentials (password, authenticator app);
+    /// [`PortError::NotFound`] if `tenant` has no such user.
+    fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), PortError>;
 
     /// The user's argon2 PHC password hash, if the user has a password.
     fn password_hash(&self, tenant: &TenantId, id: &UserId) -> Result<Option<String>, PortError>;

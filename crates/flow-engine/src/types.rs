@@ -409,6 +409,17 @@ pub struct User {
     pub created_at: i64,
 }
 
+/// Which users [`UserDirectory::list`](crate::UserDirectory::list) returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    /// Only identifiers that start with this (normalized) text.
+    pub identifier_prefix: Option<String>,
+    /// Only identifiers after this one (the last of the previous page).
+    pub after: Option<String>,
+    /// At most this many users.
+    pub limit: usize,
+}
+
 /// A user to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {

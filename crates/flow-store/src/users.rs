@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 use flow_engine::{
     NewUser, PortError, TenantId, TotpCredential, TotpSecret, User, UserDirectory, UserId,
-    canonical_identifier, identifier_skeleton,
+    UserQuery, canonical_identifier, identifier_skeleton,
 };
 use serde_json::{Map, Value};
 
@@ -182,6 +182,20 @@ fn touch_user(conn: &mut AnyConnection, tenant: &TenantId, id: &UserId) -> Resul
 }
 
 /// Whether a user of `tenant` has this identifier skeleton.
+/// A `LIKE` pattern matching the identifiers that start with `prefix`: its `%`, `_` and `\`
+/// are escaped (with `\`), so they match only themselves.
+fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 fn skeleton_taken(
     conn: &mut AnyConnection,
     tenant: &TenantId,
@@ -353,6 +367,38 @@ impl UserDirectory for Database {
                 .optional()?
                 .map(User::try_from)
                 .transpose()
+        })
+    }
+
+    fn list(&self, tenant: &TenantId, query: &UserQuery) -> Result<Vec<User>, PortError> {
+        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+        self.read(|conn| {
+            let mut select = users::table
+                .filter(users::tenant_id.eq(tenant.as_str()))
+                .select(UserRow::as_select())
+                .order(users::identifier.asc())
+                .limit(limit)
+                .into_boxed();
+            if let Some(prefix) = &query.identifier_prefix {
+                select = select.filter(users::identifier.like(like_prefix(prefix)).escape('\\'));
+            }
+            if let Some(after) = &query.after {
+                select = select.filter(users::identifier.gt(after.clone()));
+            }
+            select.load(conn)?.into_iter().map(User::try_from).collect()
+        })
+    }
+
+    fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), PortError> {
+        let (owner, user) = (tenant.clone(), id.clone());
+        // Credentials and authenticator apps go with the row (ON DELETE CASCADE).
+        self.grouped_write(move |conn| {
+            let deleted =
+                diesel::delete(users::table.find((owner.as_str(), user.as_str()))).execute(conn)?;
+            if deleted == 0 {
+                return Err(PortError::NotFound.into());
+            }
+            Ok(())
         })
     }
 

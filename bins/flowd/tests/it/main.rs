@@ -15,5 +15,6 @@ mod identifiers;
 mod pages;
 mod ratelimit;
 mod server;
+mod users;
 mod wso2;
 mod wso2_mail;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{app, app_with_limit, call, seed, send};
 
-const OPERATIONS: [&str; 16] = [
+const OPERATIONS: [&str; 21] = [
     "list_flows",
     "get_flow",
     "create_flow",
@@ -27,6 +27,11 @@ const OPERATIONS: [&str; 16] = [
     "create_invitation",
     "list_invitations",
     "revoke_invitation",
+    "list_users",
+    "get_user",
+    "create_user",
+    "delete_user",
+    "unlock_user",
 ];
 
 /// The nine endpoints of seed 002.
@@ -155,12 +160,15 @@ async fn the_path_list() {
         [
             "DELETE /api/admin/flows/{id} \"delete_flow\"",
             "DELETE /api/admin/invitations/{id} \"revoke_invitation\"",
+            "DELETE /api/admin/users/{id} \"delete_user\"",
             "GET /api/admin/executions/{id}/trace \"get_execution_trace\"",
             "GET /api/admin/flows \"list_flows\"",
             "GET /api/admin/flows/{id} \"get_flow\"",
             "GET /api/admin/flows/{id}/export \"export_flow\"",
             "GET /api/admin/invitations \"list_invitations\"",
             "GET /api/admin/node-types \"list_node_types\"",
+            "GET /api/admin/users \"list_users\"",
+            "GET /api/admin/users/{id} \"get_user\"",
             "POST /api/admin/flows \"create_flow\"",
             "POST /api/admin/flows/import \"import_flow\"",
             "POST /api/admin/flows/{id}/activate \"activate_flow\"",
@@ -168,6 +176,8 @@ async fn the_path_list() {
             "POST /api/admin/flows/{id}/deactivate \"deactivate_flow\"",
             "POST /api/admin/flows/{id}/validate \"validate_flow\"",
             "POST /api/admin/invitations \"create_invitation\"",
+            "POST /api/admin/users \"create_user\"",
+            "POST /api/admin/users/{id}/unlock \"unlock_user\"",
             "PUT /api/admin/flows/{id} \"update_flow\"",
         ]
     );

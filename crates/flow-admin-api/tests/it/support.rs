@@ -28,6 +28,7 @@ pub(crate) async fn app_with_limit(
             &memory.ports(),
             "https://id.example.com/register?confirmationCode={code}",
         ))),
+        accounts: None,
         token: AdminToken::from_token(TOKEN),
         body_limit,
         origins: flow_http::OriginPolicy::default(),

@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 
 use crate::ports::UserDirectory;
 use crate::{
-    NewUser, PortError, TenantId, TotpCredential, User, UserId, identifier_skeleton, lock,
+    NewUser, PortError, TenantId, TotpCredential, User, UserId, UserQuery, identifier_skeleton,
+    lock,
 };
 
 #[derive(Debug, Clone)]
@@ -93,6 +94,44 @@ impl UserDirectory for MemoryUserDirectory {
             .by_id
             .get(&(tenant.clone(), id.clone()))
             .map(|row| row.user.clone()))
+    }
+
+    fn list(&self, tenant: &TenantId, query: &UserQuery) -> Result<Vec<User>, PortError> {
+        let users = lock(&self.users);
+        let mut found: Vec<User> = users
+            .by_id
+            .iter()
+            .filter(|((owner, _), _)| owner == tenant)
+            .map(|(_, row)| &row.user)
+            .filter(|user| {
+                query
+                    .identifier_prefix
+                    .as_deref()
+                    .is_none_or(|prefix| user.identifier.starts_with(prefix))
+                    && query
+                        .after
+                        .as_deref()
+                        .is_none_or(|after| user.identifier.as_str() > after)
+            })
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+        found.truncate(query.limit);
+        Ok(found)
+    }
+
+    fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), PortError> {
+        let mut users = lock(&self.users);
+        let row = users
+            .by_id
+            .remove(&(tenant.clone(), id.clone()))
+            .ok_or(PortError::NotFound)?;
+        let identifier = row.user.identifier;
+        users
+            .by_skeleton
+            .remove(&(tenant.clone(), identifier_skeleton(&identifier)));
+        users.by_identifier.remove(&(tenant.clone(), identifier));
+        Ok(())
     }
 
     fn create(&self, tenant: &TenantId, new: NewUser) -> Result<User, PortError> {

@@ -69,6 +69,18 @@ macro_rules! contract_suite {
             }
 
             #[test]
+            fn users_list_pages_by_identifier() {
+                let Some(b) = backend() else { return };
+                users::list_pages_by_identifier(&*b.users, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
+            fn users_delete_removes_the_user() {
+                let Some(b) = backend() else { return };
+                users::delete_removes_the_user(&*b.users, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
             fn users_create_and_find() {
                 let Some(b) = backend() else { return };
                 users::create_and_find(&*b.users, &b.tenant, &b.other_tenant);

@@ -2,7 +2,7 @@
 //! attribute merging, second factors, TOTP credentials and their once-only time steps.
 
 use flow_engine::{
-    NewUser, PortError, TenantId, TotpCredential, TotpSecret, UserDirectory, UserId,
+    NewUser, PortError, TenantId, TotpCredential, TotpSecret, UserDirectory, UserId, UserQuery,
 };
 use serde_json::{Map, Value, json};
 
@@ -17,6 +17,110 @@ fn new_user(id: &str, identifier: &str, password: Option<&str>) -> NewUser {
         attributes,
         created_at: 1_700_000_000,
     }
+}
+
+/// Listing: ordered by identifier, per tenant, by prefix (whose `_` and `%` match only
+/// themselves), after a cursor, bounded.
+pub(crate) fn list_pages_by_identifier<D: UserDirectory + ?Sized>(
+    users: &D,
+    tenant: &TenantId,
+    other: &TenantId,
+) {
+    for (id, identifier) in [
+        ("u3", "carol@example.com"),
+        ("u1", "ann_b@example.com"),
+        ("u2", "annxb@example.com"),
+        ("u4", "bob"),
+    ] {
+        users
+            .create(tenant, new_user(id, identifier, None))
+            .unwrap();
+    }
+    users
+        .create(other, new_user("o1", "ann_other@example.com", None))
+        .unwrap();
+    let identifiers = |query: UserQuery| -> Vec<String> {
+        users
+            .list(tenant, &query)
+            .unwrap()
+            .into_iter()
+            .map(|user| user.identifier)
+            .collect()
+    };
+    let all = UserQuery {
+        limit: 10,
+        ..UserQuery::default()
+    };
+    assert_eq!(
+        identifiers(all.clone()),
+        [
+            "ann_b@example.com",
+            "annxb@example.com",
+            "bob",
+            "carol@example.com"
+        ]
+    );
+    let first_two = UserQuery {
+        limit: 2,
+        ..all.clone()
+    };
+    assert_eq!(
+        identifiers(first_two.clone()),
+        ["ann_b@example.com", "annxb@example.com"]
+    );
+    let next = UserQuery {
+        after: Some("annxb@example.com".to_owned()),
+        ..first_two
+    };
+    assert_eq!(identifiers(next), ["bob", "carol@example.com"]);
+    let prefix = |text: &str| UserQuery {
+        identifier_prefix: Some(text.to_owned()),
+        ..all.clone()
+    };
+    assert_eq!(
+        identifiers(prefix("ann")),
+        ["ann_b@example.com", "annxb@example.com"]
+    );
+    assert_eq!(identifiers(prefix("ann_")), ["ann_b@example.com"]);
+    assert_eq!(identifiers(prefix("%")), Vec::<String>::new());
+    assert_eq!(identifiers(prefix("zed")), Vec::<String>::new());
+}
+
+/// Deleting a user removes it with its password and frees its identifier; another tenant's
+/// user of the same id stays; a second delete is `NotFound`.
+pub(crate) fn delete_removes_the_user<D: UserDirectory + ?Sized>(
+    users: &D,
+    tenant: &TenantId,
+    other: &TenantId,
+) {
+    users
+        .create(
+            tenant,
+            new_user("u1", "ada@example.com", Some("$argon2id$hash")),
+        )
+        .unwrap();
+    users
+        .create(other, new_user("u1", "ada@example.com", None))
+        .unwrap();
+    users.delete(tenant, &UserId::new("u1")).unwrap();
+    assert_eq!(users.get(tenant, &UserId::new("u1")).unwrap(), None);
+    assert_eq!(
+        users.password_hash(tenant, &UserId::new("u1")).unwrap(),
+        None
+    );
+    assert_eq!(
+        users.find_by_identifier(tenant, "ada@example.com").unwrap(),
+        None
+    );
+    assert!(users.get(other, &UserId::new("u1")).unwrap().is_some());
+    assert_eq!(
+        users.delete(tenant, &UserId::new("u1")),
+        Err(PortError::NotFound)
+    );
+    // The identifier (and its look-alikes) can be taken again.
+    users
+        .create(tenant, new_user("u2", "ada@example.com", None))
+        .unwrap();
 }
 
 /// Create and find; identifiers (and ids) are unique per tenant, not globally.

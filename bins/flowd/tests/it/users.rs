@@ -1,0 +1,249 @@
+//! `/api/admin/users` on the real server over HTTP: create (the user then signs in over the
+//! WSO2 API with the password set here), the one normalization of identifiers, paging, every
+//! error code, unlock after a lockout, delete. On SQLite, and on PostgreSQL when configured.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{TOKEN, TestServer};
+
+const EXECUTE: &str = "/api/server/v1/flow/execute";
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn execute(server: &TestServer, body: Value) -> Value {
+    let (status, response) = server.call_as(None, "POST", EXECUTE, Some(&body)).await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    response
+}
+
+/// Signs `identifier` in with `password` over WSO2's API; the last answer.
+async fn sign_in(server: &TestServer, identifier: &str, password: &str) -> Value {
+    let view = execute(server, json!({"flowType": "AUTHENTICATION"})).await;
+    let view = execute(
+        server,
+        json!({"flowId": view["flowId"], "inputs": {"identifier": identifier}}),
+    )
+    .await;
+    execute(
+        server,
+        json!({"flowId": view["flowId"], "inputs": {"password": password}}),
+    )
+    .await
+}
+
+async fn create(server: &TestServer, body: Value) -> (StatusCode, Value) {
+    server.call("POST", "/api/admin/users", Some(&body)).await
+}
+
+/// The whole surface on one server.
+async fn users_api(server: &TestServer) {
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let ann = format!("ann.{unique}@example.com");
+
+    // Create: the identifier is normalized, the password hashed, the answer has no secret.
+    let (status, created) = create(
+        server,
+        json!({"identifier": format!("  {}  ", ann.to_uppercase()), "password": PASSWORD,
+               "attributes": {"given_name": "Ann"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["identifier"], ann.as_str());
+    assert_eq!(created["attributes"]["given_name"], "Ann");
+    let text = created.to_string();
+    assert!(
+        !text.contains("argon2") && !text.contains(PASSWORD),
+        "{text}"
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, fetched) = server
+        .call("GET", &format!("/api/admin/users/{id}"), None)
+        .await;
+    assert_eq!((status, &fetched), (StatusCode::OK, &created));
+
+    // The user signs in with the password set over the admin API, typed in another case.
+    let done = sign_in(server, &ann.to_uppercase(), PASSWORD).await;
+    assert_eq!(done["flowStatus"], "COMPLETE", "{done}");
+
+    // One user per identifier: another case or spacing is the same one.
+    let (status, taken) = create(server, json!({"identifier": ann.replace("ann", "ANN")})).await;
+    assert_eq!(
+        (
+            status,
+            taken["code"].as_str(),
+            taken["details"]["field"].as_str()
+        ),
+        (
+            StatusCode::CONFLICT,
+            Some("identifier_taken"),
+            Some("identifier")
+        ),
+        "{taken}"
+    );
+
+    // Bad input: each a coded 400, and nothing is created.
+    for (body, code) in [
+        (
+            json!({"identifier": "not an identifier!"}),
+            "invalid_identifier",
+        ),
+        (
+            json!({"identifier": format!("bob.{unique}@example.com"), "password": "short"}),
+            "password_too_short",
+        ),
+        (
+            json!({"identifier": format!("bob.{unique}@example.com"), "password": "password123"}),
+            "password_too_weak",
+        ),
+        (
+            json!({"identifier": format!("bob.{unique}@example.com"), "passwrd": PASSWORD}),
+            "invalid_request",
+        ),
+        (json!({"password": PASSWORD}), "invalid_request"),
+        (json!({"identifier": 42}), "invalid_request"),
+        (
+            json!({"identifier": format!("bob.{unique}@example.com"), "attributes": []}),
+            "invalid_request",
+        ),
+    ] {
+        let (status, error) = create(server, body.clone()).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{body} -> {error}"
+        );
+    }
+    let response = server
+        .client
+        .post(format!("{}/api/admin/users", server.base))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body("{\"identifier\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["code"], "invalid_json", "{error}");
+
+    // Listing: by prefix (normalized), in identifier order, in pages.
+    for name in ["carol", "bob", "dave"] {
+        let (status, body) = create(
+            server,
+            json!({"identifier": format!("{name}.{unique}@example.org")}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, page) = server
+        .call("GET", "/api/admin/users?identifier=BOB.&limit=100", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let identifiers = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|user| user["identifier"].as_str().unwrap().to_owned())
+            .filter(|identifier| identifier.contains(&unique))
+            .collect()
+    };
+    assert_eq!(identifiers(&page), [format!("bob.{unique}@example.org")]);
+    let mut seen = Vec::new();
+    let mut path = "/api/admin/users?limit=2".to_owned();
+    loop {
+        let (status, page) = server.call("GET", &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page["items"].as_array().unwrap().len() <= 2);
+        seen.extend(identifiers(&page));
+        match page["cursor"].as_str() {
+            Some(cursor) => path = format!("/api/admin/users?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            ann.clone(),
+            format!("bob.{unique}@example.org"),
+            format!("carol.{unique}@example.org"),
+            format!("dave.{unique}@example.org"),
+        ]
+    );
+    for query in [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "cursor=nonsense",
+        "cursor=c1zz",
+    ] {
+        let (status, error) = server
+            .call("GET", &format!("/api/admin/users?{query}"), None)
+            .await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_query")),
+            "{query}: {error}"
+        );
+    }
+
+    // Unlock: ten wrong passwords lock the user (the right one is refused too), unlock lifts it.
+    for _ in 0..10 {
+        let wrong = sign_in(server, &ann, "not the password at all").await;
+        assert_ne!(wrong["flowStatus"], "COMPLETE", "{wrong}");
+    }
+    let locked = sign_in(server, &ann, PASSWORD).await;
+    assert_ne!(locked["flowStatus"], "COMPLETE", "locked: {locked}");
+    let (status, body) = server
+        .call("POST", &format!("/api/admin/users/{id}/unlock"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let done = sign_in(server, &ann, PASSWORD).await;
+    assert_eq!(done["flowStatus"], "COMPLETE", "after unlock: {done}");
+
+    // Delete: gone, its identifier free again, its password no longer signs in.
+    let path = format!("/api/admin/users/{id}");
+    assert_eq!(
+        server.call("DELETE", &path, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    for (method, path) in [
+        ("GET", path.clone()),
+        ("DELETE", path.clone()),
+        ("POST", format!("{path}/unlock")),
+    ] {
+        let (status, error) = server.call(method, &path, None).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("user_not_found")),
+            "{method} {path}: {error}"
+        );
+    }
+    let refused = sign_in(server, &ann, PASSWORD).await;
+    assert_ne!(refused["flowStatus"], "COMPLETE", "{refused}");
+    let (status, again) = create(server, json!({"identifier": ann})).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+
+    // Without the token nothing is answered.
+    let (status, error) = server.call_as(None, "GET", "/api/admin/users", None).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+}
+
+#[actix_web::test]
+async fn users_are_administered_over_http_on_sqlite() {
+    let server = TestServer::start().await;
+    users_api(&server).await;
+}
+
+#[actix_web::test]
+async fn users_are_administered_over_http_on_postgres() {
+    let Some(url) = crate::support::service_env("FLOWD_TEST_DATABASE_URL") else {
+        return;
+    };
+    let temp = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with_url(&url, temp.path(), Some(TOKEN)).await;
+    users_api(&server).await;
+}

@@ -1,0 +1,203 @@
+//! `/api/admin/users`: list, look up, create, delete and unlock users. The handlers extract
+//! and convert; every rule lives in `flow_engine::Accounts`.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use flow_engine::{AccountError, Accounts, NewAccount, UserId};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::body::{read_object, require, take};
+use crate::dto::{UserList, UserView};
+use crate::error::ErrorBody;
+use crate::routes::{decode_cursor, encode_cursor, on_service, parse_limit, tenant};
+use crate::{Admin, AdminError, AdminState};
+
+type Result<T, E = AdminError> = std::result::Result<T, E>;
+
+/// Runs `call` on the accounts service in the blocking pool.
+async fn accounts<T, F>(state: &web::Data<AdminState>, call: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Accounts) -> Result<T, AccountError> + Send + 'static,
+{
+    on_service(state.accounts.clone(), call).await
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+    identifier: Option<String>,
+}
+
+/// List users ordered by identifier, optionally those whose identifier starts with a prefix.
+#[utoipa::path(
+    get,
+    path = "/api/admin/users",
+    operation_id = "list_users",
+    tag = "users",
+    params(
+        ("identifier" = Option<String>, Query, description = "Only identifiers that start with this text (normalized like an identifier: `ANN` finds `ann@example.com`)."),
+        ("limit" = Option<usize>, Query, description = "Page size, 1 to 100 (default 20)."),
+        ("cursor" = Option<String>, Query, description = "Opaque cursor from the previous page's `cursor`."),
+    ),
+    responses(
+        (status = 200, description = "One page of users; `cursor` is `null` on the last page.", body = UserList),
+        (status = 400, description = "A bad `limit` or `cursor` (`invalid_query`), or a prefix that cannot be part of an identifier (`invalid_identifier`).", body = ErrorBody),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 503, description = "The store is down (`store_unavailable`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_users(
+    _: Admin,
+    request: HttpRequest,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let params = web::Query::<ListParams>::from_query(request.query_string())
+        .map_err(|error| AdminError::InvalidQuery {
+            parameter: "query",
+            message: error.to_string(),
+        })?
+        .into_inner();
+    let limit = parse_limit(params.limit.as_deref())?;
+    let after = params
+        .cursor
+        .map(|cursor| decode_cursor(&cursor))
+        .transpose()?;
+    let tenant = tenant(&request);
+    let page = accounts(&state, move |service| {
+        service.list(&tenant, params.identifier.as_deref(), after, limit)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UserList {
+        items: page.users.iter().map(UserView::from).collect(),
+        cursor: page.next.as_deref().map(encode_cursor),
+    }))
+}
+
+/// One user.
+#[utoipa::path(
+    get,
+    path = "/api/admin/users/{id}",
+    operation_id = "get_user",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user.", body = UserView),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "No user has this id (`user_not_found`).", body = ErrorBody,
+            example = json!({"code": "user_not_found", "message": "no such user"})),
+    )
+)]
+pub(crate) async fn get_user(
+    _: Admin,
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
+    let user = accounts(&state, move |service| service.get(&tenant, &id)).await?;
+    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+}
+
+/// Create a user, with or without a password. The identifier is normalized like a flow's
+/// (an e-mail address, a username or a phone number) and the password must pass the same
+/// policy as in the flows.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users",
+    operation_id = "create_user",
+    tag = "users",
+    request_body(content = crate::schemas::CreateUserRequest, description = "The user to create.",
+        example = json!({"identifier": "ann@example.com", "password": "correct horse battery staple", "attributes": {"given_name": "Ann"}})),
+    responses(
+        (status = 201, description = "Created.", body = UserView,
+            headers(("Location" = String, description = "`/api/admin/users/{id}` of the new user"))),
+        (status = 400, description = "Malformed JSON (`invalid_json`), a missing or ill-typed field (`invalid_request`), an identifier flowd does not accept (`invalid_identifier`), or a password the policy refuses (`password_too_short`, `password_too_weak`, `password_matches_identifier`, ...).", body = ErrorBody,
+            example = json!({"code": "password_too_short", "message": "The password must be at least 8 characters long.", "details": {"field": "password"}})),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 409, description = "The identifier, or one that looks like it, is taken (`identifier_taken`).", body = ErrorBody,
+            example = json!({"code": "identifier_taken", "message": "a user with this identifier (or one that looks like it) exists", "details": {"field": "identifier"}})),
+        (status = 413, description = "The body is larger than the server's limit (`payload_too_large`).", body = ErrorBody),
+        (status = 503, description = "The store is down (`store_unavailable`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create_user(
+    _: Admin,
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let mut object = read_object(payload, state.body_limit).await?;
+    let new = NewAccount {
+        identifier: require(&mut object, "identifier")?,
+        password: take(&mut object, "password")?,
+        attributes: take::<Map<String, Value>>(&mut object, "attributes")?.unwrap_or_default(),
+    };
+    if let Some(field) = object.keys().next() {
+        return Err(AdminError::InvalidRequest {
+            field: field.clone(),
+            message: "unknown field".to_owned(),
+        });
+    }
+    let tenant = tenant(&request);
+    let user = accounts(&state, move |service| service.create(&tenant, new)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/admin/users/{}", user.id.as_str()),
+        ))
+        .json(UserView::from(&user)))
+}
+
+/// Delete a user with its credentials and failed sign-ins. No execution can sign it in any
+/// more, and its browser sessions end at their next request.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/users/{id}",
+    operation_id = "delete_user",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "No user has this id (`user_not_found`).", body = ErrorBody),
+        (status = 503, description = "The store is down (`store_unavailable`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_user(
+    _: Admin,
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
+    accounts(&state, move |service| service.delete(&tenant, &id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Lift a user's lockout and forget its failed sign-ins.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/unlock",
+    operation_id = "unlock_user",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Unlocked (also when the user was not locked)."),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "No user has this id (`user_not_found`).", body = ErrorBody),
+        (status = 503, description = "The store is down (`store_unavailable`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn unlock_user(
+    _: Admin,
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
+    accounts(&state, move |service| service.unlock(&tenant, &id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

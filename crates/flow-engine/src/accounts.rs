@@ -1,0 +1,306 @@
+//! The application service of user administration: list, look up, create, delete and unlock
+//! the people who sign in. The admin API only calls it. Identifiers go through the same
+//! normalization as the flows' (so `Ann@Example.com` and `ann@example.com` are one user), and
+//! passwords through the same policy and hashing.
+
+use std::sync::Arc;
+
+use flow_compiler::PasswordPolicy;
+use flow_model::{DEFAULT_PASSWORD_SCORE, IdentifierType};
+use serde_json::{Map, Value};
+
+use crate::identifier::{canonical_identifier, normalize};
+use crate::password::policy_violation;
+use crate::{Engine, NewUser, PortError, TenantId, User, UserId, UserQuery};
+
+/// The shortest password an administrator may set (the flows' `password_input` default).
+pub const ADMIN_PASSWORD_MIN_LENGTH: u32 = 8;
+
+/// Why an [`Accounts`] call failed. Each variant has a stable machine code
+/// ([`AccountError::code`]) that the admin API maps to its HTTP status and error body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccountError {
+    /// No user has this id in the tenant.
+    #[error("no such user")]
+    NotFound,
+    /// The identifier, or one that looks like it, belongs to another user.
+    #[error("a user with this identifier (or one that looks like it) exists")]
+    IdentifierTaken,
+    /// Not an e-mail address, username or phone number flowd accepts.
+    #[error("not a valid identifier (an e-mail address, a username or a phone number)")]
+    InvalidIdentifier,
+    /// The password breaks the policy: the flows' field error code and message.
+    #[error("{message}")]
+    PasswordRefused {
+        /// The flows' field error code (`password_too_short`, `password_too_weak`, ...).
+        code: &'static str,
+        /// What to change.
+        message: String,
+    },
+    /// The store failed; the text (with its cause) is for operators.
+    #[error("store unavailable: {0}")]
+    Store(PortError),
+}
+
+impl AccountError {
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "user_not_found",
+            Self::IdentifierTaken => "identifier_taken",
+            Self::InvalidIdentifier => "invalid_identifier",
+            Self::PasswordRefused { code, .. } => code,
+            Self::Store(_) => "store_unavailable",
+        }
+    }
+}
+
+impl From<PortError> for AccountError {
+    fn from(error: PortError) -> Self {
+        match error {
+            PortError::NotFound => Self::NotFound,
+            PortError::Duplicate => Self::IdentifierTaken,
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// A user to create from the admin API.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewAccount {
+    /// The identifier as typed; it is normalized like a flow's.
+    pub identifier: String,
+    /// The initial password, if any (hashed with the engine's argon2id parameters).
+    pub password: Option<String>,
+    /// Profile attributes.
+    pub attributes: Map<String, Value>,
+}
+
+/// One page of [`Accounts::list`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserPage {
+    /// The users, ordered by identifier.
+    pub users: Vec<User>,
+    /// The identifier to continue after, when there are more.
+    pub next: Option<String>,
+}
+
+/// User administration over the engine's ports. Synchronous like the rest of the engine.
+#[derive(Clone)]
+pub struct Accounts {
+    engine: Arc<Engine>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts").finish_non_exhaustive()
+    }
+}
+
+impl Accounts {
+    /// The service over `engine`'s user directory, failed-sign-in store, password hashing,
+    /// clock and random generator.
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self { engine }
+    }
+
+    /// Up to `limit` users ordered by identifier, those whose identifier starts with
+    /// `prefix` (normalized like an identifier, so `ANN` finds `ann@…`) and comes after
+    /// `after`.
+    pub fn list(
+        &self,
+        tenant: &TenantId,
+        prefix: Option<&str>,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<UserPage, AccountError> {
+        let identifier_prefix = match prefix.map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(canonical_identifier(text).ok_or(AccountError::InvalidIdentifier)?),
+        };
+        let query = UserQuery {
+            identifier_prefix,
+            after,
+            limit: limit.saturating_add(1),
+        };
+        let mut users = self.engine.ports().users.list(tenant, &query)?;
+        let next = if users.len() > limit {
+            users.truncate(limit);
+            users.last().map(|user| user.identifier.clone())
+        } else {
+            None
+        };
+        Ok(UserPage { users, next })
+    }
+
+    /// The user with this id.
+    pub fn get(&self, tenant: &TenantId, id: &UserId) -> Result<User, AccountError> {
+        self.engine
+            .ports()
+            .users
+            .get(tenant, id)?
+            .ok_or(AccountError::NotFound)
+    }
+
+    /// Creates a user, with a password when one is given. The identifier is normalized (an
+    /// e-mail address, a username or a phone number) and must not be taken, nor look like a
+    /// taken one.
+    pub fn create(&self, tenant: &TenantId, new: NewAccount) -> Result<User, AccountError> {
+        let identifier = normalize(
+            &new.identifier,
+            &[
+                IdentifierType::Email,
+                IdentifierType::Username,
+                IdentifierType::Phone,
+            ],
+        )
+        .map_err(|_| AccountError::InvalidIdentifier)?;
+        let policy = PasswordPolicy {
+            min_length: ADMIN_PASSWORD_MIN_LENGTH,
+            min_score: DEFAULT_PASSWORD_SCORE,
+            confirm: false,
+        };
+        let password_hash = match &new.password {
+            None => None,
+            Some(password) => {
+                if let Some(violation) = policy_violation(password, policy, Some(&identifier)) {
+                    return Err(AccountError::PasswordRefused {
+                        code: violation.code(),
+                        message: violation.message(),
+                    });
+                }
+                let hash = self.engine.passwords.hash(password).map_err(|error| {
+                    AccountError::Store(PortError::Unavailable(error.to_string()))
+                })?;
+                Some(hash)
+            }
+        };
+        let user = NewUser {
+            id: self.engine.new_user_id(),
+            identifier,
+            password_hash,
+            attributes: new.attributes,
+            created_at: self.engine.ports().clock.now_secs(),
+        };
+        Ok(self.engine.ports().users.create(tenant, user)?)
+    }
+
+    /// Deletes the user with its credentials and its failed sign-ins. No execution can sign
+    /// it in any more, and its executor sessions end at their next request (the user is
+    /// gone).
+    pub fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), AccountError> {
+        let ports = self.engine.ports();
+        ports.users.delete(tenant, id)?;
+        ports.login_attempts.reset(tenant, id)?;
+        Ok(())
+    }
+
+    /// Lifts a lockout and forgets the user's failed sign-ins.
+    pub fn unlock(&self, tenant: &TenantId, id: &UserId) -> Result<(), AccountError> {
+        self.get(tenant, id)?;
+        self.engine.ports().login_attempts.reset(tenant, id)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::memory::MemoryPorts;
+    use crate::{EngineConfig, HashParams};
+
+    fn accounts() -> (Accounts, Arc<Engine>) {
+        let ports = MemoryPorts::new();
+        let config = EngineConfig {
+            hash: HashParams {
+                m_cost: 8,
+                t_cost: 1,
+                p_cost: 1,
+            },
+            ..EngineConfig::recommended()
+        };
+        let engine = Arc::new(Engine::new(config, ports.ports()).unwrap());
+        (Accounts::new(engine.clone()), engine)
+    }
+
+    fn account(identifier: &str, password: Option<&str>) -> NewAccount {
+        NewAccount {
+            identifier: identifier.to_owned(),
+            password: password.map(str::to_owned),
+            attributes: Map::new(),
+        }
+    }
+
+    #[test]
+    fn identifiers_are_normalized_and_one_user_each() {
+        let (accounts, engine) = accounts();
+        let tenant = TenantId::default();
+        let ann = accounts
+            .create(
+                &tenant,
+                account("  Ann@Example.COM ", Some("correct horse battery staple")),
+            )
+            .unwrap();
+        assert_eq!(ann.identifier, "ann@example.com");
+        let hash = engine
+            .ports()
+            .users
+            .password_hash(&tenant, &ann.id)
+            .unwrap();
+        assert!(hash.unwrap().starts_with("$argon2id$"));
+        assert_eq!(
+            accounts.create(&tenant, account("ann@example.com", None)),
+            Err(AccountError::IdentifierTaken)
+        );
+        assert_eq!(
+            accounts
+                .create(&tenant, account("not an identifier!", None))
+                .unwrap_err()
+                .code(),
+            "invalid_identifier"
+        );
+        assert_eq!(
+            accounts
+                .create(&tenant, account("bob@example.com", Some("short")))
+                .unwrap_err()
+                .code(),
+            "password_too_short"
+        );
+        let page = accounts.list(&tenant, Some("ANN"), None, 10).unwrap();
+        assert_eq!(page.users, vec![ann.clone()]);
+        assert_eq!(page.next, None);
+        assert_eq!(accounts.get(&tenant, &ann.id).unwrap(), ann);
+    }
+
+    #[test]
+    fn pages_continue_after_the_last_identifier() {
+        let (accounts, _) = accounts();
+        let tenant = TenantId::default();
+        for name in ["carol", "ann", "bob"] {
+            accounts.create(&tenant, account(name, None)).unwrap();
+        }
+        let first = accounts.list(&tenant, None, None, 2).unwrap();
+        let names: Vec<_> = first.users.iter().map(|u| u.identifier.as_str()).collect();
+        assert_eq!(names, ["ann", "bob"]);
+        assert_eq!(first.next.as_deref(), Some("bob"));
+        let second = accounts.list(&tenant, None, first.next, 2).unwrap();
+        assert_eq!(second.users.len(), 1);
+        assert_eq!(second.next, None);
+    }
+
+    #[test]
+    fn deleting_and_unlocking_an_unknown_user_is_not_found() {
+        let (accounts, _) = accounts();
+        let tenant = TenantId::default();
+        let gone = UserId::new("nobody");
+        assert_eq!(accounts.delete(&tenant, &gone), Err(AccountError::NotFound));
+        assert_eq!(accounts.unlock(&tenant, &gone), Err(AccountError::NotFound));
+        let user = accounts.create(&tenant, account("dora", None)).unwrap();
+        accounts.unlock(&tenant, &user.id).unwrap();
+        accounts.delete(&tenant, &user.id).unwrap();
+        assert_eq!(accounts.get(&tenant, &user.id), Err(AccountError::NotFound));
+    }
+}
