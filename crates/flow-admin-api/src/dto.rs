@@ -246,6 +246,11 @@ pub struct UserView {
     pub mfa_methods: Vec<String>,
     /// Creation time (Unix seconds).
     pub created_at: i64,
+    /// `active`, or `disabled` (answered like an unknown identifier: no sign-in, no recovery).
+    #[schema(example = "active")]
+    pub status: &'static str,
+    /// When it was disabled (Unix seconds); `null` while active.
+    pub disabled_at: Option<i64>,
 }
 
 impl From<&flow_engine::User> for UserView {
@@ -256,6 +261,12 @@ impl From<&flow_engine::User> for UserView {
             attributes: user.attributes.clone(),
             mfa_methods: user.mfa_methods.clone(),
             created_at: user.created_at,
+            status: if user.disabled_at.is_some() {
+                "disabled"
+            } else {
+                "active"
+            },
+            disabled_at: user.disabled_at,
         }
     }
 }

@@ -71,6 +71,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
             .route("/users/{id}", web::get().to(users::get_user))
             .route("/users/{id}", web::delete().to(users::delete_user))
             .route("/users/{id}/unlock", web::post().to(users::unlock_user))
+            .route("/users/{id}/disable", web::post().to(users::disable_user))
+            .route("/users/{id}/enable", web::post().to(users::enable_user))
             .route("/openapi.json", web::get().to(openapi::openapi_json))
             .route("/docs", web::get().to(openapi::docs_redirect))
             .service(openapi::swagger_ui())

@@ -57,6 +57,8 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
         users::create_user,
         users::delete_user,
         users::unlock_user,
+        users::disable_user,
+        users::enable_user,
     ),
     components(responses(Unauthorized, FlowNotFound)),
     modifiers(&BearerScheme),

@@ -177,6 +177,58 @@ pub(crate) async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Disable a user: it is answered like an unknown identifier from now on (a sign-in gets the
+/// answer of a wrong password, a recovery sends nothing), its identifier stays taken, and its
+/// browser sessions end at their next request.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/disable",
+    operation_id = "disable_user",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user, `disabled` (disabling twice keeps the first `disabled_at`).", body = UserView),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "No user has this id (`user_not_found`).", body = ErrorBody),
+        (status = 503, description = "The store is down (`store_unavailable`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn disable_user(
+    _: Admin,
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
+    let user = accounts(&state, move |service| service.disable(&tenant, &id)).await?;
+    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+}
+
+/// Enable a disabled user again; its password and authenticators are as they were.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/enable",
+    operation_id = "enable_user",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user, `active`.", body = UserView),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "No user has this id (`user_not_found`).", body = ErrorBody),
+        (status = 503, description = "The store is down (`store_unavailable`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn enable_user(
+    _: Admin,
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
+    let user = accounts(&state, move |service| service.enable(&tenant, &id)).await?;
+    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+}
+
 /// Lift a user's lockout and forget its failed sign-ins.
 #[utoipa::path(
     post,

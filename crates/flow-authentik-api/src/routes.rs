@@ -230,8 +230,10 @@ pub(crate) async fn me(
             .await
             .map_err(|error| AuthentikError::Internal(error.to_string()))?
             .map_err(|error| AuthentikError::Internal(error.to_string()))?;
-        // A user deleted since the sign-in no longer counts.
-        let user = user.ok_or(AuthentikError::NotAuthenticated)?;
+        // A user deleted or disabled since the sign-in no longer counts.
+        let user = user
+            .filter(|user| user.disabled_at.is_none())
+            .ok_or(AuthentikError::NotAuthenticated)?;
         let text = |key: &str| {
             user.attributes
                 .get(key)

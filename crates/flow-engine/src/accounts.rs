@@ -196,6 +196,33 @@ impl Accounts {
         Ok(())
     }
 
+    /// Disables the user: from now on it is answered like an unknown identifier (a sign-in
+    /// gets the answer of a wrong password, a recovery sends nothing), its identifier stays
+    /// taken, and its browser sessions end at their next request. Disabling a disabled user
+    /// keeps the first time.
+    pub fn disable(&self, tenant: &TenantId, id: &UserId) -> Result<User, AccountError> {
+        let mut user = self.get(tenant, id)?;
+        if user.disabled_at.is_none() {
+            let now = self.engine.ports().clock.now_secs();
+            self.engine
+                .ports()
+                .users
+                .set_disabled(tenant, id, Some(now))?;
+            user.disabled_at = Some(now);
+        }
+        Ok(user)
+    }
+
+    /// Enables a disabled user again (its password and authenticators are as they were).
+    pub fn enable(&self, tenant: &TenantId, id: &UserId) -> Result<User, AccountError> {
+        let mut user = self.get(tenant, id)?;
+        if user.disabled_at.is_some() {
+            self.engine.ports().users.set_disabled(tenant, id, None)?;
+            user.disabled_at = None;
+        }
+        Ok(user)
+    }
+
     /// Lifts a lockout and forgets the user's failed sign-ins.
     pub fn unlock(&self, tenant: &TenantId, id: &UserId) -> Result<(), AccountError> {
         self.get(tenant, id)?;

@@ -346,7 +346,8 @@ impl Engine {
 
     /// An `mfa_setup` execution starts with the user the adapter's session signed in
     /// ([`RequestContext::user`]): identified and authenticated with the session's methods.
-    /// An id the directory does not know is ignored, and so is the user in other flow types.
+    /// An id the directory does not know (or of a disabled user) is ignored, and so is the
+    /// user in other flow types.
     fn sign_in_session_user(&self, execution: &mut Execution) -> Result<(), EngineError> {
         if execution.program.flow_type != FlowType::MfaSetup {
             return Ok(());
@@ -354,7 +355,12 @@ impl Engine {
         let Some(session) = execution.request.user.clone() else {
             return Ok(());
         };
-        let Some(user) = self.ports.users.get(&execution.tenant, &session.id)? else {
+        let Some(user) = self
+            .ports
+            .users
+            .get(&execution.tenant, &session.id)?
+            .filter(|user| user.disabled_at.is_none())
+        else {
             return Ok(());
         };
         execution.user_id = Some(user.id);

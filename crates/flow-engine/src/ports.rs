@@ -86,6 +86,15 @@ pub trait UserDirectory: Send + Sync {
     /// [`PortError::NotFound`] if `tenant` has no such user.
     fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), PortError>;
 
+    /// Disables the user from `disabled_at` (Unix seconds), or enables it again (`None`);
+    /// [`PortError::NotFound`] if `tenant` has no such user.
+    fn set_disabled(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        disabled_at: Option<i64>,
+    ) -> Result<(), PortError>;
+
     /// The user's argon2 PHC password hash, if the user has a password.
     fn password_hash(&self, tenant: &TenantId, id: &UserId) -> Result<Option<String>, PortError>;
 

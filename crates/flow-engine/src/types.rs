@@ -407,6 +407,10 @@ pub struct User {
     pub mfa_methods: Vec<String>,
     /// Creation time (Unix seconds).
     pub created_at: i64,
+    /// When an administrator disabled the user (Unix seconds); `None` while it may sign in.
+    /// A disabled user is answered like an unknown identifier.
+    #[serde(default)]
+    pub disabled_at: Option<i64>,
 }
 
 /// Which users [`UserDirectory::list`](crate::UserDirectory::list) returns.

@@ -128,6 +128,8 @@ diesel::table! {
         updated_at -> BigInt,
         /// Confusable skeleton (UTS #39) of `identifier`; NULL until the backfill at open.
         identifier_skeleton -> Nullable<Text>,
+        /// When an administrator disabled the user; NULL while it may sign in.
+        disabled_at -> Nullable<BigInt>,
     }
 }
 

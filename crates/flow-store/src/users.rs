@@ -41,6 +41,7 @@ struct UserRow {
     created_at: i64,
     updated_at: i64,
     identifier_skeleton: Option<String>,
+    disabled_at: Option<i64>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -58,6 +59,7 @@ impl TryFrom<UserRow> for User {
             mfa_methods: serde_json::from_str(&row.mfa_methods)
                 .map_err(|error| Fail::corrupt("cannot decode mfa methods", error))?,
             created_at: row.created_at,
+            disabled_at: row.disabled_at,
         })
     }
 }
@@ -414,6 +416,7 @@ impl UserDirectory for Database {
             created_at: user.created_at,
             updated_at: user.created_at,
             identifier_skeleton: Some(identifier_skeleton(&user.identifier)),
+            disabled_at: None,
         };
         let skeleton = row.identifier_skeleton.clone().unwrap_or_default();
         let credential = user
@@ -448,6 +451,29 @@ impl UserDirectory for Database {
             attributes: user.attributes,
             mfa_methods: Vec::new(),
             created_at: user.created_at,
+            disabled_at: None,
+        })
+    }
+
+    fn set_disabled(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        disabled_at: Option<i64>,
+    ) -> Result<(), PortError> {
+        let (owner, user) = (tenant.clone(), id.clone());
+        let now = crate::now_secs();
+        self.grouped_write(move |conn| {
+            let changed = diesel::update(users::table.find((owner.as_str(), user.as_str())))
+                .set((
+                    users::disabled_at.eq(disabled_at),
+                    users::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            if changed == 0 {
+                return Err(PortError::NotFound.into());
+            }
+            Ok(())
         })
     }
 

@@ -187,6 +187,62 @@ async fn users_api(server: &TestServer) {
         );
     }
 
+    // Disable: the right password gets exactly the answer of a wrong one (the same user's,
+    // once enabled again); the identifier stays taken; enable lets the user in again.
+    let (status, eve) = create(
+        server,
+        json!({"identifier": format!("eve.{unique}@example.com"), "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{eve}");
+    let eve_id = eve["id"].as_str().unwrap();
+    let eve_identifier = eve["identifier"].as_str().unwrap();
+    assert_eq!(eve["status"], "active");
+    let (status, disabled) = server
+        .call("POST", &format!("/api/admin/users/{eve_id}/disable"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{disabled}");
+    assert_eq!(disabled["status"], "disabled");
+    assert!(disabled["disabled_at"].is_i64(), "{disabled}");
+    let (_, again) = server
+        .call("POST", &format!("/api/admin/users/{eve_id}/disable"), None)
+        .await;
+    assert_eq!(
+        again["disabled_at"], disabled["disabled_at"],
+        "the first time is kept"
+    );
+    let mut refused = sign_in(server, eve_identifier, PASSWORD).await;
+    assert_ne!(refused["flowStatus"], "COMPLETE", "{refused}");
+    let (status, taken) = create(server, json!({"identifier": eve_identifier})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+    let (status, enabled) = server
+        .call("POST", &format!("/api/admin/users/{eve_id}/enable"), None)
+        .await;
+    assert_eq!(
+        (status, enabled["status"].as_str()),
+        (StatusCode::OK, Some("active"))
+    );
+    assert_eq!(enabled["disabled_at"], Value::Null);
+    let mut wrong = sign_in(server, eve_identifier, "not the password at all").await;
+    for answer in [&mut refused, &mut wrong] {
+        answer.as_object_mut().unwrap().remove("flowId");
+    }
+    assert_eq!(
+        refused, wrong,
+        "a disabled user is told what a wrong password is told"
+    );
+    let done = sign_in(server, eve_identifier, PASSWORD).await;
+    assert_eq!(done["flowStatus"], "COMPLETE", "enabled again: {done}");
+    for action in ["disable", "enable"] {
+        let (status, error) = server
+            .call("POST", &format!("/api/admin/users/nobody/{action}"), None)
+            .await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("user_not_found"))
+        );
+    }
+
     // Unlock: ten wrong passwords lock the user (the right one is refused too), unlock lifts it.
     for _ in 0..10 {
         let wrong = sign_in(server, &ann, "not the password at all").await;
@@ -211,6 +267,7 @@ async fn users_api(server: &TestServer) {
         ("GET", path.clone()),
         ("DELETE", path.clone()),
         ("POST", format!("{path}/unlock")),
+        ("POST", format!("{path}/disable")),
     ] {
         let (status, error) = server.call(method, &path, None).await;
         assert_eq!(

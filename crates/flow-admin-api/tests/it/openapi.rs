@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{app, app_with_limit, call, seed, send};
 
-const OPERATIONS: [&str; 21] = [
+const OPERATIONS: [&str; 23] = [
     "list_flows",
     "get_flow",
     "create_flow",
@@ -32,6 +32,8 @@ const OPERATIONS: [&str; 21] = [
     "create_user",
     "delete_user",
     "unlock_user",
+    "disable_user",
+    "enable_user",
 ];
 
 /// The nine endpoints of seed 002.
@@ -177,6 +179,8 @@ async fn the_path_list() {
             "POST /api/admin/flows/{id}/validate \"validate_flow\"",
             "POST /api/admin/invitations \"create_invitation\"",
             "POST /api/admin/users \"create_user\"",
+            "POST /api/admin/users/{id}/disable \"disable_user\"",
+            "POST /api/admin/users/{id}/enable \"enable_user\"",
             "POST /api/admin/users/{id}/unlock \"unlock_user\"",
             "PUT /api/admin/flows/{id} \"update_flow\"",
         ]

@@ -120,6 +120,15 @@ impl UserDirectory for MemoryUserDirectory {
         Ok(found)
     }
 
+    fn set_disabled(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        disabled_at: Option<i64>,
+    ) -> Result<(), PortError> {
+        self.update(tenant, id, |row| row.user.disabled_at = disabled_at)
+    }
+
     fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), PortError> {
         let mut users = lock(&self.users);
         let row = users
@@ -152,6 +161,7 @@ impl UserDirectory for MemoryUserDirectory {
             attributes: new.attributes,
             mfa_methods: Vec::new(),
             created_at: new.created_at,
+            disabled_at: None,
         };
         users.by_skeleton.insert(skeleton_key, new.id.clone());
         users.by_identifier.insert(identifier_key, new.id);

@@ -61,6 +61,10 @@ impl Engine {
             .ports
             .users
             .find_by_identifier(&execution.tenant, &normalized)?;
+        // A disabled user is answered like an unknown identifier (and its identifier stays
+        // taken for registration).
+        let disabled = user.as_ref().is_some_and(|user| user.disabled_at.is_some());
+        let user = user.filter(|user| user.disabled_at.is_none());
         let known = user.is_some();
         execution.user_id = user.map(|user| user.id);
         execution.identifier = Some(normalized.clone());
@@ -71,6 +75,8 @@ impl Engine {
         let result = StepResult::advance("accepted");
         Ok(if known {
             result
+        } else if disabled {
+            result.with_detail("disabled user")
         } else {
             result.with_detail("unknown identifier")
         })

@@ -68,6 +68,13 @@ impl Engine {
             && !locked
             && let Some(id) = &execution.user_id
         {
+            if self.disabled(&execution.tenant, id)? {
+                // Disabled after the identifier step: the answer of a wrong password.
+                let rejected = with_errors(form, vec![invalid_credentials()]);
+                return Ok(self
+                    .failed_attempt(execution, "password", rejected, "invalid_credentials")
+                    .with_detail("disabled user"));
+            }
             if failed.is_some() {
                 self.ports.login_attempts.reset(&execution.tenant, id)?;
             }
@@ -96,6 +103,16 @@ impl Engine {
         }
         let rejected = with_errors(form, vec![invalid_credentials()]);
         Ok(self.failed_attempt(execution, "password", rejected, "invalid_credentials"))
+    }
+
+    /// Whether user `id` is disabled (or gone) now: a right password of such a user does not
+    /// sign it in.
+    fn disabled(&self, tenant: &TenantId, id: &UserId) -> Result<bool, EngineError> {
+        Ok(self
+            .ports
+            .users
+            .get(tenant, id)?
+            .is_none_or(|user| user.disabled_at.is_some()))
     }
 
     /// Records a failed sign-in of an existing user; at the per-user limit it locks the user

@@ -297,3 +297,38 @@ fn housekeeping_deletes_records_whose_window_and_lock_are_over() {
     harness.engine.delete_expired().unwrap();
     assert!(harness.memory.login_attempts.is_empty());
 }
+
+#[test]
+fn a_disabled_user_gets_the_answer_of_a_wrong_password_even_when_disabled_mid_flow() {
+    use flow_engine::UserDirectory;
+
+    let harness = Harness::new();
+    let user = harness.register(EMAIL, PASSWORD);
+    let tenant = TenantId::default();
+    let users = harness.memory.users.clone();
+
+    // Disabled before the flow: the right password is refused like a wrong one.
+    users.set_disabled(&tenant, &user, Some(T0_SECS)).unwrap();
+    let (id, right) = harness.login(EMAIL, PASSWORD);
+    assert_eq!(error_codes(&right), ["invalid_credentials"]);
+    let trace = harness.engine.trace(&tenant, &id).unwrap();
+    assert!(
+        trace
+            .iter()
+            .any(|entry| entry.detail.as_deref() == Some("disabled user")),
+        "{trace:?}"
+    );
+
+    // Disabled after the identifier step: still refused at the password.
+    users.set_disabled(&tenant, &user, None).unwrap();
+    let (id, _) = harness.start(&harness.login);
+    harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
+    users.set_disabled(&tenant, &user, Some(T0_SECS)).unwrap();
+    let outcome = harness.submit(&id, &[(FIELD_PASSWORD, PASSWORD)]);
+    assert_eq!(error_codes(&outcome), ["invalid_credentials"]);
+
+    // Enabled again, the user signs in.
+    users.set_disabled(&tenant, &user, None).unwrap();
+    let (_, outcome) = harness.login(EMAIL, PASSWORD);
+    assert!(completed(&outcome), "{outcome:?}");
+}

@@ -123,3 +123,19 @@ fn codes_expire() {
     let expired = harness.submit(&id, &[(FIELD_CODE, &code)]);
     assert_eq!(error_codes(&expired), ["code_expired"]);
 }
+
+#[test]
+fn a_disabled_user_sees_the_same_steps_but_gets_no_mail() {
+    let harness = Harness::new();
+    let user = harness.register(EMAIL, OLD);
+    let tenant = flow_engine::TenantId::default();
+    harness
+        .memory
+        .users
+        .set_disabled(&tenant, &user, Some(1))
+        .unwrap();
+    let (id, _) = harness.start(&harness.recovery);
+    let prompt = harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
+    assert_eq!(prompt.form().unwrap().purpose, FormPurpose::VerifyCode);
+    assert!(harness.memory.outbox.messages().is_empty());
+}

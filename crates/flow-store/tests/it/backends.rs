@@ -75,6 +75,12 @@ macro_rules! contract_suite {
             }
 
             #[test]
+            fn users_disable_and_enable() {
+                let Some(b) = backend() else { return };
+                users::disable_and_enable(&*b.users, &b.tenant);
+            }
+
+            #[test]
             fn users_delete_removes_the_user() {
                 let Some(b) = backend() else { return };
                 users::delete_removes_the_user(&*b.users, &b.tenant, &b.other_tenant);

@@ -123,6 +123,38 @@ pub(crate) fn delete_removes_the_user<D: UserDirectory + ?Sized>(
         .unwrap();
 }
 
+/// Disabling keeps the user (and its identifier) with the time it was disabled; enabling
+/// clears it; an unknown user is `NotFound`.
+pub(crate) fn disable_and_enable<D: UserDirectory + ?Sized>(users: &D, tenant: &TenantId) {
+    users
+        .create(
+            tenant,
+            new_user("u1", "ada@example.com", Some("$argon2id$hash")),
+        )
+        .unwrap();
+    let id = UserId::new("u1");
+    assert_eq!(users.get(tenant, &id).unwrap().unwrap().disabled_at, None);
+    users
+        .set_disabled(tenant, &id, Some(1_700_000_123))
+        .unwrap();
+    assert_eq!(
+        users.get(tenant, &id).unwrap().unwrap().disabled_at,
+        Some(1_700_000_123)
+    );
+    let found = users.find_by_identifier(tenant, "ada@example.com").unwrap();
+    assert_eq!(found.unwrap().disabled_at, Some(1_700_000_123));
+    assert_eq!(
+        users.password_hash(tenant, &id).unwrap().as_deref(),
+        Some("$argon2id$hash")
+    );
+    users.set_disabled(tenant, &id, None).unwrap();
+    assert_eq!(users.get(tenant, &id).unwrap().unwrap().disabled_at, None);
+    assert_eq!(
+        users.set_disabled(tenant, &UserId::new("nobody"), Some(1)),
+        Err(PortError::NotFound)
+    );
+}
+
 /// Create and find; identifiers (and ids) are unique per tenant, not globally.
 pub(crate) fn create_and_find<D: UserDirectory + ?Sized>(
     users: &D,
