@@ -271,6 +271,25 @@ impl From<&flow_engine::User> for UserView {
     }
 }
 
+/// A credential of a user, never its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CredentialView {
+    /// `password` or `totp` (the authenticator app).
+    #[serde(rename = "type")]
+    #[schema(example = "totp")]
+    pub kind: &'static str,
+    /// When it was enrolled (Unix seconds), where flowd keeps it (the authenticator app).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<i64>,
+}
+
+/// `GET /api/admin/users/{id}/credentials`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CredentialList {
+    /// The user's credentials.
+    pub items: Vec<CredentialView>,
+}
+
 /// `GET /api/admin/users`: one page, ordered by identifier.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserList {

@@ -203,7 +203,9 @@ impl ResponseError for AdminError {
             Self::Account(
                 AccountError::InvalidIdentifier | AccountError::PasswordRefused { .. },
             ) => StatusCode::BAD_REQUEST,
-            Self::Account(AccountError::NotFound) => StatusCode::NOT_FOUND,
+            Self::Account(AccountError::NotFound | AccountError::CredentialNotFound) => {
+                StatusCode::NOT_FOUND
+            }
             Self::Account(AccountError::IdentifierTaken) => StatusCode::CONFLICT,
             Self::Account(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Catalog(_) | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,

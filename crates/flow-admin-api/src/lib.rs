@@ -73,6 +73,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
             .route("/users/{id}/unlock", web::post().to(users::unlock_user))
             .route("/users/{id}/disable", web::post().to(users::disable_user))
             .route("/users/{id}/enable", web::post().to(users::enable_user))
+            .route(
+                "/users/{id}/credentials",
+                web::get().to(users::list_credentials),
+            )
+            .route(
+                "/users/{id}/credentials/{type}",
+                web::delete().to(users::delete_credential),
+            )
             .route("/openapi.json", web::get().to(openapi::openapi_json))
             .route("/docs", web::get().to(openapi::docs_redirect))
             .service(openapi::swagger_ui())

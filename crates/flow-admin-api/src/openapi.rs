@@ -59,6 +59,8 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
         users::unlock_user,
         users::disable_user,
         users::enable_user,
+        users::list_credentials,
+        users::delete_credential,
     ),
     components(responses(Unauthorized, FlowNotFound)),
     modifiers(&BearerScheme),

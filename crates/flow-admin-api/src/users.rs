@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::body::{read_object, require, take};
-use crate::dto::{UserList, UserView};
+use crate::dto::{CredentialList, CredentialView, UserList, UserView};
 use crate::error::ErrorBody;
 use crate::routes::{decode_cursor, encode_cursor, on_service, parse_limit, tenant};
 use crate::{Admin, AdminError, AdminState};
@@ -227,6 +227,74 @@ pub(crate) async fn enable_user(
     let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
     let user = accounts(&state, move |service| service.enable(&tenant, &id)).await?;
     Ok(HttpResponse::Ok().json(UserView::from(&user)))
+}
+
+/// A user's credentials, without their secrets.
+#[utoipa::path(
+    get,
+    path = "/api/admin/users/{id}/credentials",
+    operation_id = "list_user_credentials",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The password when one is set, the authenticator app when one is enrolled.", body = CredentialList,
+            example = json!({"items": [{"type": "password"}, {"type": "totp", "created_at": 1700000000}]})),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "No user has this id (`user_not_found`).", body = ErrorBody),
+        (status = 503, description = "The store is down (`store_unavailable`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_credentials(
+    _: Admin,
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
+    let found = accounts(&state, move |service| service.credentials(&tenant, &id)).await?;
+    Ok(HttpResponse::Ok().json(CredentialList {
+        items: found
+            .iter()
+            .map(|credential| CredentialView {
+                kind: credential.kind.as_str(),
+                created_at: credential.created_at,
+            })
+            .collect(),
+    }))
+}
+
+/// Remove a user's password or authenticator app. Without a password the user signs in only
+/// after a recovery flow sets one; without the app, `totp` is no longer one of its second
+/// factors.
+#[utoipa::path(
+    delete,
+    path = "/api/admin/users/{id}/credentials/{type}",
+    operation_id = "delete_user_credential",
+    tag = "users",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("type" = String, Path, description = "`password` or `totp`"),
+    ),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "No user has this id (`user_not_found`), or it has no credential of this type (`credential_not_found`).", body = ErrorBody),
+        (status = 503, description = "The store is down (`store_unavailable`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_credential(
+    _: Admin,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let (id, kind) = path.into_inner();
+    let (tenant, id) = (tenant(&request), UserId::new(id));
+    accounts(&state, move |service| {
+        service.remove_credential(&tenant, &id, &kind)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Lift a user's lockout and forget its failed sign-ins.

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::identifier::{canonical_identifier, normalize};
 use crate::password::policy_violation;
-use crate::{Engine, NewUser, PortError, TenantId, User, UserId, UserQuery};
+use crate::{CredentialKind, Engine, NewUser, PortError, TenantId, User, UserId, UserQuery};
 
 /// The shortest password an administrator may set (the flows' `password_input` default).
 pub const ADMIN_PASSWORD_MIN_LENGTH: u32 = 8;
@@ -24,6 +24,9 @@ pub enum AccountError {
     /// No user has this id in the tenant.
     #[error("no such user")]
     NotFound,
+    /// The user has no credential of this kind (or the kind is not one flowd knows).
+    #[error("the user has no such credential")]
+    CredentialNotFound,
     /// The identifier, or one that looks like it, belongs to another user.
     #[error("a user with this identifier (or one that looks like it) exists")]
     IdentifierTaken,
@@ -48,6 +51,7 @@ impl AccountError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound => "user_not_found",
+            Self::CredentialNotFound => "credential_not_found",
             Self::IdentifierTaken => "identifier_taken",
             Self::InvalidIdentifier => "invalid_identifier",
             Self::PasswordRefused { code, .. } => code,
@@ -75,6 +79,15 @@ pub struct NewAccount {
     pub password: Option<String>,
     /// Profile attributes.
     pub attributes: Map<String, Value>,
+}
+
+/// A credential of a user as [`Accounts::credentials`] shows it: never its secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialSummary {
+    /// What it is.
+    pub kind: CredentialKind,
+    /// When it was enrolled (Unix seconds), where the store keeps it (the authenticator app).
+    pub created_at: Option<i64>,
 }
 
 /// One page of [`Accounts::list`].
@@ -221,6 +234,53 @@ impl Accounts {
             user.disabled_at = None;
         }
         Ok(user)
+    }
+
+    /// The user's credentials, without their secrets: the password when one is set, the
+    /// authenticator app when one is enrolled.
+    pub fn credentials(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+    ) -> Result<Vec<CredentialSummary>, AccountError> {
+        self.get(tenant, id)?;
+        let users = &self.engine.ports().users;
+        let mut found = Vec::new();
+        if users.password_hash(tenant, id)?.is_some() {
+            found.push(CredentialSummary {
+                kind: CredentialKind::Password,
+                created_at: None,
+            });
+        }
+        if let Some(totp) = users.totp_credential(tenant, id)? {
+            found.push(CredentialSummary {
+                kind: CredentialKind::Totp,
+                created_at: Some(totp.created_at),
+            });
+        }
+        Ok(found)
+    }
+
+    /// Removes the user's credential named `kind` (`password`, `totp`). Without a password
+    /// the user signs in only after a recovery flow sets one; without the authenticator app,
+    /// `totp` is no longer one of its second factors.
+    pub fn remove_credential(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        kind: &str,
+    ) -> Result<(), AccountError> {
+        self.get(tenant, id)?;
+        let kind = CredentialKind::parse(kind).ok_or(AccountError::CredentialNotFound)?;
+        match self
+            .engine
+            .ports()
+            .users
+            .remove_credential(tenant, id, kind)
+        {
+            Err(PortError::NotFound) => Err(AccountError::CredentialNotFound),
+            other => Ok(other?),
+        }
     }
 
     /// Lifts a lockout and forgets the user's failed sign-ins.

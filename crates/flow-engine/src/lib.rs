@@ -22,7 +22,9 @@ mod steps;
 mod totp;
 mod types;
 
-pub use accounts::{ADMIN_PASSWORD_MIN_LENGTH, AccountError, Accounts, NewAccount, UserPage};
+pub use accounts::{
+    ADMIN_PASSWORD_MIN_LENGTH, AccountError, Accounts, CredentialSummary, NewAccount, UserPage,
+};
 pub use catalog::{ActiveFlow, FLOW_ID_PREFIX, FlowCatalog, FlowPatch, MAX_FLOW_ID_LEN, NewFlow};
 pub use config::{EngineConfig, HashParams};
 pub use engine::{
@@ -55,6 +57,7 @@ pub use ports::{
 pub use programs::DEFAULT_PROGRAM_CACHE_CAPACITY;
 pub use steps::{IDENTIFIER_INVALID_CHARACTERS, MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED};
 pub use totp::{DEFAULT_TOTP_ISSUER, TotpCredential, TotpSecret};
+pub use types::CredentialKind;
 pub use types::{
     DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, ProgramRef,
     RequestContext, SessionUser, Submission, TenantId, TraceEntry, User, UserId, UserQuery,

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     Execution, ExecutionId, FlowRepository, NewUser, PortError, TenantId, TotpCredential,
-    TraceEntry, User, UserId, UserQuery,
+    TraceEntry, User, UserId, UserQuery, types::CredentialKind,
 };
 
 /// Persists executions and their traces. Saves are compare-and-swap on
@@ -85,6 +85,16 @@ pub trait UserDirectory: Send + Sync {
     /// Deletes the user with its credentials (password, authenticator app);
     /// [`PortError::NotFound`] if `tenant` has no such user.
     fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), PortError>;
+
+    /// Removes the user's credential of `kind`; removing the authenticator app also removes
+    /// `totp` from the user's second factors. [`PortError::NotFound`] if the user has none of
+    /// that kind (or does not exist).
+    fn remove_credential(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        kind: CredentialKind,
+    ) -> Result<(), PortError>;
 
     /// Disables the user from `disabled_at` (Unix seconds), or enables it again (`None`);
     /// [`PortError::NotFound`] if `tenant` has no such user.

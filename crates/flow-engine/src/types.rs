@@ -413,6 +413,33 @@ pub struct User {
     pub disabled_at: Option<i64>,
 }
 
+/// A kind of credential a user may hold, as the admin API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// The password (an argon2 hash).
+    Password,
+    /// The authenticator app (a TOTP secret).
+    Totp,
+}
+
+impl CredentialKind {
+    /// The wire name (`password`, `totp`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Totp => "totp",
+        }
+    }
+
+    /// The kind named `name` on the wire.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Password, Self::Totp]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+}
+
 /// Which users [`UserDirectory::list`](crate::UserDirectory::list) returns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserQuery {

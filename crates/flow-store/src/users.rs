@@ -7,8 +7,8 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 use flow_engine::{
-    NewUser, PortError, TenantId, TotpCredential, TotpSecret, User, UserDirectory, UserId,
-    UserQuery, canonical_identifier, identifier_skeleton,
+    CredentialKind, NewUser, PortError, TenantId, TotpCredential, TotpSecret, User, UserDirectory,
+    UserId, UserQuery, canonical_identifier, identifier_skeleton,
 };
 use serde_json::{Map, Value};
 
@@ -183,7 +183,6 @@ fn touch_user(conn: &mut AnyConnection, tenant: &TenantId, id: &UserId) -> Resul
     Ok(())
 }
 
-/// Whether a user of `tenant` has this identifier skeleton.
 /// A `LIKE` pattern matching the identifiers that start with `prefix`: its `%`, `_` and `\`
 /// are escaped (with `\`), so they match only themselves.
 fn like_prefix(prefix: &str) -> String {
@@ -198,6 +197,7 @@ fn like_prefix(prefix: &str) -> String {
     pattern
 }
 
+/// Whether a user of `tenant` has this identifier skeleton.
 fn skeleton_taken(
     conn: &mut AnyConnection,
     tenant: &TenantId,
@@ -452,6 +452,51 @@ impl UserDirectory for Database {
             mfa_methods: Vec::new(),
             created_at: user.created_at,
             disabled_at: None,
+        })
+    }
+
+    fn remove_credential(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        kind: CredentialKind,
+    ) -> Result<(), PortError> {
+        let (owner, user) = (tenant.clone(), id.clone());
+        self.grouped_write(move |conn| {
+            let removed = match kind {
+                CredentialKind::Password => diesel::delete(
+                    credentials::table
+                        .filter(credentials::tenant_id.eq(owner.as_str()))
+                        .filter(credentials::user_id.eq(user.as_str()))
+                        .filter(credentials::kind.eq(KIND_PASSWORD)),
+                )
+                .execute(conn)?,
+                CredentialKind::Totp => {
+                    let removed = diesel::delete(
+                        totp_credentials::table.find((owner.as_str(), user.as_str())),
+                    )
+                    .execute(conn)?;
+                    if removed > 0 {
+                        let key = users::table.find((owner.as_str(), user.as_str()));
+                        let text: String = key.select(users::mfa_methods).get_result(conn)?;
+                        let mut methods: Vec<String> = serde_json::from_str(&text)
+                            .map_err(|error| Fail::corrupt("cannot decode mfa methods", error))?;
+                        methods.retain(|method| method != kind.as_str());
+                        diesel::update(key)
+                            .set((
+                                users::mfa_methods
+                                    .eq(encode("cannot encode mfa methods", &methods)?),
+                                users::updated_at.eq(now_secs()),
+                            ))
+                            .execute(conn)?;
+                    }
+                    removed
+                }
+            };
+            if removed == 0 {
+                return Err(PortError::NotFound.into());
+            }
+            Ok(())
         })
     }
 

@@ -243,6 +243,39 @@ async fn users_api(server: &TestServer) {
         );
     }
 
+    // Credentials: the password is listed (never its hash); removed, it signs in no more.
+    let credentials = format!("/api/admin/users/{eve_id}/credentials");
+    let (status, list) = server.call("GET", &credentials, None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list, json!({"items": [{"type": "password"}]}));
+    for kind in ["totp", "webauthn"] {
+        let (status, error) = server
+            .call("DELETE", &format!("{credentials}/{kind}"), None)
+            .await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("credential_not_found")),
+            "{kind}: {error}"
+        );
+    }
+    let (status, _) = server
+        .call("DELETE", &format!("{credentials}/password"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.call("GET", &credentials, None).await.1,
+        json!({"items": []})
+    );
+    let refused = sign_in(server, eve_identifier, PASSWORD).await;
+    assert_ne!(refused["flowStatus"], "COMPLETE", "no password: {refused}");
+    let (status, error) = server
+        .call("GET", "/api/admin/users/nobody/credentials", None)
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("user_not_found"))
+    );
+
     // Unlock: ten wrong passwords lock the user (the right one is refused too), unlock lifts it.
     for _ in 0..10 {
         let wrong = sign_in(server, &ann, "not the password at all").await;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{app, app_with_limit, call, seed, send};
 
-const OPERATIONS: [&str; 23] = [
+const OPERATIONS: [&str; 25] = [
     "list_flows",
     "get_flow",
     "create_flow",
@@ -34,6 +34,8 @@ const OPERATIONS: [&str; 23] = [
     "unlock_user",
     "disable_user",
     "enable_user",
+    "list_user_credentials",
+    "delete_user_credential",
 ];
 
 /// The nine endpoints of seed 002.
@@ -163,6 +165,7 @@ async fn the_path_list() {
             "DELETE /api/admin/flows/{id} \"delete_flow\"",
             "DELETE /api/admin/invitations/{id} \"revoke_invitation\"",
             "DELETE /api/admin/users/{id} \"delete_user\"",
+            "DELETE /api/admin/users/{id}/credentials/{type} \"delete_user_credential\"",
             "GET /api/admin/executions/{id}/trace \"get_execution_trace\"",
             "GET /api/admin/flows \"list_flows\"",
             "GET /api/admin/flows/{id} \"get_flow\"",
@@ -171,6 +174,7 @@ async fn the_path_list() {
             "GET /api/admin/node-types \"list_node_types\"",
             "GET /api/admin/users \"list_users\"",
             "GET /api/admin/users/{id} \"get_user\"",
+            "GET /api/admin/users/{id}/credentials \"list_user_credentials\"",
             "POST /api/admin/flows \"create_flow\"",
             "POST /api/admin/flows/import \"import_flow\"",
             "POST /api/admin/flows/{id}/activate \"activate_flow\"",

@@ -120,6 +120,29 @@ impl UserDirectory for MemoryUserDirectory {
         Ok(found)
     }
 
+    fn remove_credential(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        kind: crate::CredentialKind,
+    ) -> Result<(), PortError> {
+        let mut removed = false;
+        self.update(tenant, id, |row| match kind {
+            crate::CredentialKind::Password => removed = row.password_hash.take().is_some(),
+            crate::CredentialKind::Totp => {
+                removed = row.totp.take().is_some();
+                row.user
+                    .mfa_methods
+                    .retain(|method| method != kind.as_str());
+            }
+        })?;
+        if removed {
+            Ok(())
+        } else {
+            Err(PortError::NotFound)
+        }
+    }
+
     fn set_disabled(
         &self,
         tenant: &TenantId,

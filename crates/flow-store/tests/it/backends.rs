@@ -75,6 +75,12 @@ macro_rules! contract_suite {
             }
 
             #[test]
+            fn users_remove_credentials() {
+                let Some(b) = backend() else { return };
+                users::remove_credentials(&*b.users, &b.tenant);
+            }
+
+            #[test]
             fn users_disable_and_enable() {
                 let Some(b) = backend() else { return };
                 users::disable_and_enable(&*b.users, &b.tenant);

@@ -2,7 +2,8 @@
 //! attribute merging, second factors, TOTP credentials and their once-only time steps.
 
 use flow_engine::{
-    NewUser, PortError, TenantId, TotpCredential, TotpSecret, UserDirectory, UserId, UserQuery,
+    CredentialKind, NewUser, PortError, TenantId, TotpCredential, TotpSecret, UserDirectory,
+    UserId, UserQuery,
 };
 use serde_json::{Map, Value, json};
 
@@ -121,6 +122,50 @@ pub(crate) fn delete_removes_the_user<D: UserDirectory + ?Sized>(
     users
         .create(tenant, new_user("u2", "ada@example.com", None))
         .unwrap();
+}
+
+/// Removing credentials: the password, the authenticator app (and `totp` from the second
+/// factors, the others kept); a credential the user does not hold is `NotFound`.
+pub(crate) fn remove_credentials<D: UserDirectory + ?Sized>(users: &D, tenant: &TenantId) {
+    users
+        .create(
+            tenant,
+            new_user("u1", "ada@example.com", Some("$argon2id$hash")),
+        )
+        .unwrap();
+    let id = UserId::new("u1");
+    users
+        .set_totp_credential(tenant, &id, &credential(1, None))
+        .unwrap();
+    users.add_mfa_method(tenant, &id, "totp").unwrap();
+    users.add_mfa_method(tenant, &id, "email_otp").unwrap();
+
+    users
+        .remove_credential(tenant, &id, CredentialKind::Password)
+        .unwrap();
+    assert_eq!(users.password_hash(tenant, &id).unwrap(), None);
+    assert!(users.totp_credential(tenant, &id).unwrap().is_some());
+    assert_eq!(
+        users.remove_credential(tenant, &id, CredentialKind::Password),
+        Err(PortError::NotFound)
+    );
+
+    users
+        .remove_credential(tenant, &id, CredentialKind::Totp)
+        .unwrap();
+    assert_eq!(users.totp_credential(tenant, &id).unwrap(), None);
+    assert_eq!(
+        users.get(tenant, &id).unwrap().unwrap().mfa_methods,
+        ["email_otp"]
+    );
+    assert_eq!(
+        users.remove_credential(tenant, &id, CredentialKind::Totp),
+        Err(PortError::NotFound)
+    );
+    assert_eq!(
+        users.remove_credential(tenant, &UserId::new("ghost"), CredentialKind::Password),
+        Err(PortError::NotFound)
+    );
 }
 
 /// Disabling keeps the user (and its identifier) with the time it was disabled; enabling
