@@ -69,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
             .route("/users", web::get().to(users::list_users))
             .route("/users", web::post().to(users::create_user))
             .route("/users/{id}", web::get().to(users::get_user))
+            .route("/users/{id}", web::patch().to(users::update_user))
             .route("/users/{id}", web::delete().to(users::delete_user))
             .route("/users/{id}/unlock", web::post().to(users::unlock_user))
             .route("/users/{id}/disable", web::post().to(users::disable_user))

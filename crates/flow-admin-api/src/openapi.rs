@@ -55,6 +55,7 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
         users::list_users,
         users::get_user,
         users::create_user,
+        users::update_user,
         users::delete_user,
         users::unlock_user,
         users::disable_user,

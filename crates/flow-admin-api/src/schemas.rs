@@ -177,6 +177,14 @@ pub(crate) struct CreateUserRequest {
     attributes: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// Body of `PATCH /api/admin/users/:id`. Another field is refused (400 `invalid_request`).
+#[derive(ToSchema)]
+pub(crate) struct UpdateUserRequest {
+    /// The attributes to merge: a key with `null` is removed, keys not named are kept.
+    #[schema(value_type = Object, example = json!({"family_name": "Lovelace"}))]
+    attributes: serde_json::Map<String, serde_json::Value>,
+}
+
 /// Body of `PUT /api/admin/flows/:id`: any of these fields; a changed graph clears `compiled`.
 /// `id`, `name`, `type`, `status`, `version`, `compiled`, `compiled_at`, `created_at` and
 /// `updated_at` are managed by the server and refused (400 `invalid_request`). Other unknown

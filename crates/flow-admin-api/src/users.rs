@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use flow_engine::{AccountError, Accounts, NewAccount, UserId};
+use flow_engine::{AccountError, Accounts, NewAccount, UserId, UserQuery};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -29,6 +29,20 @@ struct ListParams {
     limit: Option<String>,
     cursor: Option<String>,
     identifier: Option<String>,
+    status: Option<String>,
+    created_from: Option<String>,
+    created_before: Option<String>,
+}
+
+/// A Unix-seconds query parameter.
+fn seconds(parameter: &'static str, text: Option<String>) -> Result<Option<i64>> {
+    text.map(|text| {
+        text.parse::<i64>().map_err(|_| AdminError::InvalidQuery {
+            parameter,
+            message: "must be a time in Unix seconds".to_owned(),
+        })
+    })
+    .transpose()
 }
 
 /// List users ordered by identifier, optionally those whose identifier starts with a prefix.
@@ -41,6 +55,9 @@ struct ListParams {
         ("identifier" = Option<String>, Query, description = "Only identifiers that start with this text (normalized like an identifier: `ANN` finds `ann@example.com`)."),
         ("limit" = Option<usize>, Query, description = "Page size, 1 to 100 (default 20)."),
         ("cursor" = Option<String>, Query, description = "Opaque cursor from the previous page's `cursor`."),
+        ("status" = Option<String>, Query, description = "`active` or `disabled`."),
+        ("created_from" = Option<i64>, Query, description = "Only users created at or after this time (Unix seconds)."),
+        ("created_before" = Option<i64>, Query, description = "Only users created before this time (Unix seconds)."),
     ),
     responses(
         (status = 200, description = "One page of users; `cursor` is `null` on the last page.", body = UserList),
@@ -65,11 +82,27 @@ pub(crate) async fn list_users(
         .cursor
         .map(|cursor| decode_cursor(&cursor))
         .transpose()?;
+    let disabled = match params.status.as_deref() {
+        None => None,
+        Some("active") => Some(false),
+        Some("disabled") => Some(true),
+        Some(_) => {
+            return Err(AdminError::InvalidQuery {
+                parameter: "status",
+                message: "must be active or disabled".to_owned(),
+            });
+        }
+    };
+    let query = UserQuery {
+        identifier_prefix: params.identifier,
+        after,
+        limit,
+        disabled,
+        created_from: seconds("created_from", params.created_from)?,
+        created_before: seconds("created_before", params.created_before)?,
+    };
     let tenant = tenant(&request);
-    let page = accounts(&state, move |service| {
-        service.list(&tenant, params.identifier.as_deref(), after, limit)
-    })
-    .await?;
+    let page = accounts(&state, move |service| service.list(&tenant, query)).await?;
     Ok(HttpResponse::Ok().json(UserList {
         items: page.users.iter().map(UserView::from).collect(),
         cursor: page.next.as_deref().map(encode_cursor),
@@ -135,12 +168,7 @@ pub(crate) async fn create_user(
         password: take(&mut object, "password")?,
         attributes: take::<Map<String, Value>>(&mut object, "attributes")?.unwrap_or_default(),
     };
-    if let Some(field) = object.keys().next() {
-        return Err(AdminError::InvalidRequest {
-            field: field.clone(),
-            message: "unknown field".to_owned(),
-        });
-    }
+    refuse_unknown(&object)?;
     let tenant = tenant(&request);
     let user = accounts(&state, move |service| service.create(&tenant, new)).await?;
     Ok(HttpResponse::Created()
@@ -149,6 +177,55 @@ pub(crate) async fn create_user(
             format!("/api/admin/users/{}", user.id.as_str()),
         ))
         .json(UserView::from(&user)))
+}
+
+/// Change a user's profile attributes: the given keys are set, a key with `null` is removed,
+/// the others are kept.
+#[utoipa::path(
+    patch,
+    path = "/api/admin/users/{id}",
+    operation_id = "update_user",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    request_body(content = crate::schemas::UpdateUserRequest, description = "The attributes to merge.",
+        example = json!({"attributes": {"family_name": "Lovelace", "nickname": null}})),
+    responses(
+        (status = 200, description = "The user after the change.", body = UserView),
+        (status = 400, description = "Malformed JSON (`invalid_json`), `attributes` missing or not an object, or another field (`invalid_request`).", body = ErrorBody),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "No user has this id (`user_not_found`).", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server's limit (`payload_too_large`).", body = ErrorBody),
+        (status = 503, description = "The store is down (`store_unavailable`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn update_user(
+    _: Admin,
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let mut object = read_object(payload, state.body_limit).await?;
+    let attributes: Map<String, Value> = require(&mut object, "attributes")?;
+    refuse_unknown(&object)?;
+    let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
+    let user = accounts(&state, move |service| {
+        service.update_attributes(&tenant, &id, &attributes)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+}
+
+/// A field left in a body after the known ones were taken: refused, so that a misspelt one is
+/// never silently ignored.
+fn refuse_unknown(object: &Map<String, Value>) -> Result<()> {
+    match object.keys().next() {
+        Some(field) => Err(AdminError::InvalidRequest {
+            field: field.clone(),
+            message: "unknown field".to_owned(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Delete a user with its credentials and failed sign-ins. No execution can sign it in any

@@ -118,24 +118,18 @@ impl Accounts {
         Self { engine }
     }
 
-    /// Up to `limit` users ordered by identifier, those whose identifier starts with
-    /// `prefix` (normalized like an identifier, so `ANN` finds `ann@…`) and comes after
-    /// `after`.
-    pub fn list(
-        &self,
-        tenant: &TenantId,
-        prefix: Option<&str>,
-        after: Option<String>,
-        limit: usize,
-    ) -> Result<UserPage, AccountError> {
-        let identifier_prefix = match prefix.map(str::trim) {
+    /// Up to `query.limit` users ordered by identifier, as [`UserQuery`] selects them; the
+    /// identifier prefix is normalized like an identifier first (so `ANN` finds `ann@…`).
+    pub fn list(&self, tenant: &TenantId, query: UserQuery) -> Result<UserPage, AccountError> {
+        let identifier_prefix = match query.identifier_prefix.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => Some(canonical_identifier(text).ok_or(AccountError::InvalidIdentifier)?),
         };
+        let limit = query.limit;
         let query = UserQuery {
             identifier_prefix,
-            after,
             limit: limit.saturating_add(1),
+            ..query
         };
         let mut users = self.engine.ports().users.list(tenant, &query)?;
         let next = if users.len() > limit {
@@ -283,6 +277,22 @@ impl Accounts {
         }
     }
 
+    /// Merges `attributes` into the user's profile (a key with `null` removes it); the user
+    /// after the change.
+    pub fn update_attributes(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        attributes: &Map<String, Value>,
+    ) -> Result<User, AccountError> {
+        self.get(tenant, id)?;
+        self.engine
+            .ports()
+            .users
+            .set_attributes(tenant, id, attributes)?;
+        self.get(tenant, id)
+    }
+
     /// Lifts a lockout and forgets the user's failed sign-ins.
     pub fn unlock(&self, tenant: &TenantId, id: &UserId) -> Result<(), AccountError> {
         self.get(tenant, id)?;
@@ -356,7 +366,12 @@ mod tests {
                 .code(),
             "password_too_short"
         );
-        let page = accounts.list(&tenant, Some("ANN"), None, 10).unwrap();
+        let query = UserQuery {
+            identifier_prefix: Some("ANN".to_owned()),
+            limit: 10,
+            ..UserQuery::default()
+        };
+        let page = accounts.list(&tenant, query).unwrap();
         assert_eq!(page.users, vec![ann.clone()]);
         assert_eq!(page.next, None);
         assert_eq!(accounts.get(&tenant, &ann.id).unwrap(), ann);
@@ -369,11 +384,16 @@ mod tests {
         for name in ["carol", "ann", "bob"] {
             accounts.create(&tenant, account(name, None)).unwrap();
         }
-        let first = accounts.list(&tenant, None, None, 2).unwrap();
+        let page = |after| UserQuery {
+            after,
+            limit: 2,
+            ..UserQuery::default()
+        };
+        let first = accounts.list(&tenant, page(None)).unwrap();
         let names: Vec<_> = first.users.iter().map(|u| u.identifier.as_str()).collect();
         assert_eq!(names, ["ann", "bob"]);
         assert_eq!(first.next.as_deref(), Some("bob"));
-        let second = accounts.list(&tenant, None, first.next, 2).unwrap();
+        let second = accounts.list(&tenant, page(first.next)).unwrap();
         assert_eq!(second.users.len(), 1);
         assert_eq!(second.next, None);
     }

@@ -447,6 +447,12 @@ pub struct UserQuery {
     pub identifier_prefix: Option<String>,
     /// Only identifiers after this one (the last of the previous page).
     pub after: Option<String>,
+    /// Only disabled users (`Some(true)`) or only enabled ones (`Some(false)`).
+    pub disabled: Option<bool>,
+    /// Only users created at or after this time (Unix seconds).
+    pub created_from: Option<i64>,
+    /// Only users created before this time (Unix seconds).
+    pub created_before: Option<i64>,
     /// At most this many users.
     pub limit: usize,
 }

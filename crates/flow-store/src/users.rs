@@ -387,6 +387,17 @@ impl UserDirectory for Database {
             if let Some(after) = &query.after {
                 select = select.filter(users::identifier.gt(after.clone()));
             }
+            match query.disabled {
+                Some(true) => select = select.filter(users::disabled_at.is_not_null()),
+                Some(false) => select = select.filter(users::disabled_at.is_null()),
+                None => {}
+            }
+            if let Some(from) = query.created_from {
+                select = select.filter(users::created_at.ge(from));
+            }
+            if let Some(before) = query.created_before {
+                select = select.filter(users::created_at.lt(before));
+            }
             select.load(conn)?.into_iter().map(User::try_from).collect()
         })
     }

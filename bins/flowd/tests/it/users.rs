@@ -38,7 +38,7 @@ async fn create(server: &TestServer, body: Value) -> (StatusCode, Value) {
 /// The whole surface on one server.
 async fn users_api(server: &TestServer) {
     let unique = uuid::Uuid::new_v4().simple().to_string();
-    let ann = format!("ann.{unique}@example.com");
+    let ann = format!("u{unique}-ann@example.com");
 
     // Create: the identifier is normalized, the password hashed, the answer has no secret.
     let (status, created) = create(
@@ -66,7 +66,7 @@ async fn users_api(server: &TestServer) {
     assert_eq!(done["flowStatus"], "COMPLETE", "{done}");
 
     // One user per identifier: another case or spacing is the same one.
-    let (status, taken) = create(server, json!({"identifier": ann.replace("ann", "ANN")})).await;
+    let (status, taken) = create(server, json!({"identifier": ann.to_uppercase()})).await;
     assert_eq!(
         (
             status,
@@ -88,21 +88,21 @@ async fn users_api(server: &TestServer) {
             "invalid_identifier",
         ),
         (
-            json!({"identifier": format!("bob.{unique}@example.com"), "password": "short"}),
+            json!({"identifier": format!("u{unique}-bob@example.com"), "password": "short"}),
             "password_too_short",
         ),
         (
-            json!({"identifier": format!("bob.{unique}@example.com"), "password": "password123"}),
+            json!({"identifier": format!("u{unique}-bob@example.com"), "password": "password123"}),
             "password_too_weak",
         ),
         (
-            json!({"identifier": format!("bob.{unique}@example.com"), "passwrd": PASSWORD}),
+            json!({"identifier": format!("u{unique}-bob@example.com"), "passwrd": PASSWORD}),
             "invalid_request",
         ),
         (json!({"password": PASSWORD}), "invalid_request"),
         (json!({"identifier": 42}), "invalid_request"),
         (
-            json!({"identifier": format!("bob.{unique}@example.com"), "attributes": []}),
+            json!({"identifier": format!("u{unique}-bob@example.com"), "attributes": []}),
             "invalid_request",
         ),
     ] {
@@ -130,13 +130,17 @@ async fn users_api(server: &TestServer) {
     for name in ["carol", "bob", "dave"] {
         let (status, body) = create(
             server,
-            json!({"identifier": format!("{name}.{unique}@example.org")}),
+            json!({"identifier": format!("u{unique}-{name}@example.org")}),
         )
         .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let (status, page) = server
-        .call("GET", "/api/admin/users?identifier=BOB.&limit=100", None)
+        .call(
+            "GET",
+            &format!("/api/admin/users?identifier=U{unique}-BOB&limit=100"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let identifiers = |page: &Value| -> Vec<String> {
@@ -148,16 +152,18 @@ async fn users_api(server: &TestServer) {
             .filter(|identifier| identifier.contains(&unique))
             .collect()
     };
-    assert_eq!(identifiers(&page), [format!("bob.{unique}@example.org")]);
+    assert_eq!(identifiers(&page), [format!("u{unique}-bob@example.org")]);
     let mut seen = Vec::new();
-    let mut path = "/api/admin/users?limit=2".to_owned();
+    let mut path = format!("/api/admin/users?limit=2&identifier=u{unique}");
     loop {
         let (status, page) = server.call("GET", &path, None).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(page["items"].as_array().unwrap().len() <= 2);
         seen.extend(identifiers(&page));
         match page["cursor"].as_str() {
-            Some(cursor) => path = format!("/api/admin/users?limit=2&cursor={cursor}"),
+            Some(cursor) => {
+                path = format!("/api/admin/users?limit=2&identifier=u{unique}&cursor={cursor}");
+            }
             None => break,
         }
     }
@@ -165,9 +171,9 @@ async fn users_api(server: &TestServer) {
         seen,
         [
             ann.clone(),
-            format!("bob.{unique}@example.org"),
-            format!("carol.{unique}@example.org"),
-            format!("dave.{unique}@example.org"),
+            format!("u{unique}-bob@example.org"),
+            format!("u{unique}-carol@example.org"),
+            format!("u{unique}-dave@example.org"),
         ]
     );
     for query in [
@@ -176,6 +182,9 @@ async fn users_api(server: &TestServer) {
         "limit=x",
         "cursor=nonsense",
         "cursor=c1zz",
+        "status=locked",
+        "created_from=yesterday",
+        "created_before=1.5",
     ] {
         let (status, error) = server
             .call("GET", &format!("/api/admin/users?{query}"), None)
@@ -191,7 +200,7 @@ async fn users_api(server: &TestServer) {
     // once enabled again); the identifier stays taken; enable lets the user in again.
     let (status, eve) = create(
         server,
-        json!({"identifier": format!("eve.{unique}@example.com"), "password": PASSWORD}),
+        json!({"identifier": format!("u{unique}-eve@example.com"), "password": PASSWORD}),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{eve}");
@@ -275,6 +284,59 @@ async fn users_api(server: &TestServer) {
         (status, error["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("user_not_found"))
     );
+
+    // Attributes: merged, `null` removes one; the list filters by status and creation time.
+    let (status, patched) = server
+        .call(
+            "PATCH",
+            &format!("/api/admin/users/{id}"),
+            Some(&json!({"attributes": {"family_name": "Lovelace", "given_name": null}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["attributes"], json!({"family_name": "Lovelace"}));
+    for body in [
+        json!({}),
+        json!({"attributes": "x"}),
+        json!({"attributes": {}, "id": "x"}),
+    ] {
+        let (status, error) = server
+            .call("PATCH", &format!("/api/admin/users/{id}"), Some(&body))
+            .await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request")),
+            "{body}: {error}"
+        );
+    }
+    server
+        .call("POST", &format!("/api/admin/users/{eve_id}/disable"), None)
+        .await;
+    let (_, page) = server
+        .call(
+            "GET",
+            &format!("/api/admin/users?status=disabled&identifier=u{unique}"),
+            None,
+        )
+        .await;
+    assert_eq!(identifiers(&page), [eve_identifier]);
+    let (_, page) = server
+        .call(
+            "GET",
+            &format!("/api/admin/users?status=active&identifier=u{unique}"),
+            None,
+        )
+        .await;
+    assert_eq!(identifiers(&page).len(), 4, "{page}");
+    let created_at = created["created_at"].as_i64().unwrap();
+    let (_, page) = server
+        .call(
+            "GET",
+            &format!("/api/admin/users?created_before={created_at}&identifier=u{unique}"),
+            None,
+        )
+        .await;
+    assert!(identifiers(&page).is_empty(), "{page}");
 
     // Unlock: ten wrong passwords lock the user (the right one is refused too), unlock lifts it.
     for _ in 0..10 {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{app, app_with_limit, call, seed, send};
 
-const OPERATIONS: [&str; 25] = [
+const OPERATIONS: [&str; 26] = [
     "list_flows",
     "get_flow",
     "create_flow",
@@ -36,6 +36,7 @@ const OPERATIONS: [&str; 25] = [
     "enable_user",
     "list_user_credentials",
     "delete_user_credential",
+    "update_user",
 ];
 
 /// The nine endpoints of seed 002.
@@ -175,6 +176,7 @@ async fn the_path_list() {
             "GET /api/admin/users \"list_users\"",
             "GET /api/admin/users/{id} \"get_user\"",
             "GET /api/admin/users/{id}/credentials \"list_user_credentials\"",
+            "PATCH /api/admin/users/{id} \"update_user\"",
             "POST /api/admin/flows \"create_flow\"",
             "POST /api/admin/flows/import \"import_flow\"",
             "POST /api/admin/flows/{id}/activate \"activate_flow\"",

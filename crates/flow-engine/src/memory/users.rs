@@ -112,6 +112,15 @@ impl UserDirectory for MemoryUserDirectory {
                         .after
                         .as_deref()
                         .is_none_or(|after| user.identifier.as_str() > after)
+                    && query
+                        .disabled
+                        .is_none_or(|disabled| user.disabled_at.is_some() == disabled)
+                    && query
+                        .created_from
+                        .is_none_or(|from| user.created_at >= from)
+                    && query
+                        .created_before
+                        .is_none_or(|before| user.created_at < before)
             })
             .cloned()
             .collect();

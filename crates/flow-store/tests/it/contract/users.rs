@@ -85,6 +85,33 @@ pub(crate) fn list_pages_by_identifier<D: UserDirectory + ?Sized>(
     assert_eq!(identifiers(prefix("ann_")), ["ann_b@example.com"]);
     assert_eq!(identifiers(prefix("%")), Vec::<String>::new());
     assert_eq!(identifiers(prefix("zed")), Vec::<String>::new());
+
+    // By status and creation time (every user here was created at 1_700_000_000).
+    users
+        .set_disabled(tenant, &UserId::new("u4"), Some(1_700_000_500))
+        .unwrap();
+    let status = |disabled| UserQuery {
+        disabled: Some(disabled),
+        ..all.clone()
+    };
+    assert_eq!(identifiers(status(true)), ["bob"]);
+    assert_eq!(
+        identifiers(status(false)),
+        [
+            "ann_b@example.com",
+            "annxb@example.com",
+            "carol@example.com"
+        ]
+    );
+    let created = |from, before| UserQuery {
+        created_from: from,
+        created_before: before,
+        ..all.clone()
+    };
+    assert_eq!(identifiers(created(Some(1_700_000_000), None)).len(), 4);
+    assert_eq!(identifiers(created(Some(1_700_000_001), None)).len(), 0);
+    assert_eq!(identifiers(created(None, Some(1_700_000_000))).len(), 0);
+    assert_eq!(identifiers(created(None, Some(1_700_000_001))).len(), 4);
 }
 
 /// Deleting a user removes it with its password and frees its identifier; another tenant's
