@@ -974,3 +974,63 @@ async fn a_pattern_that_compiles_to_a_huge_program_is_refused() {
         );
     }
 }
+
+/// An administrator disables a signed-in user: its session no longer counts, and signing in
+/// again with the right password gets the answer of a wrong one; enabled, it signs in again.
+#[actix_web::test]
+async fn a_disabled_user_loses_its_session_and_is_told_what_a_wrong_password_is_told() {
+    let mut browser = Browser::start().await;
+    register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
+    let path = executor("default-login");
+    let done = sign_in_here(&browser, &path, EMAIL, PASSWORD).await;
+    assert_eq!(done["component"], "xak-flow-redirect", "{done}");
+    assert_eq!(
+        browser.get("/api/v3/core/users/me/").await.0,
+        StatusCode::OK
+    );
+
+    let admin = reqwest::Client::new();
+    let users: Value = admin
+        .get(format!(
+            "{}/api/admin/users?identifier={EMAIL}",
+            browser.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = users["items"][0]["id"].as_str().unwrap().to_owned();
+    let base = browser.base.clone();
+    let set = |action: &'static str| {
+        let request = admin
+            .post(format!("{base}/api/admin/users/{id}/{action}"))
+            .bearer_auth(TOKEN);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(set("disable").await, StatusCode::OK);
+
+    let (status, denied) = browser.get("/api/v3/core/users/me/").await;
+    assert_eq!(
+        (status, denied["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("not_authenticated")),
+        "{denied}"
+    );
+    browser.new_browser();
+    let refused = sign_in_here(&browser, &path, EMAIL, PASSWORD).await;
+    assert_eq!(set("enable").await, StatusCode::OK);
+    browser.new_browser();
+    let wrong = sign_in_here(&browser, &path, EMAIL, "not the password at all").await;
+    assert_eq!(refused["component"], "ak-stage-password", "{refused}");
+    assert_eq!(refused["response_errors"], wrong["response_errors"]);
+    authentik_schema::check("PasswordChallenge", &refused);
+
+    browser.new_browser();
+    let done = sign_in_here(&browser, &path, EMAIL, PASSWORD).await;
+    assert_eq!(
+        done["component"], "xak-flow-redirect",
+        "enabled again: {done}"
+    );
+}
