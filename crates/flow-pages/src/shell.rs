@@ -1,6 +1,8 @@
 //! The HTML of a page: one shell for every page, filled from a template in one pass; the
 //! interface strings and the page's data travel as JSON data blocks, never as script.
 
+use std::sync::LazyLock;
+
 use serde_json::Value;
 
 use crate::language::Language;
@@ -50,7 +52,7 @@ impl Shell<'_> {
         match name {
             "lang" => out.push_str(self.language.tag()),
             "title" => escape_html(self.title, out),
-            "strings" => json_block(&Value::Object(self.language.strings().clone()), out),
+            "strings" => out.push_str(strings_block(self.language)),
             "page" => json_block(&self.page, out),
             "script" => {
                 if let Some(script) = self.script {
@@ -100,6 +102,26 @@ pub(crate) fn escape_html(text: &str, out: &mut String) {
 
 /// Appends `value` as JSON that cannot end its `<script type="application/json">` block:
 /// `<`, `>` and `&` are written as `\u003c`, `\u003e`, `\u0026`.
+/// The strings block of `language`, escaped once per language: it is the same on every page
+/// (about 2 KB that would otherwise be copied and serialized at every render).
+fn strings_block(language: Language) -> &'static str {
+    static BLOCKS: LazyLock<Vec<String>> = LazyLock::new(|| {
+        Language::ALL
+            .iter()
+            .map(|language| {
+                let mut block = String::new();
+                json_block(&Value::Object(language.strings().clone()), &mut block);
+                block
+            })
+            .collect()
+    });
+    let index = Language::ALL
+        .iter()
+        .position(|known| *known == language)
+        .unwrap_or(0);
+    &BLOCKS[index]
+}
+
 fn json_block(value: &Value, out: &mut String) {
     let json = value.to_string();
     for c in json.chars() {
