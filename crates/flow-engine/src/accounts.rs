@@ -208,24 +208,30 @@ impl Accounts {
     /// taken, and its browser sessions end at their next request. Disabling a disabled user
     /// keeps the first time.
     pub fn disable(&self, tenant: &TenantId, id: &UserId) -> Result<User, AccountError> {
-        let mut user = self.get(tenant, id)?;
-        if user.disabled_at.is_none() {
-            let now = self.engine.ports().clock.now_secs();
-            self.engine
-                .ports()
-                .users
-                .set_disabled(tenant, id, Some(now))?;
-            user.disabled_at = Some(now);
-        }
-        Ok(user)
+        self.set_disabled(tenant, id, true)
     }
 
     /// Enables a disabled user again (its password and authenticators are as they were).
     pub fn enable(&self, tenant: &TenantId, id: &UserId) -> Result<User, AccountError> {
+        self.set_disabled(tenant, id, false)
+    }
+
+    /// Disables or enables the user, writing only when that changes something (so a second
+    /// disable keeps the first time); the user after the call.
+    fn set_disabled(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        disable: bool,
+    ) -> Result<User, AccountError> {
         let mut user = self.get(tenant, id)?;
-        if user.disabled_at.is_some() {
-            self.engine.ports().users.set_disabled(tenant, id, None)?;
-            user.disabled_at = None;
+        if user.disabled_at.is_some() != disable {
+            let disabled_at = disable.then(|| self.engine.ports().clock.now_secs());
+            self.engine
+                .ports()
+                .users
+                .set_disabled(tenant, id, disabled_at)?;
+            user.disabled_at = disabled_at;
         }
         Ok(user)
     }
@@ -285,7 +291,7 @@ impl Accounts {
         id: &UserId,
         attributes: &Map<String, Value>,
     ) -> Result<User, AccountError> {
-        self.get(tenant, id)?;
+        // An unknown user is `NotFound` from the directory itself.
         self.engine
             .ports()
             .users

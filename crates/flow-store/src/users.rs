@@ -183,6 +183,28 @@ fn touch_user(conn: &mut AnyConnection, tenant: &TenantId, id: &UserId) -> Resul
     Ok(())
 }
 
+/// Changes the user's second factors inside the caller's transaction: `change` edits the
+/// list and says whether to write it back. The row is locked first (`touch_user`, which
+/// also answers `NotFound`), so two concurrent changes never lose one.
+fn change_mfa_methods(
+    conn: &mut AnyConnection,
+    tenant: &TenantId,
+    id: &UserId,
+    change: impl FnOnce(&mut Vec<String>) -> bool,
+) -> Result<(), Fail> {
+    touch_user(conn, tenant, id)?;
+    let key = users::table.find((tenant.as_str(), id.as_str()));
+    let text: String = key.select(users::mfa_methods).get_result(conn)?;
+    let mut methods: Vec<String> = serde_json::from_str(&text)
+        .map_err(|error| Fail::corrupt("cannot decode mfa methods", error))?;
+    if change(&mut methods) {
+        diesel::update(key)
+            .set(users::mfa_methods.eq(encode("cannot encode mfa methods", &methods)?))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// A `LIKE` pattern matching the identifiers that start with `prefix`: its `%`, `_` and `\`
 /// are escaped (with `\`), so they match only themselves.
 fn like_prefix(prefix: &str) -> String {
@@ -488,18 +510,10 @@ impl UserDirectory for Database {
                     )
                     .execute(conn)?;
                     if removed > 0 {
-                        let key = users::table.find((owner.as_str(), user.as_str()));
-                        let text: String = key.select(users::mfa_methods).get_result(conn)?;
-                        let mut methods: Vec<String> = serde_json::from_str(&text)
-                            .map_err(|error| Fail::corrupt("cannot decode mfa methods", error))?;
-                        methods.retain(|method| method != kind.as_str());
-                        diesel::update(key)
-                            .set((
-                                users::mfa_methods
-                                    .eq(encode("cannot encode mfa methods", &methods)?),
-                                users::updated_at.eq(now_secs()),
-                            ))
-                            .execute(conn)?;
+                        change_mfa_methods(conn, &owner, &user, |methods| {
+                            methods.retain(|method| method != kind.as_str());
+                            true
+                        })?;
                     }
                     removed
                 }
@@ -605,20 +619,13 @@ impl UserDirectory for Database {
         method: &str,
     ) -> Result<(), PortError> {
         self.transaction(|conn| {
-            // Locks the row first, so two concurrent additions never lose one.
-            touch_user(conn, tenant, id)?;
-            let key = users::table.find((tenant.as_str(), id.as_str()));
-            let text: String = key.select(users::mfa_methods).get_result(conn)?;
-            let mut methods: Vec<String> = serde_json::from_str(&text)
-                .map_err(|error| Fail::corrupt("cannot decode mfa methods", error))?;
-            if methods.iter().any(|known| known == method) {
-                return Ok(());
-            }
-            methods.push(method.to_owned());
-            diesel::update(key)
-                .set(users::mfa_methods.eq(encode("cannot encode mfa methods", &methods)?))
-                .execute(conn)?;
-            Ok(())
+            change_mfa_methods(conn, tenant, id, |methods| {
+                let known = methods.iter().any(|known| known == method);
+                if !known {
+                    methods.push(method.to_owned());
+                }
+                !known
+            })
         })
     }
 
