@@ -1,4 +1,5 @@
-//! The command line: `flowd [serve]`, `flowd migrate`, `flowd flows validate|import|export`.
+//! The command line: `flowd [serve]`, `flowd migrate`, `flowd flows validate|import|export`,
+//! `flowd users import|export`.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,30 @@ pub enum Command {
     /// Work with flow files.
     #[command(subcommand)]
     Flows(FlowsCommand),
+    /// Import or export users (migrations).
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+/// `flowd users ...`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Import users with their password hashes from a JSON lines file (`-` for standard
+    /// input); prints the report, exits 9 when some lines were refused (the others are
+    /// imported). Users that exist are left as they are, so it can run again.
+    Import {
+        /// The JSON lines file.
+        file: PathBuf,
+    },
+    /// Print every user as JSON lines that `users import` reads back.
+    Export {
+        /// Include each user's password hash.
+        #[arg(long)]
+        password_hashes: bool,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 /// `flowd flows ...`.
@@ -82,6 +107,8 @@ pub enum FailureKind {
     NotFound,
     /// Anything else (a broken built-in flow, the server stopped with an error).
     Other,
+    /// Some lines of a `users import` were refused; the others are imported.
+    RefusedLines,
 }
 
 impl FailureKind {
@@ -95,6 +122,7 @@ impl FailureKind {
             Self::StoreUnavailable => 6,
             Self::NotFound => 7,
             Self::Other => 8,
+            Self::RefusedLines => 9,
         }
     }
 }

@@ -68,6 +68,9 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// `FLOWD_RATE_LIMIT_BURST`: how many of them may come at once (default 60).
     pub rate_limit_burst: u32,
+    /// `FLOWD_EVENT_RETENTION_DAYS`: how long the event log keeps events (default 90; 0 keeps
+    /// them forever).
+    pub event_retention_days: u32,
     /// Seconds a request's body may take to arrive once its headers are in
     /// (`FLOWD_BODY_TIMEOUT_SECS`, default 10, 1 to 300); past that: 408 and the connection
     /// is closed.
@@ -105,6 +108,7 @@ impl std::fmt::Debug for Config {
             .field("redirect_origins", &self.redirect_origins)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("event_retention_days", &self.event_retention_days)
             .field("body_timeout_secs", &self.body_timeout_secs)
             .field("max_connections", &self.max_connections)
             .field(
@@ -144,6 +148,7 @@ struct Raw {
     redirect_origins: Option<String>,
     rate_limit_per_minute: u32,
     rate_limit_burst: u32,
+    event_retention_days: u32,
     body_timeout_secs: u64,
     max_connections: usize,
     max_connections_per_address: usize,
@@ -174,6 +179,7 @@ impl Config {
             .and_then(|b| b.set_default("log_format", "text"))
             .and_then(|b| b.set_default("rate_limit_per_minute", 300))
             .and_then(|b| b.set_default("rate_limit_burst", 60))
+            .and_then(|b| b.set_default("event_retention_days", 90))
             .and_then(|b| b.set_default("body_timeout_secs", 10))
             .and_then(|b| b.set_default("max_connections", 4096))
             .and_then(|b| b.set_default("max_connections_per_address", 128))
@@ -339,6 +345,7 @@ impl Config {
             redirect_origins,
             rate_limit_per_minute: raw.rate_limit_per_minute,
             rate_limit_burst: raw.rate_limit_burst,
+            event_retention_days: raw.event_retention_days,
             body_timeout_secs: raw.body_timeout_secs,
             max_connections: raw.max_connections,
             max_connections_per_address: raw.max_connections_per_address,
@@ -364,6 +371,7 @@ impl Config {
             // Tests make many requests from one address; the limit has its own test.
             rate_limit_per_minute: 0,
             rate_limit_burst: 0,
+            event_retention_days: 90,
             body_timeout_secs: 10,
             max_connections: 4096,
             // Tests open many connections from one address; the cap has its own test.
@@ -393,6 +401,7 @@ mod tests {
             redirect_origins: None,
             rate_limit_per_minute: 300,
             rate_limit_burst: 60,
+            event_retention_days: 90,
             body_timeout_secs: 10,
             max_connections: 4096,
             max_connections_per_address: 128,

@@ -13,7 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
 use flow_engine::TenantId;
-use flowd::cli::{self, Cli, Command, Failure, FailureKind, FlowsCommand};
+use flowd::cli::{self, Cli, Command, Failure, FailureKind, FlowsCommand, UsersCommand};
 use flowd::config::{self, Config};
 use flowd::startup::{Application, Services};
 use flowd::telemetry;
@@ -39,6 +39,7 @@ fn main() -> ExitCode {
             );
         }),
         Command::Flows(command) => flows(&config, command),
+        Command::Users(command) => users(&config, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -153,6 +154,77 @@ fn flows(config: &Config, command: FlowsCommand) -> Result<(), Failure> {
                     Ok(())
                 }
             }
+        }
+    }
+}
+
+/// `users import FILE` and `users export`, on the default tenant.
+#[allow(clippy::print_stdout)]
+fn users(config: &Config, command: UsersCommand) -> Result<(), Failure> {
+    let services = Services::open(config)?;
+    let accounts = flow_engine::Accounts::new(services.engine.clone());
+    let tenant = TenantId::default();
+    let account_failure = |error: flow_engine::AccountError| {
+        Failure::new(FailureKind::StoreUnavailable, error.to_string())
+    };
+    let unreadable = |file: &Path, error: std::io::Error| {
+        Failure::new(
+            FailureKind::UnreadableInput,
+            format!("{}: {error}", file.display()),
+        )
+    };
+    match command {
+        UsersCommand::Import { file } => {
+            let report = if file.as_os_str() == "-" {
+                accounts.import(&tenant, std::io::stdin().lock())
+            } else {
+                let input = std::fs::File::open(&file).map_err(|e| unreadable(&file, e))?;
+                accounts.import(&tenant, std::io::BufReader::new(input))
+            }
+            .map_err(account_failure)?;
+            let text = serde_json::to_string_pretty(&report)
+                .map_err(|e| Failure::new(FailureKind::Other, e.to_string()))?;
+            println!("{text}");
+            if report.failed > 0 {
+                return Err(Failure::new(
+                    FailureKind::RefusedLines,
+                    format!(
+                        "{} of the lines were refused (the report lists them); the other users are imported",
+                        report.failed
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        UsersCommand::Export {
+            password_hashes,
+            output,
+        } => {
+            use std::io::Write;
+            let mut sink: Box<dyn Write> = match &output {
+                Some(file) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(file).map_err(|e| unreadable(file, e))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let mut after = None;
+            loop {
+                let (records, next) = accounts
+                    .export_page(&tenant, after, 500, password_hashes)
+                    .map_err(account_failure)?;
+                for record in &records {
+                    let line = serde_json::to_string(record)
+                        .map_err(|e| Failure::new(FailureKind::Other, e.to_string()))?;
+                    writeln!(sink, "{line}")
+                        .map_err(|e| unreadable(output.as_deref().unwrap_or(Path::new("-")), e))?;
+                }
+                match next {
+                    Some(identifier) => after = Some(identifier),
+                    None => break,
+                }
+            }
+            sink.flush()
+                .map_err(|e| unreadable(output.as_deref().unwrap_or(Path::new("-")), e))
         }
     }
 }

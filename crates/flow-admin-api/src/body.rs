@@ -15,24 +15,39 @@ pub(crate) async fn read_object(
 ) -> Result<Map<String, Value>, AdminError> {
     flow_http::read_json_object(payload, limit)
         .await
-        .map_err(|error| match error {
-            BodyError::Unreadable => AdminError::BodyUnreadable,
-            BodyError::TimedOut => AdminError::RequestTimeout,
-            BodyError::TooLarge { limit } => AdminError::PayloadTooLarge { limit },
-            BodyError::InvalidJson {
-                line,
-                column,
-                message,
-            } => AdminError::InvalidJson {
-                line,
-                column,
-                message,
-            },
-            BodyError::NotAnObject => AdminError::InvalidRequest {
-                field: ".".to_owned(),
-                message: "expected a JSON object".to_owned(),
-            },
-        })
+        .map_err(body_error)
+}
+
+/// Reads the whole body as bytes, refusing more than `limit`.
+pub(crate) async fn read_bytes(
+    payload: web::Payload,
+    limit: usize,
+) -> Result<web::BytesMut, AdminError> {
+    flow_http::read_body(payload, limit)
+        .await
+        .map_err(body_error)
+}
+
+/// The admin API's error for a body that cannot be used.
+fn body_error(error: BodyError) -> AdminError {
+    match error {
+        BodyError::Unreadable => AdminError::BodyUnreadable,
+        BodyError::TimedOut => AdminError::RequestTimeout,
+        BodyError::TooLarge { limit } => AdminError::PayloadTooLarge { limit },
+        BodyError::InvalidJson {
+            line,
+            column,
+            message,
+        } => AdminError::InvalidJson {
+            line,
+            column,
+            message,
+        },
+        BodyError::NotAnObject => AdminError::InvalidRequest {
+            field: ".".to_owned(),
+            message: "expected a JSON object".to_owned(),
+        },
+    }
 }
 
 /// Takes field `key` out of `object`; absent or `null` is `None`. Errors name the field path,

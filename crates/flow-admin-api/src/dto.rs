@@ -298,3 +298,118 @@ pub struct UserList {
     /// The cursor of the next page; `null` on the last one.
     pub cursor: Option<String>,
 }
+
+/// `POST /api/admin/users/import`: what the import did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    /// Users created.
+    pub created: usize,
+    /// Lines whose identifier already belonged to a user, left as it was (an import runs
+    /// again without harm).
+    pub existing: usize,
+    /// Lines refused; the first 1000 are in `errors`.
+    pub failed: usize,
+    /// The refused lines, in order.
+    pub errors: Vec<ImportLineError>,
+}
+
+/// One refused import line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportLineError {
+    /// Its number, from 1.
+    #[schema(example = 3)]
+    pub line: usize,
+    /// The stable code: `invalid_json`, `line_too_long`, `invalid_identifier`,
+    /// `identifier_taken` (a look-alike of another user's), `invalid_user_id`,
+    /// `user_id_taken`, `invalid_created_at`, `password_hash_unsupported`,
+    /// `password_hash_malformed` or `password_hash_too_costly`.
+    #[schema(example = "password_hash_unsupported")]
+    pub code: &'static str,
+    /// What is wrong.
+    #[schema(example = "flowd cannot verify password hashes of the scheme 'md5'")]
+    pub message: String,
+}
+
+impl From<flow_engine::ImportReport> for ImportResult {
+    fn from(report: flow_engine::ImportReport) -> Self {
+        Self {
+            created: report.created,
+            existing: report.existing,
+            failed: report.failed,
+            errors: report
+                .errors
+                .into_iter()
+                .map(|error| ImportLineError {
+                    line: error.line,
+                    code: error.code,
+                    message: error.message,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One event of the log: what happened to whom; never a secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    /// Unique; ids sort by time.
+    #[schema(example = "evt_1764979200000a1b2c3d4e5f60718")]
+    pub id: String,
+    /// When (Unix milliseconds).
+    #[schema(example = 1_764_979_200_000_i64)]
+    pub at_ms: i64,
+    /// `sign_in`, `registration`, `recovery`, `lockout`, `password_change`,
+    /// `credential_added`, `credential_removed` or `admin`.
+    #[schema(example = "sign_in")]
+    pub kind: &'static str,
+    /// `success` or `failure`.
+    #[schema(example = "failure")]
+    pub outcome: &'static str,
+    /// Why (`invalid_credentials`, `account_locked`, `invalid_code`, `user_disabled`,
+    /// `too_many_failures`), the credential (`totp`, `password`), or what an administrator
+    /// did (`user_created`, `user_disabled`, ...).
+    #[schema(example = "invalid_credentials")]
+    pub reason: Option<String>,
+    /// The user concerned.
+    pub user_id: Option<String>,
+    /// The normalized identifier concerned (also for an unknown one).
+    #[schema(example = "ann@example.com")]
+    pub identifier: Option<String>,
+    /// The flow, for events of a flow.
+    pub flow_id: Option<String>,
+    /// The execution, for events of a flow (its trace is at
+    /// `/api/admin/executions/{id}/trace`).
+    pub execution_id: Option<String>,
+    /// The client's address.
+    #[schema(example = "203.0.113.7")]
+    pub client_address: Option<String>,
+    /// The client's `User-Agent`.
+    pub user_agent: Option<String>,
+}
+
+impl From<&flow_engine::Event> for EventView {
+    fn from(event: &flow_engine::Event) -> Self {
+        Self {
+            id: event.id.clone(),
+            at_ms: event.at_ms,
+            kind: event.kind.as_str(),
+            outcome: event.outcome.as_str(),
+            reason: event.reason.clone(),
+            user_id: event.user_id.as_ref().map(|id| id.as_str().to_owned()),
+            identifier: event.identifier.clone(),
+            flow_id: event.flow_id.clone(),
+            execution_id: event.execution_id.map(|id| id.to_string()),
+            client_address: event.client_address.clone(),
+            user_agent: event.user_agent.clone(),
+        }
+    }
+}
+
+/// `GET /api/admin/events`: one page, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventList {
+    /// The events of this page.
+    pub items: Vec<EventView>,
+    /// The cursor of the next (older) page; `null` on the last one.
+    pub cursor: Option<String>,
+}

@@ -4,6 +4,7 @@ mod auth;
 mod body;
 pub mod dto;
 mod error;
+mod events;
 mod node_types;
 mod openapi;
 mod routes;
@@ -19,6 +20,7 @@ pub use auth::{Admin, AdminToken};
 pub use error::AdminError;
 pub use openapi::{DOCS_PATH, OPENAPI_PATH, openapi};
 pub use routes::{DEFAULT_LIMIT, MAX_LIMIT};
+pub use users::MAX_IMPORT_BYTES;
 
 /// The largest request body accepted by default (1 MiB): room for a flow of thousands of nodes.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -68,6 +70,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
             .route("/invitations/{id}", web::delete().to(r::revoke_invitation))
             .route("/users", web::get().to(users::list_users))
             .route("/users", web::post().to(users::create_user))
+            .route("/events", web::get().to(events::list_events))
+            .route("/users/import", web::post().to(users::import_users))
+            .route("/users/export", web::get().to(users::export_users))
             .route("/users/{id}", web::get().to(users::get_user))
             .route("/users/{id}", web::patch().to(users::update_user))
             .route("/users/{id}", web::delete().to(users::delete_user))

@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::{AdminError, routes, users};
+use crate::{AdminError, events, routes, users};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/admin/openapi.json";
@@ -62,6 +62,9 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
         users::enable_user,
         users::list_credentials,
         users::delete_credential,
+        users::import_users,
+        users::export_users,
+        events::list_events,
     ),
     components(responses(Unauthorized, FlowNotFound)),
     modifiers(&BearerScheme),
@@ -69,7 +72,8 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
     tags(
         (name = "flows", description = "The Flow Management endpoints of seed 002."),
         (name = "extensions", description = "flowd's extensions beyond seed 002."),
-        (name = "users", description = "The people who sign in: list, look up, create, delete, unlock."),
+        (name = "users", description = "The people who sign in: list, look up, create, delete, unlock, import, export."),
+        (name = "events", description = "The event log: sign-ins, registrations, recoveries, lockouts, credential and administrators' changes."),
         (name = "invitations", description = "Invitations for the `invited_registration` flow (WSO2's `INVITED_USER_REGISTRATION`): the invitee receives a one-time code and a link by mail."),
     ),
 )]

@@ -3,25 +3,39 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use flow_engine::{AccountError, Accounts, NewAccount, UserId, UserQuery};
+use std::sync::Arc;
+
+use flow_engine::{AccountError, Accounts, EventOrigin, NewAccount, UserId, UserQuery};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::body::{read_object, require, take};
-use crate::dto::{CredentialList, CredentialView, UserList, UserView};
+use crate::body::{read_bytes, read_object, require, take};
+use crate::dto::{CredentialList, CredentialView, ImportResult, UserList, UserView};
 use crate::error::ErrorBody;
 use crate::routes::{decode_cursor, encode_cursor, on_service, parse_limit, tenant};
 use crate::{Admin, AdminError, AdminState};
 
 type Result<T, E = AdminError> = std::result::Result<T, E>;
 
-/// Runs `call` on the accounts service in the blocking pool.
-async fn accounts<T, F>(state: &web::Data<AdminState>, call: F) -> Result<T>
+/// Runs `call` on the accounts service in the blocking pool, for the client of `request`
+/// (its address and user agent go into the event log).
+async fn accounts<T, F>(state: &web::Data<AdminState>, request: &HttpRequest, call: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce(&Accounts) -> Result<T, AccountError> + Send + 'static,
 {
-    on_service(state.accounts.clone(), call).await
+    let origin = EventOrigin::new(
+        request.peer_addr().map(|address| address.ip().to_string()),
+        request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok()),
+    );
+    let service = state
+        .accounts
+        .as_ref()
+        .map(|accounts| Arc::new(accounts.with_origin(origin)));
+    on_service(service, call).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,8 +48,18 @@ struct ListParams {
     created_before: Option<String>,
 }
 
+/// The query parameters of `request`; an unknown or ill-typed one is `invalid_query`.
+pub(crate) fn query<T: serde::de::DeserializeOwned>(request: &HttpRequest) -> Result<T> {
+    web::Query::<T>::from_query(request.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|error| AdminError::InvalidQuery {
+            parameter: "query",
+            message: error.to_string(),
+        })
+}
+
 /// A Unix-seconds query parameter.
-fn seconds(parameter: &'static str, text: Option<String>) -> Result<Option<i64>> {
+pub(crate) fn seconds(parameter: &'static str, text: Option<String>) -> Result<Option<i64>> {
     text.map(|text| {
         text.parse::<i64>().map_err(|_| AdminError::InvalidQuery {
             parameter,
@@ -71,12 +95,7 @@ pub(crate) async fn list_users(
     request: HttpRequest,
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
-    let params = web::Query::<ListParams>::from_query(request.query_string())
-        .map_err(|error| AdminError::InvalidQuery {
-            parameter: "query",
-            message: error.to_string(),
-        })?
-        .into_inner();
+    let params: ListParams = query(&request)?;
     let limit = parse_limit(params.limit.as_deref())?;
     let after = params
         .cursor
@@ -102,7 +121,10 @@ pub(crate) async fn list_users(
         created_before: seconds("created_before", params.created_before)?,
     };
     let tenant = tenant(&request);
-    let page = accounts(&state, move |service| service.list(&tenant, query)).await?;
+    let page = accounts(&state, &request, move |service| {
+        service.list(&tenant, query)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(UserList {
         items: page.users.iter().map(UserView::from).collect(),
         cursor: page.next.as_deref().map(encode_cursor),
@@ -130,7 +152,7 @@ pub(crate) async fn get_user(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
-    let user = accounts(&state, move |service| service.get(&tenant, &id)).await?;
+    let user = accounts(&state, &request, move |service| service.get(&tenant, &id)).await?;
     Ok(HttpResponse::Ok().json(UserView::from(&user)))
 }
 
@@ -170,7 +192,10 @@ pub(crate) async fn create_user(
     };
     refuse_unknown(&object)?;
     let tenant = tenant(&request);
-    let user = accounts(&state, move |service| service.create(&tenant, new)).await?;
+    let user = accounts(&state, &request, move |service| {
+        service.create(&tenant, new)
+    })
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -209,7 +234,7 @@ pub(crate) async fn update_user(
     let attributes: Map<String, Value> = require(&mut object, "attributes")?;
     refuse_unknown(&object)?;
     let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
-    let user = accounts(&state, move |service| {
+    let user = accounts(&state, &request, move |service| {
         service.update_attributes(&tenant, &id, &attributes)
     })
     .await?;
@@ -250,7 +275,10 @@ pub(crate) async fn delete_user(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
-    accounts(&state, move |service| service.delete(&tenant, &id)).await?;
+    accounts(&state, &request, move |service| {
+        service.delete(&tenant, &id)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -277,7 +305,10 @@ pub(crate) async fn disable_user(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
-    let user = accounts(&state, move |service| service.disable(&tenant, &id)).await?;
+    let user = accounts(&state, &request, move |service| {
+        service.disable(&tenant, &id)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(UserView::from(&user)))
 }
 
@@ -302,7 +333,10 @@ pub(crate) async fn enable_user(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
-    let user = accounts(&state, move |service| service.enable(&tenant, &id)).await?;
+    let user = accounts(&state, &request, move |service| {
+        service.enable(&tenant, &id)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(UserView::from(&user)))
 }
 
@@ -328,7 +362,10 @@ pub(crate) async fn list_credentials(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
-    let found = accounts(&state, move |service| service.credentials(&tenant, &id)).await?;
+    let found = accounts(&state, &request, move |service| {
+        service.credentials(&tenant, &id)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(CredentialList {
         items: found
             .iter()
@@ -367,7 +404,7 @@ pub(crate) async fn delete_credential(
 ) -> Result<HttpResponse> {
     let (id, kind) = path.into_inner();
     let (tenant, id) = (tenant(&request), UserId::new(id));
-    accounts(&state, move |service| {
+    accounts(&state, &request, move |service| {
         service.remove_credential(&tenant, &id, &kind)
     })
     .await?;
@@ -395,6 +432,135 @@ pub(crate) async fn unlock_user(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
-    accounts(&state, move |service| service.unlock(&tenant, &id)).await?;
+    accounts(&state, &request, move |service| {
+        service.unlock(&tenant, &id)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The largest import body: about 250,000 users of typical size.
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Import users with their existing password hashes, one JSON object per line; see
+/// `docs/admin-api.md` for the line format and the hash encodings. A user whose identifier
+/// exists is left as it was, so an import can run again; a refused line writes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/import",
+    operation_id = "import_users",
+    tag = "users",
+    request_body(content((String = "application/x-ndjson"), (String = "text/plain")),
+        description = "One user per line: `{\"identifier\", \"password_hash\"?, \"attributes\"?, \"disabled\"?, \"created_at\"?, \"id\"?}`; the content type is not checked."),
+    responses(
+        (status = 200, description = "What the import did, line by line.", body = ImportResult,
+            example = json!({"created": 2, "existing": 1, "failed": 1, "errors": [{"line": 4, "code": "password_hash_unsupported", "message": "flowd cannot verify password hashes of the scheme 'md5'"}]})),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 413, description = "The body is larger than 64 MiB (`payload_too_large`): split the file.", body = ErrorBody),
+        (status = 503, description = "The store is down (`store_unavailable`); the lines before the failure may be imported, and running the import again is safe.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn import_users(
+    _: Admin,
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let body = read_bytes(payload, MAX_IMPORT_BYTES).await?;
+    let tenant = tenant(&request);
+    let report = accounts(&state, &request, move |service| {
+        service.import(&tenant, &body[..])
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ImportResult::from(report)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportParams {
+    password_hashes: Option<String>,
+}
+
+/// How many users an export reads at a time.
+const EXPORT_PAGE: usize = 500;
+
+/// Export every user in the import format, ordered by identifier; password hashes only with
+/// `password_hashes=true`.
+#[utoipa::path(
+    get,
+    path = "/api/admin/users/export",
+    operation_id = "export_users",
+    tag = "users",
+    params(("password_hashes" = Option<bool>, Query, description = "`true` to include each user's password hash (default `false`).")),
+    responses(
+        (status = 200, description = "One user per line, as `POST /api/admin/users/import` reads them.", body = String, content_type = "application/x-ndjson",
+            example = json!("{\"id\":\"5b0f…\",\"identifier\":\"ann@example.com\",\"created_at\":1700000000}\n")),
+        (status = 400, description = "An unknown parameter, or `password_hashes` not `true` or `false` (`invalid_query`).", body = ErrorBody),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 503, description = "The store is down (`store_unavailable`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn export_users(
+    _: Admin,
+    request: HttpRequest,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let params: ExportParams = query(&request)?;
+    let hashes = match params.password_hashes.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(AdminError::InvalidQuery {
+                parameter: "password_hashes",
+                message: "must be true or false".to_owned(),
+            });
+        }
+    };
+    let tenant = tenant(&request);
+    // The first page is read before answering, so that a store outage is a 503, not a cut
+    // stream; later pages stream as they are read.
+    let first = export_page(&state, tenant.clone(), None, hashes).await?;
+    let pages = futures_util::stream::unfold(
+        (Some(first), state, tenant),
+        move |(page, state, tenant)| async move {
+            let (bytes, next) = page?;
+            let following = match next {
+                None => None,
+                Some(after) => match export_page(&state, tenant.clone(), Some(after), hashes).await
+                {
+                    Ok(page) => Some(page),
+                    Err(error) => {
+                        tracing::error!(%error, "user export failed half-way; the answer is cut");
+                        return Some((
+                            Err(actix_web::error::ErrorServiceUnavailable(error.to_string())),
+                            (None, state, tenant),
+                        ));
+                    }
+                },
+            };
+            Some((Ok::<_, actix_web::Error>(bytes), (following, state, tenant)))
+        },
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .streaming(pages))
+}
+
+/// One page of an export as JSON lines, and the identifier to continue after.
+async fn export_page(
+    state: &web::Data<AdminState>,
+    tenant: flow_engine::TenantId,
+    after: Option<String>,
+    hashes: bool,
+) -> Result<(web::Bytes, Option<String>)> {
+    let (records, next) = on_service(state.accounts.clone(), move |service: &Accounts| {
+        service.export_page(&tenant, after, EXPORT_PAGE, hashes)
+    })
+    .await?;
+    let mut bytes = Vec::with_capacity(records.len() * 160);
+    for record in &records {
+        serde_json::to_writer(&mut bytes, record).map_err(|_| AdminError::Internal)?;
+        bytes.push(b'\n');
+    }
+    Ok((web::Bytes::from(bytes), next))
 }

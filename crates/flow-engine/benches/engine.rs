@@ -40,6 +40,7 @@ fn engine_with_user(hash: HashParams) -> (Engine, Arc<flow_compiler::Program>) {
                 password_hash: Some(hash),
                 attributes: Default::default(),
                 created_at: 0,
+                disabled_at: None,
             },
         )
         .unwrap();

@@ -97,12 +97,17 @@ pub struct EngineConfig {
     /// reference them (recommended: [`DEFAULT_PROGRAM_CACHE_CAPACITY`]); a miss reads the
     /// program from the flow repository.
     pub program_cache_capacity: usize,
+    /// How long events stay in the event log, in seconds (recommended: 90 days); 0 keeps
+    /// them forever. [`Engine::delete_expired`](crate::Engine::delete_expired) deletes older
+    /// ones.
+    pub event_retention_secs: i64,
 }
 
 impl EngineConfig {
     /// The recommended settings: 15-minute executions, 5 attempts per execution, 10-minute
     /// codes, production argon2 parameters, hashing bounded by the core count, and a user
-    /// locked for 15 minutes after 10 failed sign-ins within 15 minutes.
+    /// locked for 15 minutes after 10 failed sign-ins within 15 minutes, and events kept for 90
+    /// days.
     pub fn recommended() -> Self {
         Self {
             execution_ttl_secs: 900,
@@ -116,6 +121,7 @@ impl EngineConfig {
             user_failure_window_secs: 900,
             user_lock_secs: 900,
             program_cache_capacity: DEFAULT_PROGRAM_CACHE_CAPACITY,
+            event_retention_secs: 90 * 86_400,
         }
     }
 }

@@ -8,6 +8,7 @@ use flow_model::FlowType;
 use serde_json::{Map, Value, json};
 
 use crate::config::EngineConfig;
+use crate::events::EventDraft;
 use crate::expr::{Expressions, Variables};
 use crate::handler::{HandlerRegistry, NodeHandler};
 use crate::password::Passwords;
@@ -62,6 +63,8 @@ pub(crate) struct StepResult {
     pub(crate) next: Next,
     pub(crate) result: String,
     pub(crate) detail: Option<String>,
+    /// What the step did that goes into the event log (written after the run is saved).
+    pub(crate) events: Vec<EventDraft>,
 }
 
 impl StepResult {
@@ -70,6 +73,7 @@ impl StepResult {
             next,
             result: result.into(),
             detail: None,
+            events: Vec::new(),
         }
     }
 
@@ -93,6 +97,21 @@ impl StepResult {
 
     pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
+        self
+    }
+
+    /// Gives the last event `reason` (a refusal whose cause the user is not told, but the
+    /// operator is).
+    pub(crate) fn event_because(mut self, reason: &str) -> Self {
+        if let Some(last) = self.events.pop() {
+            self.events.push(last.because(reason));
+        }
+        self
+    }
+
+    /// Adds an event for the event log.
+    pub(crate) fn with_event(mut self, event: EventDraft) -> Self {
+        self.events.push(event);
         self
     }
 }
@@ -170,6 +189,8 @@ struct Run {
     program: Arc<Program>,
     /// Trace entries written since the last save.
     trace: Vec<TraceEntry>,
+    /// Events of the steps run since the last save, written after the next one.
+    events: Vec<EventDraft>,
     /// Whether the execution has never been stored (the first save inserts it).
     fresh: bool,
     /// Whether the state changed since the last save.
@@ -182,6 +203,7 @@ impl Run {
             execution,
             program,
             trace: Vec::new(),
+            events: Vec::new(),
             fresh,
             dirty: fresh,
         }
@@ -209,6 +231,8 @@ pub struct Engine {
     pub(crate) expressions: Expressions,
     pub(crate) handlers: HandlerRegistry,
     programs: Programs,
+    /// Orders the events this engine writes within one millisecond (see `events::event_id`).
+    pub(crate) event_sequence: std::sync::atomic::AtomicU32,
 }
 
 impl std::fmt::Debug for Engine {
@@ -231,6 +255,7 @@ impl Engine {
             expressions: Expressions::default(),
             handlers: HandlerRegistry::new(),
             programs: Programs::new(config.program_cache_capacity),
+            event_sequence: std::sync::atomic::AtomicU32::new(0),
             config,
         })
     }
@@ -499,6 +524,12 @@ impl Engine {
         let executions = self.ports.executions.delete_expired(now)?;
         let codes = self.ports.codes.delete_expired(now)?;
         self.ports.login_attempts.delete_expired(now)?;
+        if self.config.event_retention_secs > 0 {
+            let cutoff = now.saturating_sub(self.config.event_retention_secs);
+            self.ports
+                .events
+                .delete_older_than(cutoff.saturating_mul(1000))?;
+        }
         Ok((executions, codes))
     }
 
@@ -705,6 +736,7 @@ impl Engine {
                 detail: result.detail,
                 at_ms,
             });
+            run.events.extend(result.events);
             if let Some(outcome) = self.apply(&mut run.execution, index, result.next) {
                 self.persist(&mut run)?;
                 return Ok(outcome);
@@ -797,6 +829,8 @@ impl Engine {
         }
         run.trace.clear();
         run.dirty = false;
+        let events = std::mem::take(&mut run.events);
+        self.log_events(&run.execution, events);
         Ok(())
     }
 

@@ -7,11 +7,13 @@ mod code;
 mod config;
 mod engine;
 mod error;
+mod events;
 mod expr;
 mod flows;
 mod forms;
 mod handler;
 mod identifier;
+mod imported_hash;
 mod invitation;
 pub mod memory;
 mod outcome;
@@ -23,7 +25,9 @@ mod totp;
 mod types;
 
 pub use accounts::{
-    ADMIN_PASSWORD_MIN_LENGTH, AccountError, Accounts, CredentialSummary, NewAccount, UserPage,
+    ADMIN_PASSWORD_MIN_LENGTH, AccountError, Accounts, CredentialSummary, ImportReport,
+    ImportedHash, LineError, MAX_IMPORT_LINE_BYTES, MAX_REPORTED_ERRORS, NewAccount, UserPage,
+    UserRecord,
 };
 pub use catalog::{ActiveFlow, FLOW_ID_PREFIX, FlowCatalog, FlowPatch, MAX_FLOW_ID_LEN, NewFlow};
 pub use config::{EngineConfig, HashParams};
@@ -32,6 +36,7 @@ pub use engine::{
     UNSUPPORTED_STEP,
 };
 pub use error::{CatalogError, EngineError, InvitationError, PortError};
+pub use events::{Event, EventKind, EventLog, EventOrigin, EventOutcome, EventQuery};
 /// The model's flow type and status, which every adapter speaks: re-exported so that an adapter
 /// depends on the engine alone.
 pub use flow_model::{FlowStatus, FlowType};
@@ -40,6 +45,7 @@ pub use flows::{
 };
 pub use handler::{HandlerContext, HandlerOutcome, HandlerRegistry, NodeHandler};
 pub use identifier::{canonical_identifier, identifier_skeleton};
+pub use imported_hash::HashImportError;
 pub use invitation::{
     CODE_PLACEHOLDER, DEFAULT_INVITATION_TTL_SECS, INVITATION_TEMPLATE, InvitationService,
     MAX_INVITATION_TTL_SECS, MIN_INVITATION_TTL_SECS,

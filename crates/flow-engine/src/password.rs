@@ -10,6 +10,7 @@ use flow_compiler::PasswordPolicy;
 use unicode_general_category::{GeneralCategory, get_general_category};
 
 use crate::config::HashParams;
+use crate::imported_hash::StoredHash;
 use crate::ports::Random;
 use crate::{EngineError, lock};
 
@@ -171,21 +172,34 @@ impl Passwords {
         Ok(hash.to_string())
     }
 
-    /// Whether `password` matches `stored` (any argon2 variant and cost), and whether the
-    /// hash should be re-made with the configured cost. Without a usable stored hash (unknown
-    /// user, user without password, unreadable hash) it verifies against the dummy hash and
-    /// says no, so that every "no" costs the same.
+    /// Whether `password` matches `stored` (any argon2 variant and cost, or a hash of another
+    /// scheme that an import brought), and whether the hash should be re-made with the
+    /// configured cost. Without a usable stored hash (unknown user, user without password,
+    /// unreadable hash) it verifies against the dummy hash and says no, so that every "no"
+    /// costs the same.
     pub(crate) fn verify(&self, password: &str, stored: Option<&str>) -> Verified {
-        let parsed = stored.and_then(|text| PasswordHash::new(text).ok());
-        let (hash, real) = match parsed {
-            Some(hash) => (hash, true),
-            None => match PasswordHash::new(&self.dummy) {
-                Ok(hash) => (hash, false),
-                Err(_) => return Verified::No,
-            },
-        };
         self.computations.fetch_add(1, Ordering::Relaxed);
-        let Some(setting) = Setting::of(&hash) else {
+        match stored.and_then(StoredHash::parse) {
+            Some(StoredHash::Argon2(hash)) => self.verify_argon2(password, &hash, true),
+            Some(StoredHash::Foreign(foreign)) => {
+                // The buffers also bound how many hashes of any scheme run at once.
+                if self.workspaces.run(0, |_| foreign.verify(password)) {
+                    Verified::YesRehash
+                } else {
+                    Verified::No
+                }
+            }
+            None => match PasswordHash::new(&self.dummy) {
+                Ok(dummy) => self.verify_argon2(password, &dummy, false),
+                Err(_) => Verified::No,
+            },
+        }
+    }
+
+    /// [`Self::verify`] for an argon2 hash; `real` is false for the dummy hash, which never
+    /// matches.
+    fn verify_argon2(&self, password: &str, hash: &PasswordHash, real: bool) -> Verified {
+        let Some(setting) = Setting::of(hash) else {
             return Verified::No;
         };
         let Some((salt, expected)) = hash.salt.as_ref().zip(hash.hash.as_ref()) else {

@@ -78,6 +78,20 @@ pub trait UserDirectory: Send + Sync {
     /// keeps with the user): a look-alike is refused exactly like a duplicate.
     fn create(&self, tenant: &TenantId, user: NewUser) -> Result<User, PortError>;
 
+    /// Creates several users (an import), each exactly as [`Self::create`] would: one result
+    /// per user, in order. A store with transactions writes them in one, each user in a
+    /// savepoint of its own; the `Err` of the whole call means none was written.
+    fn create_many(
+        &self,
+        tenant: &TenantId,
+        users: Vec<NewUser>,
+    ) -> Result<Vec<Result<User, PortError>>, PortError> {
+        Ok(users
+            .into_iter()
+            .map(|user| self.create(tenant, user))
+            .collect())
+    }
+
     /// The users of `tenant` that [`UserQuery`] selects, ordered by identifier: those whose
     /// identifier starts with `identifier_prefix` and comes after `after`, at most `limit`.
     fn list(&self, tenant: &TenantId, query: &UserQuery) -> Result<Vec<User>, PortError>;
@@ -500,6 +514,8 @@ pub struct Ports {
     pub invitations: Arc<dyn InvitationStore>,
     /// Failed sign-ins per user (the per-user attempt limit).
     pub login_attempts: Arc<dyn LoginAttempts>,
+    /// The event log.
+    pub events: Arc<dyn crate::events::EventLog>,
     /// E-mail.
     pub mailer: Arc<dyn Mailer>,
     /// Text messages; without one, `send_sms` steps fail with `unsupported_step`.

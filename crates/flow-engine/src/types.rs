@@ -100,7 +100,7 @@ impl fmt::Display for UserId {
 }
 
 /// The most characters of a header value a [`RequestContext`] keeps.
-const MAX_HEADER_CHARS: usize = 512;
+pub(crate) const MAX_HEADER_CHARS: usize = 512;
 
 /// Facts about the request that started an execution, resolved by the protocol adapter.
 /// Conditions see them as the `request` variable.
@@ -470,6 +470,8 @@ pub struct NewUser {
     pub attributes: Map<String, Value>,
     /// Creation time (Unix seconds).
     pub created_at: i64,
+    /// When the user was disabled (an import may bring disabled users); `None` if active.
+    pub disabled_at: Option<i64>,
 }
 
 #[cfg(test)]

@@ -40,9 +40,14 @@ pub enum BodyError {
 /// Reads the whole body, refusing more than `limit` bytes (without reading further), and
 /// parses it as a JSON object.
 pub async fn read_json_object(
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<Map<String, Value>, BodyError> {
+    parse_json_object(&read_body(payload, limit).await?)
+}
+
+/// Reads the whole body, refusing more than `limit` bytes (without reading further).
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<BytesMut, BodyError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|error| {
@@ -57,7 +62,7 @@ pub async fn read_json_object(
         }
         body.extend_from_slice(&chunk);
     }
-    parse_json_object(&body)
+    Ok(body)
 }
 
 /// Parses a whole body as a JSON object with unique keys: the step of [`read_json_object`]

@@ -11,7 +11,7 @@ mod deadline;
 mod echo;
 mod origin;
 
-pub use body::{BodyError, parse_json_object, read_json_object};
+pub use body::{BodyError, parse_json_object, read_body, read_json_object};
 pub use connections::{ConnectionLimits, refuse_over_limit};
 pub use deadline::{BodyDeadline, enforce_body_deadline};
 pub use echo::{MAX_ECHO_CHARS, echo};

@@ -37,6 +37,7 @@ fn bench_sqlite_login(c: &mut Criterion) {
                 password_hash: Some(engine.hash_password(PASSWORD).unwrap()),
                 attributes: Default::default(),
                 created_at: 0,
+                disabled_at: None,
             },
         )
         .unwrap();

@@ -390,20 +390,30 @@ impl Database {
         if let [job] = batch {
             return vec![self.transaction(|conn| (job.write())(conn))];
         }
-        let committed = self.transaction(|conn| {
-            let mut results = Vec::with_capacity(batch.len());
-            for job in batch {
-                match conn.transaction(|conn| (job.write())(conn)) {
+        match self.in_savepoints(batch, |job, conn| (job.write())(conn)) {
+            Ok(results) => results,
+            Err(error) => vec![Err(error); batch.len()],
+        }
+    }
+
+    /// Runs `write` for each of `items` in a savepoint of one transaction, so that one that
+    /// fails leaves nothing behind and fails alone: one result per item. `SQLITE_BUSY` in any
+    /// of them fails the whole attempt, which [`retry_busy`] then runs again.
+    pub(crate) fn in_savepoints<I>(
+        &self,
+        items: &[I],
+        write: impl Fn(&I, &mut AnyConnection) -> Result<(), Fail>,
+    ) -> Result<Vec<Result<(), PortError>>, PortError> {
+        self.transaction(|conn| {
+            let mut results = Vec::with_capacity(items.len());
+            for item in items {
+                match conn.transaction(|conn| write(item, conn)) {
                     Err(Fail::Db(error)) if is_busy(&error) => return Err(Fail::Db(error)),
                     result => results.push(result.map_err(Fail::into_port)),
                 }
             }
             Ok(results)
-        });
-        match committed {
-            Ok(results) => results,
-            Err(error) => vec![Err(error); batch.len()],
-        }
+        })
     }
 
     /// Runs `f` on a connection of `pool`, taking a connection again for each attempt of

@@ -4,6 +4,7 @@
 mod codes;
 mod db;
 mod error;
+mod events;
 mod executions;
 mod flows;
 mod group_commit;
@@ -44,6 +45,7 @@ impl Database {
             codes: self.clone(),
             invitations: self.clone(),
             login_attempts: self.clone(),
+            events: self.clone(),
             mailer,
             sms: None,
             clock: Arc::new(SystemClock),

@@ -275,3 +275,33 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    /// The event log: what happened to whom; never a secret.
+    events (tenant_id, id) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// Time-ordered id (`evt_…`).
+        id -> Text,
+        /// When (Unix milliseconds).
+        at_ms -> BigInt,
+        /// What happened (`sign_in`, `admin`, ...).
+        kind -> Text,
+        /// `success` or `failure`.
+        outcome -> Text,
+        /// Why, or what an administrator did.
+        reason -> Nullable<Text>,
+        /// The user concerned.
+        user_id -> Nullable<Text>,
+        /// The identifier concerned.
+        identifier -> Nullable<Text>,
+        /// The flow of the execution.
+        flow_id -> Nullable<Text>,
+        /// The execution.
+        execution_id -> Nullable<Text>,
+        /// The client's address.
+        client_address -> Nullable<Text>,
+        /// The client's `User-Agent`.
+        user_agent -> Nullable<Text>,
+    }
+}

@@ -331,6 +331,77 @@ pub(crate) fn backfill_identifiers(database: &Database) -> IdentifierBackfill {
     report
 }
 
+/// The rows of a new user and its password, and how to write them.
+struct NewUserRows {
+    row: UserRow,
+    credential: Option<CredentialRow>,
+    owner: TenantId,
+}
+
+impl NewUserRows {
+    fn of(tenant: &TenantId, user: &NewUser) -> Result<Self, PortError> {
+        let row = UserRow {
+            tenant_id: tenant.as_str().to_owned(),
+            id: user.id.as_str().to_owned(),
+            identifier: user.identifier.clone(),
+            data_format: USER_DATA_FORMAT,
+            attributes: encode("cannot encode attributes", &user.attributes)
+                .map_err(Fail::into_port)?,
+            mfa_methods: "[]".to_owned(),
+            created_at: user.created_at,
+            updated_at: user.created_at,
+            identifier_skeleton: Some(identifier_skeleton(&user.identifier)),
+            disabled_at: user.disabled_at,
+        };
+        let credential = user
+            .password_hash
+            .as_deref()
+            .map(|hash| CredentialRow::password(tenant, &user.id, hash, user.created_at));
+        Ok(Self {
+            row,
+            credential,
+            owner: tenant.clone(),
+        })
+    }
+
+    /// Inserts the rows, refusing a taken skeleton (under an advisory lock on PostgreSQL, so
+    /// that two replicas cannot both take it).
+    fn write(&self, conn: &mut AnyConnection) -> Result<(), Fail> {
+        let skeleton = self.row.identifier_skeleton.as_deref().unwrap_or_default();
+        if let AnyConnection::Postgres(pg) = conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind::<Integer, _>(SKELETON_LOCK_KEY)
+                .bind::<Text, _>(format!("{}\n{skeleton}", self.owner.as_str()))
+                .execute(pg)?;
+        }
+        if skeleton_taken(conn, &self.owner, skeleton)? {
+            return Err(PortError::Duplicate.into());
+        }
+        diesel::insert_into(users::table)
+            .values(&self.row)
+            .execute(conn)?;
+        if let Some(credential) = &self.credential {
+            diesel::insert_into(credentials::table)
+                .values(credential)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}
+
+/// The user that [`NewUserRows`] of `user` wrote.
+fn created(tenant: &TenantId, user: NewUser) -> User {
+    User {
+        id: user.id,
+        tenant: tenant.clone(),
+        identifier: user.identifier,
+        attributes: user.attributes,
+        mfa_methods: Vec::new(),
+        created_at: user.created_at,
+        disabled_at: user.disabled_at,
+    }
+}
+
 impl Database {
     /// Replaces a user's enrolled second factors (for seeding and tests; flows add them with
     /// [`UserDirectory::add_mfa_method`]); [`PortError::NotFound`] if there is no such user.
@@ -438,54 +509,26 @@ impl UserDirectory for Database {
     }
 
     fn create(&self, tenant: &TenantId, user: NewUser) -> Result<User, PortError> {
-        let row = UserRow {
-            tenant_id: tenant.as_str().to_owned(),
-            id: user.id.as_str().to_owned(),
-            identifier: user.identifier.clone(),
-            data_format: USER_DATA_FORMAT,
-            attributes: encode("cannot encode attributes", &user.attributes)
-                .map_err(Fail::into_port)?,
-            mfa_methods: "[]".to_owned(),
-            created_at: user.created_at,
-            updated_at: user.created_at,
-            identifier_skeleton: Some(identifier_skeleton(&user.identifier)),
-            disabled_at: None,
-        };
-        let skeleton = row.identifier_skeleton.clone().unwrap_or_default();
-        let credential = user
-            .password_hash
-            .as_deref()
-            .map(|hash| CredentialRow::password(tenant, &user.id, hash, user.created_at));
-        let owner = tenant.clone();
-        self.grouped_write(move |conn| {
-            if let AnyConnection::Postgres(pg) = conn {
-                diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-                    .bind::<Integer, _>(SKELETON_LOCK_KEY)
-                    .bind::<Text, _>(format!("{}\n{skeleton}", owner.as_str()))
-                    .execute(pg)?;
-            }
-            if skeleton_taken(conn, &owner, &skeleton)? {
-                return Err(PortError::Duplicate.into());
-            }
-            diesel::insert_into(users::table)
-                .values(&row)
-                .execute(conn)?;
-            if let Some(credential) = &credential {
-                diesel::insert_into(credentials::table)
-                    .values(credential)
-                    .execute(conn)?;
-            }
-            Ok(())
-        })?;
-        Ok(User {
-            id: user.id,
-            tenant: tenant.clone(),
-            identifier: user.identifier,
-            attributes: user.attributes,
-            mfa_methods: Vec::new(),
-            created_at: user.created_at,
-            disabled_at: None,
-        })
+        let insert = NewUserRows::of(tenant, &user)?;
+        self.grouped_write(move |conn| insert.write(conn))?;
+        Ok(created(tenant, user))
+    }
+
+    fn create_many(
+        &self,
+        tenant: &TenantId,
+        users: Vec<NewUser>,
+    ) -> Result<Vec<Result<User, PortError>>, PortError> {
+        let inserts = users
+            .iter()
+            .map(|user| NewUserRows::of(tenant, user))
+            .collect::<Result<Vec<_>, _>>()?;
+        let outcomes = self.in_savepoints(&inserts, NewUserRows::write)?;
+        Ok(outcomes
+            .into_iter()
+            .zip(users)
+            .map(|(outcome, user)| outcome.map(|()| created(tenant, user)))
+            .collect())
     }
 
     fn remove_credential(

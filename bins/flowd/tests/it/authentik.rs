@@ -211,7 +211,7 @@ pub(crate) async fn register_here(browser: &Browser, email: &str, password: &str
 }
 
 /// Registers over the WSO2 Flow Execution API (no cookies, `flowId` in every call).
-async fn register_over_wso2(base: &str, email: &str, password: &str) {
+pub(crate) async fn register_over_wso2(base: &str, email: &str, password: &str) {
     let client = reqwest::Client::new();
     let url = format!("{base}/api/server/v1/flow/execute");
     let mut view: Value = client

@@ -164,3 +164,74 @@ fn a_directory_import_with_one_failing_file_imports_nothing() {
     assert!(stdout.contains("imported brand-new") && stdout.contains("imported twin"));
     assert_eq!(code(&flowd(dir, &["flows", "export", "twin"], &[])), 0);
 }
+
+/// `flowd users import FILE` imports the users of a JSON lines file (exit 9 when some lines
+/// are refused, the others imported), runs again without harm, and `flowd users export` reads
+/// them back; the exported file imports into another database, where the users sign in.
+#[actix_web::test]
+async fn users_import_and_export_from_the_command_line() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let vectors = crate::user_import::verifiable();
+    let (bcrypt, keycloak) = (&vectors[5], &vectors[12]);
+    assert_eq!(
+        (bcrypt["name"].as_str(), keycloak["name"].as_str()),
+        (Some("bcrypt-2b"), Some("keycloak-pbkdf2-sha256"))
+    );
+    let lines = [
+        crate::user_import::line_of(bcrypt, "ann@example.com").to_string(),
+        crate::user_import::line_of(keycloak, "bob@example.com").to_string(),
+        json!({"identifier": "carol@example.com", "password_hash": "md5$salt$0123"}).to_string(),
+    ];
+    let file = dir.join("users.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+
+    let imported = flowd(dir, &["users", "import", "users.jsonl"], &[]);
+    assert_eq!(code(&imported), 9, "{}", stderr(&imported));
+    let report: Value = serde_json::from_slice(&imported.stdout).unwrap();
+    assert_eq!(
+        (
+            &report["created"],
+            &report["failed"],
+            &report["errors"][0]["code"]
+        ),
+        (&json!(2), &json!(1), &json!("password_hash_unsupported")),
+        "{report}"
+    );
+    let again = flowd(dir, &["users", "import", "users.jsonl"], &[]);
+    let report: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        (&report["created"], &report["existing"]),
+        (&json!(0), &json!(2))
+    );
+
+    let missing = flowd(dir, &["users", "import", "nowhere.jsonl"], &[]);
+    assert_eq!(code(&missing), 3, "{}", stderr(&missing));
+
+    let plain = flowd(dir, &["users", "export"], &[]);
+    assert_eq!(code(&plain), 0, "{}", stderr(&plain));
+    let text = String::from_utf8(plain.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(!text.contains("password_hash"), "{text}");
+    let out = flowd(
+        dir,
+        &["users", "export", "--password-hashes", "-o", "out.jsonl"],
+        &[],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let exported = std::fs::read_to_string(dir.join("out.jsonl")).unwrap();
+    assert!(exported.contains("$2b$06$"), "{exported}");
+
+    // Into another database: the users sign in there with their old passwords.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.join("out.jsonl"), other.path().join("out.jsonl")).unwrap();
+    let moved = flowd(other.path(), &["users", "import", "out.jsonl"], &[]);
+    assert_eq!(code(&moved), 0, "{}", stderr(&moved));
+    let server =
+        crate::support::TestServer::start_in(other.path(), Some(crate::support::TOKEN)).await;
+    for (identifier, vector) in [("ann@example.com", bcrypt), ("bob@example.com", keycloak)] {
+        let done =
+            crate::users::sign_in(&server, identifier, vector["password"].as_str().unwrap()).await;
+        assert_eq!(done["flowStatus"], "COMPLETE", "{identifier}: {done}");
+    }
+}

@@ -17,7 +17,7 @@ async fn execute(server: &TestServer, body: Value) -> Value {
 }
 
 /// Signs `identifier` in with `password` over WSO2's API; the last answer.
-async fn sign_in(server: &TestServer, identifier: &str, password: &str) -> Value {
+pub(crate) async fn sign_in(server: &TestServer, identifier: &str, password: &str) -> Value {
     let view = execute(server, json!({"flowType": "AUTHENTICATION"})).await;
     let view = execute(
         server,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{app, app_with_limit, call, seed, send};
 
-const OPERATIONS: [&str; 26] = [
+const OPERATIONS: [&str; 29] = [
     "list_flows",
     "get_flow",
     "create_flow",
@@ -35,6 +35,9 @@ const OPERATIONS: [&str; 26] = [
     "disable_user",
     "enable_user",
     "list_user_credentials",
+    "import_users",
+    "export_users",
+    "list_events",
     "delete_user_credential",
     "update_user",
 ];
@@ -167,6 +170,7 @@ async fn the_path_list() {
             "DELETE /api/admin/invitations/{id} \"revoke_invitation\"",
             "DELETE /api/admin/users/{id} \"delete_user\"",
             "DELETE /api/admin/users/{id}/credentials/{type} \"delete_user_credential\"",
+            "GET /api/admin/events \"list_events\"",
             "GET /api/admin/executions/{id}/trace \"get_execution_trace\"",
             "GET /api/admin/flows \"list_flows\"",
             "GET /api/admin/flows/{id} \"get_flow\"",
@@ -174,6 +178,7 @@ async fn the_path_list() {
             "GET /api/admin/invitations \"list_invitations\"",
             "GET /api/admin/node-types \"list_node_types\"",
             "GET /api/admin/users \"list_users\"",
+            "GET /api/admin/users/export \"export_users\"",
             "GET /api/admin/users/{id} \"get_user\"",
             "GET /api/admin/users/{id}/credentials \"list_user_credentials\"",
             "PATCH /api/admin/users/{id} \"update_user\"",
@@ -185,6 +190,7 @@ async fn the_path_list() {
             "POST /api/admin/flows/{id}/validate \"validate_flow\"",
             "POST /api/admin/invitations \"create_invitation\"",
             "POST /api/admin/users \"create_user\"",
+            "POST /api/admin/users/import \"import_users\"",
             "POST /api/admin/users/{id}/disable \"disable_user\"",
             "POST /api/admin/users/{id}/enable \"enable_user\"",
             "POST /api/admin/users/{id}/unlock \"unlock_user\"",

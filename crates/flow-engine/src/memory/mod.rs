@@ -8,6 +8,7 @@ use crate::ports::{Clock, OsRandom, Ports, SystemClock};
 
 mod clock;
 mod codes;
+mod events;
 mod executions;
 mod flows;
 mod invitations;
@@ -18,6 +19,7 @@ mod users;
 
 pub use clock::ManualClock;
 pub use codes::MemoryCodeStore;
+pub use events::MemoryEventLog;
 pub use executions::MemoryExecutionStore;
 pub use flows::MemoryFlowRepository;
 pub use invitations::MemoryInvitationStore;
@@ -39,6 +41,8 @@ pub struct MemoryPorts {
     pub invitations: Arc<MemoryInvitationStore>,
     /// The failed sign-ins per user.
     pub login_attempts: Arc<MemoryLoginAttempts>,
+    /// The event log.
+    pub events: Arc<MemoryEventLog>,
     /// The outbox that serves as mailer and SMS sender.
     pub outbox: Arc<MemoryOutbox>,
     /// The flow repository: the [`FlowCatalog`] of [`MemoryPorts::catalog`] manages flows in
@@ -60,6 +64,7 @@ impl MemoryPorts {
             codes: Arc::new(MemoryCodeStore::new()),
             invitations: Arc::new(MemoryInvitationStore::new()),
             login_attempts: Arc::new(MemoryLoginAttempts::new()),
+            events: Arc::new(MemoryEventLog::new()),
             outbox: Arc::new(MemoryOutbox::new()),
             flows: Arc::new(MemoryFlowRepository::new()),
             keys: Arc::new(MemoryKeyStore::new()),
@@ -98,6 +103,7 @@ impl MemoryPorts {
             codes: self.codes.clone(),
             invitations: self.invitations.clone(),
             login_attempts: self.login_attempts.clone(),
+            events: self.events.clone(),
             mailer: self.outbox.clone(),
             sms: Some(self.outbox.clone()),
             clock,

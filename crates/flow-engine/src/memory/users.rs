@@ -193,7 +193,7 @@ impl UserDirectory for MemoryUserDirectory {
             attributes: new.attributes,
             mfa_methods: Vec::new(),
             created_at: new.created_at,
-            disabled_at: None,
+            disabled_at: new.disabled_at,
         };
         users.by_skeleton.insert(skeleton_key, new.id.clone());
         users.by_identifier.insert(identifier_key, new.id);
@@ -313,6 +313,7 @@ mod tests {
             password_hash: None,
             attributes: Map::new(),
             created_at: 0,
+            disabled_at: None,
         }
     }
 

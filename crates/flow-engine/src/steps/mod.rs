@@ -11,6 +11,7 @@ use flow_compiler::{Op, Program, Step, SwitchCase};
 use serde_json::Value;
 
 use crate::engine::{Next, StepResult, TOO_MANY_ATTEMPTS, UNSUPPORTED_STEP};
+use crate::events::{EventDraft, kind_of_flow};
 use crate::expr::ExprError;
 use crate::forms::{required, with_errors};
 use crate::handler::{HandlerContext, HandlerOutcome};
@@ -166,6 +167,7 @@ impl Engine {
     ) -> StepResult {
         let count = execution.attempts.entry(kind.to_owned()).or_insert(0);
         *count = count.saturating_add(1);
+        let event = EventDraft::failure(kind_of_flow(execution.program.flow_type), code);
         if *count >= self.config.max_attempts {
             StepResult::fail(
                 TOO_MANY_ATTEMPTS,
@@ -174,6 +176,7 @@ impl Engine {
         } else {
             StepResult::wait(rejected, format!("rejected:{code}"))
         }
+        .with_event(event)
     }
 
     fn custom(

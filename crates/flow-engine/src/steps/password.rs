@@ -3,6 +3,7 @@
 use flow_compiler::PasswordPolicy;
 
 use crate::engine::{ACCOUNT_LOCKED, StepResult};
+use crate::events::{EventDraft, EventKind};
 use crate::forms::{self, At, required, with_errors};
 use crate::outcome::{FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM};
 use crate::password::{MAX_PASSWORD_BYTES, Verified, policy_violation};
@@ -73,7 +74,8 @@ impl Engine {
                 let rejected = with_errors(form, vec![invalid_credentials()]);
                 return Ok(self
                     .failed_attempt(execution, "password", rejected, "invalid_credentials")
-                    .with_detail("disabled user"));
+                    .with_detail("disabled user")
+                    .event_because("user_disabled"));
             }
             if failed.is_some() {
                 self.ports.login_attempts.reset(&execution.tenant, id)?;
@@ -99,7 +101,8 @@ impl Engine {
             let rejected = with_errors(form, vec![account_locked()]);
             return Ok(self
                 .failed_attempt(execution, "password", rejected, ACCOUNT_LOCKED)
-                .with_detail("user locked"));
+                .with_detail("user locked")
+                .with_event(EventDraft::failure(EventKind::Lockout, "too_many_failures")));
         }
         let rejected = with_errors(form, vec![invalid_credentials()]);
         Ok(self.failed_attempt(execution, "password", rejected, "invalid_credentials"))

@@ -6,6 +6,7 @@ use flow_model::FlowType;
 use serde_json::Value;
 
 use crate::engine::{Next, StepResult};
+use crate::events::{EventDraft, EventKind};
 use crate::forms::{self, At, with_errors};
 use crate::{Engine, EngineError, Execution, NewUser, Outcome, PortError, identifier};
 
@@ -28,16 +29,19 @@ impl Engine {
                 "The flow ended without verifying who you are.",
             )
         };
+        let mut events = Vec::new();
         match completion {
             Completion::Authenticate => {
                 if !authenticated {
                     return Ok(not_authenticated());
                 }
+                events.push(EventDraft::success(EventKind::SignIn));
             }
             Completion::CreateUser => {
                 if let Some(result) = self.create_user(execution, program)? {
                     return Ok(result);
                 }
+                events.push(EventDraft::success(EventKind::Registration));
             }
             Completion::UpdatePassword => {
                 let (Some(id), Some(hash), true) = (
@@ -53,6 +57,8 @@ impl Engine {
                 // Proving the account again (by code) lifts a lock and clears the count, so a
                 // user locked out by someone else's guesses has a way back in.
                 self.ports.login_attempts.reset(&execution.tenant, id)?;
+                events.push(EventDraft::success(EventKind::Recovery));
+                events.push(EventDraft::success(EventKind::PasswordChange).because("recovery"));
             }
             Completion::StoreFactor => {
                 let (Some(id), true) = (&execution.user_id, authenticated) else {
@@ -63,7 +69,7 @@ impl Engine {
                     .set_attributes(&execution.tenant, id, &execution.attributes)?;
             }
         }
-        Ok(StepResult::new(
+        let mut result = StepResult::new(
             Next::End(Outcome::Complete {
                 user_id: execution.user_id.clone(),
                 flow_type: execution.program.flow_type,
@@ -74,7 +80,9 @@ impl Engine {
                 message,
             }),
             "completed",
-        ))
+        );
+        result.events = events;
+        Ok(result)
     }
 
     /// Creates the user; `Some` result when it cannot (and the flow goes back or fails).
@@ -125,6 +133,7 @@ impl Engine {
             password_hash: execution.new_password_hash.clone(),
             attributes,
             created_at: self.ports.clock.now_secs(),
+            disabled_at: None,
         };
         let created = self.ports.users.create(&execution.tenant, new_user);
         if let (Err(_), Some(id)) = (&created, &invitation) {

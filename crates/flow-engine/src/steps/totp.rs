@@ -3,6 +3,7 @@
 use flow_model::MfaMethod;
 
 use crate::engine::StepResult;
+use crate::events::{EventDraft, EventKind};
 use crate::forms::{self, At, with_errors};
 use crate::outcome::FIELD_CODE;
 use crate::{
@@ -81,7 +82,8 @@ impl Engine {
         users.add_mfa_method(&execution.tenant, &user_id, METHOD_TOTP)?;
         execution.totp_secret = None;
         add_method(execution, METHOD_TOTP);
-        Ok(StepResult::advance("accepted"))
+        Ok(StepResult::advance("accepted")
+            .with_event(EventDraft::success(EventKind::CredentialAdded).because(METHOD_TOTP)))
     }
 
     /// Asks for a second factor the step accepts and the user has (an authenticator app's

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod common;
+mod events;
 mod example;
 mod extension;
 mod invitation;

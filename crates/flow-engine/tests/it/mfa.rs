@@ -74,6 +74,21 @@ fn enrolled(harness: &Harness) -> (UserId, TotpEnrollment) {
     let code = code_at(&enrollment, now(harness));
     let done = harness.submit(&id, &[(FIELD_CODE, &code)]);
     assert!(matches!(done, Outcome::Complete { .. }), "{done:?}");
+    // The enrolment is in the event log, for the user.
+    let query = flow_engine::EventQuery {
+        kind: Some(flow_engine::EventKind::CredentialAdded),
+        limit: 10,
+        ..flow_engine::EventQuery::default()
+    };
+    let added =
+        flow_engine::EventLog::list(&*harness.memory.events, &TenantId::default(), &query).unwrap();
+    assert_eq!(
+        added
+            .iter()
+            .map(|event| (event.reason.as_deref(), event.user_id.as_ref()))
+            .collect::<Vec<_>>(),
+        [(Some("totp"), Some(&user))]
+    );
     (user, enrollment)
 }
 

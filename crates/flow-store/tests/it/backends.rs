@@ -3,7 +3,7 @@
 //! `FLOWD_TEST_DATABASE_URL` is set). Each test gets a fresh store and unique tenants.
 
 use crate::contract::{
-    codes, executions, flows, invitations, keys, login_attempts, programs, users,
+    codes, events, executions, flows, invitations, keys, login_attempts, programs, users,
 };
 use crate::support::Backend;
 
@@ -72,6 +72,18 @@ macro_rules! contract_suite {
             fn users_list_pages_by_identifier() {
                 let Some(b) = backend() else { return };
                 users::list_pages_by_identifier(&*b.users, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
+            fn events_list_filter_page_and_expire() {
+                let Some(b) = backend() else { return };
+                events::list_filter_page_and_expire(&*b.events, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
+            fn users_create_many_fails_each_alone() {
+                let Some(b) = backend() else { return };
+                users::create_many_fails_each_alone(&*b.users, &b.tenant);
             }
 
             #[test]

@@ -31,6 +31,7 @@ pub(crate) struct Backend {
     pub(crate) keys: Arc<dyn KeyStore>,
     pub(crate) invitations: Arc<dyn InvitationStore>,
     pub(crate) login_attempts: Arc<dyn LoginAttempts>,
+    pub(crate) events: Arc<dyn flow_engine::EventLog>,
     /// Unique per test, so tests never see each other's rows even in a shared database.
     pub(crate) tenant: TenantId,
     /// The same prefix, another tenant.
@@ -73,6 +74,7 @@ impl Backend {
             keys: database.clone(),
             invitations: database.clone(),
             login_attempts: database.clone(),
+            events: database.clone(),
             tenant,
             other_tenant,
             database: Some(database),
@@ -92,6 +94,7 @@ impl Backend {
             keys: memory.keys.clone(),
             invitations: memory.invitations.clone(),
             login_attempts: memory.login_attempts.clone(),
+            events: memory.events.clone(),
             tenant,
             other_tenant,
             database: None,

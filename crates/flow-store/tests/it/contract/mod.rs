@@ -2,6 +2,7 @@
 //! adapter must pass all of them (see `backends.rs` for where they run).
 
 pub(crate) mod codes;
+pub(crate) mod events;
 pub(crate) mod executions;
 pub(crate) mod flows;
 pub(crate) mod invitations;

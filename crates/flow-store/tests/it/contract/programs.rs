@@ -27,6 +27,7 @@ fn ports(backend: &Backend) -> Ports {
         codes: backend.codes.clone(),
         invitations: backend.invitations.clone(),
         login_attempts: backend.login_attempts.clone(),
+        events: backend.events.clone(),
         mailer: Arc::new(MemoryOutbox::new()),
         sms: None,
         clock: Arc::new(SystemClock),

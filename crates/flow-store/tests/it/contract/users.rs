@@ -17,6 +17,7 @@ fn new_user(id: &str, identifier: &str, password: Option<&str>) -> NewUser {
         password_hash: password.map(str::to_owned),
         attributes,
         created_at: 1_700_000_000,
+        disabled_at: None,
     }
 }
 
@@ -516,4 +517,54 @@ pub(crate) fn look_alikes_are_taken<D: UserDirectory + ?Sized>(
     users
         .create(tenant, new_user("u4", "bob@example.com", None))
         .unwrap();
+}
+
+/// `create_many` (an import): each user as `create` would, a taken identifier, look-alike or
+/// id failing alone and writing nothing, the others written with their password and
+/// disabled time.
+pub(crate) fn create_many_fails_each_alone<D: UserDirectory + ?Sized>(
+    users: &D,
+    tenant: &TenantId,
+) {
+    users
+        .create(tenant, new_user("m0", "taken@example.com", None))
+        .unwrap();
+    let mut disabled = new_user("m2", "dora@example.com", Some("$2b$06$hash"));
+    disabled.disabled_at = Some(1_700_000_100);
+    let outcomes = users
+        .create_many(
+            tenant,
+            vec![
+                new_user("m1", "ann@example.com", Some("$pbkdf2-sha256$i=1$x$y")),
+                new_user("m9", "taken@example.com", Some("lost")),
+                disabled,
+                new_user("m0", "other@example.com", None),
+                new_user("m3", "ann@example.com", None),
+                new_user("m4", "t\u{0430}ken@example.com", None),
+            ],
+        )
+        .unwrap();
+    let codes: Vec<Result<&str, &PortError>> = outcomes
+        .iter()
+        .map(|outcome| outcome.as_ref().map(|user| user.id.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            Ok("m1"),
+            Err(&PortError::Duplicate),
+            Ok("m2"),
+            Err(&PortError::Duplicate),
+            Err(&PortError::Duplicate),
+            Err(&PortError::Duplicate),
+        ]
+    );
+    let hash = |id: &str| users.password_hash(tenant, &UserId::new(id)).unwrap();
+    assert_eq!(hash("m1").as_deref(), Some("$pbkdf2-sha256$i=1$x$y"));
+    assert_eq!(hash("m2").as_deref(), Some("$2b$06$hash"));
+    assert_eq!(hash("m0"), None, "the refused line wrote no password");
+    assert!(users.get(tenant, &UserId::new("m9")).unwrap().is_none());
+    let dora = users.get(tenant, &UserId::new("m2")).unwrap().unwrap();
+    assert_eq!(dora.disabled_at, Some(1_700_000_100));
+    assert!(users.create_many(tenant, Vec::new()).unwrap().is_empty());
 }

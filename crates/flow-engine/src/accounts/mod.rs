@@ -3,15 +3,25 @@
 //! normalization as the flows' (so `Ann@Example.com` and `ann@example.com` are one user), and
 //! passwords through the same policy and hashing.
 
+mod import;
+
 use std::sync::Arc;
 
 use flow_compiler::PasswordPolicy;
 use flow_model::{DEFAULT_PASSWORD_SCORE, IdentifierType};
 use serde_json::{Map, Value};
 
+use crate::events::EventDraft;
 use crate::identifier::{canonical_identifier, normalize};
 use crate::password::policy_violation;
-use crate::{CredentialKind, Engine, NewUser, PortError, TenantId, User, UserId, UserQuery};
+use crate::{
+    CredentialKind, Engine, Event, EventKind, EventOrigin, EventQuery, NewUser, PortError,
+    TenantId, User, UserId, UserQuery,
+};
+
+pub use import::{
+    ImportReport, ImportedHash, LineError, MAX_IMPORT_LINE_BYTES, MAX_REPORTED_ERRORS, UserRecord,
+};
 
 /// The shortest password an administrator may set (the flows' `password_input` default).
 pub const ADMIN_PASSWORD_MIN_LENGTH: u32 = 8;
@@ -100,9 +110,12 @@ pub struct UserPage {
 }
 
 /// User administration over the engine's ports. Synchronous like the rest of the engine.
+/// Every change is written to the event log as the administrator's ([`EventKind::Admin`]),
+/// with the client of [`Accounts::with_origin`].
 #[derive(Clone)]
 pub struct Accounts {
     engine: Arc<Engine>,
+    origin: EventOrigin,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -115,7 +128,49 @@ impl Accounts {
     /// The service over `engine`'s user directory, failed-sign-in store, password hashing,
     /// clock and random generator.
     pub fn new(engine: Arc<Engine>) -> Self {
-        Self { engine }
+        Self {
+            engine,
+            origin: EventOrigin::default(),
+        }
+    }
+
+    /// The same service for a request of the client `origin`: its events carry its address
+    /// and user agent.
+    pub fn with_origin(&self, origin: EventOrigin) -> Self {
+        Self {
+            engine: self.engine.clone(),
+            origin,
+        }
+    }
+
+    /// Logs the administrator's `action` on `user` (none for an import).
+    fn log(&self, tenant: &TenantId, kind: EventKind, reason: &str, user: Option<&User>) {
+        let draft = EventDraft::success(kind).because(reason);
+        let user = user.map(|user| (&user.id, user.identifier.as_str()));
+        self.engine
+            .log_admin_event(tenant, draft, user, &self.origin);
+    }
+
+    /// Events of `tenant`, newest first, as `query` selects them (`query.limit` at most); the
+    /// id to continue before, when there are more.
+    pub fn events(
+        &self,
+        tenant: &TenantId,
+        query: EventQuery,
+    ) -> Result<(Vec<Event>, Option<String>), AccountError> {
+        let limit = query.limit;
+        let query = EventQuery {
+            limit: limit.saturating_add(1),
+            ..query
+        };
+        let mut events = self.engine.ports().events.list(tenant, &query)?;
+        let next = if events.len() > limit {
+            events.truncate(limit);
+            events.last().map(|event| event.id.clone())
+        } else {
+            None
+        };
+        Ok((events, next))
     }
 
     /// Up to `query.limit` users ordered by identifier, as [`UserQuery`] selects them; the
@@ -189,8 +244,11 @@ impl Accounts {
             password_hash,
             attributes: new.attributes,
             created_at: self.engine.ports().clock.now_secs(),
+            disabled_at: None,
         };
-        Ok(self.engine.ports().users.create(tenant, user)?)
+        let user = self.engine.ports().users.create(tenant, user)?;
+        self.log(tenant, EventKind::Admin, "user_created", Some(&user));
+        Ok(user)
     }
 
     /// Deletes the user with its credentials and its failed sign-ins. No execution can sign
@@ -198,8 +256,10 @@ impl Accounts {
     /// gone).
     pub fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), AccountError> {
         let ports = self.engine.ports();
+        let user = self.get(tenant, id)?;
         ports.users.delete(tenant, id)?;
         ports.login_attempts.reset(tenant, id)?;
+        self.log(tenant, EventKind::Admin, "user_deleted", Some(&user));
         Ok(())
     }
 
@@ -233,6 +293,12 @@ impl Accounts {
                 .set_disabled(tenant, id, disabled_at)?;
             user.disabled_at = disabled_at;
         }
+        let action = if disable {
+            "user_disabled"
+        } else {
+            "user_enabled"
+        };
+        self.log(tenant, EventKind::Admin, action, Some(&user));
         Ok(user)
     }
 
@@ -270,7 +336,7 @@ impl Accounts {
         id: &UserId,
         kind: &str,
     ) -> Result<(), AccountError> {
-        self.get(tenant, id)?;
+        let user = self.get(tenant, id)?;
         let kind = CredentialKind::parse(kind).ok_or(AccountError::CredentialNotFound)?;
         match self
             .engine
@@ -278,9 +344,17 @@ impl Accounts {
             .users
             .remove_credential(tenant, id, kind)
         {
-            Err(PortError::NotFound) => Err(AccountError::CredentialNotFound),
-            other => Ok(other?),
+            Err(PortError::NotFound) => return Err(AccountError::CredentialNotFound),
+            other => other?,
         }
+        self.log(
+            tenant,
+            EventKind::CredentialRemoved,
+            kind.as_str(),
+            Some(&user),
+        );
+        self.log(tenant, EventKind::Admin, "credential_removed", Some(&user));
+        Ok(())
     }
 
     /// Merges `attributes` into the user's profile (a key with `null` removes it); the user
@@ -296,13 +370,16 @@ impl Accounts {
             .ports()
             .users
             .set_attributes(tenant, id, attributes)?;
-        self.get(tenant, id)
+        let user = self.get(tenant, id)?;
+        self.log(tenant, EventKind::Admin, "user_updated", Some(&user));
+        Ok(user)
     }
 
     /// Lifts a lockout and forgets the user's failed sign-ins.
     pub fn unlock(&self, tenant: &TenantId, id: &UserId) -> Result<(), AccountError> {
-        self.get(tenant, id)?;
+        let user = self.get(tenant, id)?;
         self.engine.ports().login_attempts.reset(tenant, id)?;
+        self.log(tenant, EventKind::Admin, "user_unlocked", Some(&user));
         Ok(())
     }
 }
