@@ -82,6 +82,27 @@ pub struct Executor {
 }
 
 impl Executor {
+    /// Drops the session's user from `context` when it no longer counts (deleted, disabled,
+    /// or its password changed since the sign-in); whether it did, so that the session
+    /// forgets it too.
+    pub fn drop_stale_session_user(
+        &self,
+        context: &mut RequestContext,
+    ) -> Result<bool, AuthentikError> {
+        let Some(session) = &context.user else {
+            return Ok(false);
+        };
+        let current = self
+            .engine
+            .session_user(&self.tenant, session)
+            .map_err(|error| AuthentikError::Internal(error.to_string()))?;
+        if current.is_some() {
+            return Ok(false);
+        }
+        context.user = None;
+        Ok(true)
+    }
+
     /// The facts of the active flow `slug`; [`AuthentikError::FlowNotFound`] for an unknown
     /// or inactive one.
     pub fn facts(&self, slug: &str) -> Result<FlowFacts, AuthentikError> {

@@ -126,17 +126,23 @@ async fn drive(
             context = context.with_user(SessionUser {
                 id: UserId::new(user.user_id),
                 methods: user.methods,
+                signed_in_at: Some(user.at),
             });
         }
         let query = ClientQuery::from_executor_query(request.query_string());
-        // One blocking-pool hop for the flow's facts and the action both.
+        // One blocking-pool hop for the session's user, the flow's facts and the action.
         let task_slug = slug.clone();
-        let turn = web::block(move || {
+        let (turn, forgotten) = web::block(move || {
+            let forgotten = executor.drop_stale_session_user(&mut context)?;
             let facts = executor.facts(&task_slug)?;
-            Ok::<_, AuthentikError>(action(&executor, &facts, plan, context, &query))
+            let turn = action(&executor, &facts, plan, context, &query);
+            Ok::<_, AuthentikError>((turn, forgotten))
         })
         .await
         .map_err(|error| AuthentikError::Internal(error.to_string()))??;
+        if forgotten {
+            flows.forget_user();
+        }
         answer(request, session, &slug, turn)
     }
     .await;
@@ -223,17 +229,20 @@ pub(crate) async fn me(
         let signed_in = FlowSession::new(&session)
             .signed_in()
             .ok_or(AuthentikError::NotAuthenticated)?;
-        let users = state.engine.ports().users.clone();
+        let engine = state.engine.clone();
         let tenant = tenant(&request);
-        let user_id = UserId::new(signed_in.user_id.clone());
-        let user = web::block(move || users.get(&tenant, &user_id))
+        let session_user = SessionUser {
+            id: UserId::new(signed_in.user_id.clone()),
+            methods: signed_in.methods.clone(),
+            signed_in_at: Some(signed_in.at),
+        };
+        let user = web::block(move || engine.session_user(&tenant, &session_user))
             .await
             .map_err(|error| AuthentikError::Internal(error.to_string()))?
             .map_err(|error| AuthentikError::Internal(error.to_string()))?;
-        // A user deleted or disabled since the sign-in no longer counts.
-        let user = user
-            .filter(|user| user.disabled_at.is_none())
-            .ok_or(AuthentikError::NotAuthenticated)?;
+        // A user deleted or disabled, or whose password changed, since the sign-in no
+        // longer counts.
+        let user = user.ok_or(AuthentikError::NotAuthenticated)?;
         let text = |key: &str| {
             user.attributes
                 .get(key)

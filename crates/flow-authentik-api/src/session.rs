@@ -96,6 +96,12 @@ impl<'a> FlowSession<'a> {
         self.0.purge();
     }
 
+    /// Forgets who signed in (a user gone, disabled, or whose password changed since), keeping
+    /// the running executions.
+    pub fn forget_user(&self) {
+        self.0.remove(USER_KEY);
+    }
+
     /// Who is signed in, if anyone.
     pub fn signed_in(&self) -> Option<SignedIn> {
         self.0.get::<SignedIn>(USER_KEY).ok().flatten()

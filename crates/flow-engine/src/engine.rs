@@ -16,7 +16,7 @@ use crate::ports::Ports;
 use crate::programs::Programs;
 use crate::{
     EngineError, Execution, ExecutionId, ExecutionStatus, Form, Outcome, PortError, ProgramRef,
-    RequestContext, Submission, TenantId, TraceEntry, UserId,
+    RequestContext, SessionUser, Submission, TenantId, TraceEntry, User, UserId,
 };
 
 /// The failure code of an execution stopped by its attempt limit.
@@ -380,18 +380,29 @@ impl Engine {
         let Some(session) = execution.request.user.clone() else {
             return Ok(());
         };
-        let Some(user) = self
-            .ports
-            .users
-            .get(&execution.tenant, &session.id)?
-            .filter(|user| user.disabled_at.is_none())
-        else {
+        let Some(user) = self.session_user(&execution.tenant, &session)? else {
             return Ok(());
         };
         execution.user_id = Some(user.id);
         execution.identifier = Some(user.identifier);
         execution.methods = session.methods;
         Ok(())
+    }
+
+    /// The user of an adapter's session if the session still counts: the user exists, is not
+    /// disabled, and its password has not changed since the session signed it in. `None`
+    /// means the session should forget its user.
+    pub fn session_user(
+        &self,
+        tenant: &TenantId,
+        session: &SessionUser,
+    ) -> Result<Option<User>, EngineError> {
+        Ok(self.ports.users.get(tenant, &session.id)?.filter(|user| {
+            user.disabled_at.is_none()
+                && !session
+                    .signed_in_at
+                    .is_some_and(|at| user.password_changed_after(at))
+        }))
     }
 
     /// Continues an execution of the default tenant with the user's submission. Servers

@@ -61,7 +61,9 @@ pub use ports::{
     Ports, Random, SmsSender, StoredCode, StoredKey, SystemClock, UserDirectory,
 };
 pub use programs::DEFAULT_PROGRAM_CACHE_CAPACITY;
-pub use steps::{IDENTIFIER_INVALID_CHARACTERS, MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED};
+pub use steps::{
+    CREDENTIALS_CHANGED, IDENTIFIER_INVALID_CHARACTERS, MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED,
+};
 pub use totp::{DEFAULT_TOTP_ISSUER, TotpCredential, TotpSecret};
 pub use types::CredentialKind;
 pub use types::{

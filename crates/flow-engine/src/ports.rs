@@ -119,6 +119,16 @@ pub trait UserDirectory: Send + Sync {
         disabled_at: Option<i64>,
     ) -> Result<(), PortError>;
 
+    /// Records that the user's password changed (or was removed) at `at` (Unix seconds), so
+    /// that sessions and executions of before no longer count; [`PortError::NotFound`] if
+    /// there is no such user.
+    fn mark_password_changed(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        at: i64,
+    ) -> Result<(), PortError>;
+
     /// The user's argon2 PHC password hash, if the user has a password.
     fn password_hash(&self, tenant: &TenantId, id: &UserId) -> Result<Option<String>, PortError>;
 

@@ -134,6 +134,9 @@ pub struct SessionUser {
     pub id: UserId,
     /// The authentication methods of the sign-in (`password`, `totp`).
     pub methods: Vec<String>,
+    /// When the session signed the user in (Unix seconds): a password changed since ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_in_at: Option<i64>,
 }
 
 impl RequestContext {
@@ -411,6 +414,19 @@ pub struct User {
     /// A disabled user is answered like an unknown identifier.
     #[serde(default)]
     pub disabled_at: Option<i64>,
+    /// When a recovery last changed the user's password, or an administrator removed it
+    /// (Unix seconds); `None` if never. Sessions and executions of before no longer count.
+    #[serde(default)]
+    pub password_changed_at: Option<i64>,
+}
+
+impl User {
+    /// Whether the password changed after `at` (Unix seconds): a session signed in, or an
+    /// execution started, at `at` no longer counts. A change within the same second does not
+    /// end it.
+    pub fn password_changed_after(&self, at: i64) -> bool {
+        self.password_changed_at.is_some_and(|changed| changed > at)
+    }
 }
 
 /// A kind of credential a user may hold, as the admin API names it.
@@ -500,6 +516,7 @@ mod tests {
         let user = SessionUser {
             id: UserId::new("u1"),
             methods: vec!["password".to_owned()],
+            signed_in_at: None,
         };
         let signed_in = any.clone().with_user(user.clone());
         assert_eq!(signed_in.user, Some(user));

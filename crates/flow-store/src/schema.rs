@@ -130,6 +130,8 @@ diesel::table! {
         identifier_skeleton -> Nullable<Text>,
         /// When an administrator disabled the user; NULL while it may sign in.
         disabled_at -> Nullable<BigInt>,
+        /// When the password was last changed or removed (Unix seconds).
+        password_changed_at -> Nullable<BigInt>,
     }
 }
 

@@ -42,6 +42,7 @@ struct UserRow {
     updated_at: i64,
     identifier_skeleton: Option<String>,
     disabled_at: Option<i64>,
+    password_changed_at: Option<i64>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -60,6 +61,7 @@ impl TryFrom<UserRow> for User {
                 .map_err(|error| Fail::corrupt("cannot decode mfa methods", error))?,
             created_at: row.created_at,
             disabled_at: row.disabled_at,
+            password_changed_at: row.password_changed_at,
         })
     }
 }
@@ -352,6 +354,7 @@ impl NewUserRows {
             updated_at: user.created_at,
             identifier_skeleton: Some(identifier_skeleton(&user.identifier)),
             disabled_at: user.disabled_at,
+            password_changed_at: None,
         };
         let credential = user
             .password_hash
@@ -399,6 +402,7 @@ fn created(tenant: &TenantId, user: NewUser) -> User {
         mfa_methods: Vec::new(),
         created_at: user.created_at,
         disabled_at: user.disabled_at,
+        password_changed_at: None,
     }
 }
 
@@ -581,6 +585,27 @@ impl UserDirectory for Database {
                 .set((
                     users::disabled_at.eq(disabled_at),
                     users::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            if changed == 0 {
+                return Err(PortError::NotFound.into());
+            }
+            Ok(())
+        })
+    }
+
+    fn mark_password_changed(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        at: i64,
+    ) -> Result<(), PortError> {
+        let (owner, user) = (tenant.clone(), id.clone());
+        self.grouped_write(move |conn| {
+            let changed = diesel::update(users::table.find((owner.as_str(), user.as_str())))
+                .set((
+                    users::password_changed_at.eq(Some(at)),
+                    users::updated_at.eq(at),
                 ))
                 .execute(conn)?;
             if changed == 0 {

@@ -1034,3 +1034,59 @@ async fn a_disabled_user_loses_its_session_and_is_told_what_a_wrong_password_is_
         "enabled again: {done}"
     );
 }
+
+/// A password removed by an administrator ends the user's browser sessions: the session no
+/// longer counts at its next request, and a login flow asks for the identifier again.
+#[actix_web::test]
+async fn a_password_change_ends_the_users_sessions() {
+    let browser = Browser::start().await;
+    register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
+    let path = executor("default-login");
+    let done = sign_in_here(&browser, &path, EMAIL, PASSWORD).await;
+    assert_eq!(done["component"], "xak-flow-redirect", "{done}");
+    assert_eq!(
+        browser.get("/api/v3/core/users/me/").await.0,
+        StatusCode::OK
+    );
+    // Changes count from the next second on (sessions keep their sign-in time in seconds).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    let admin = reqwest::Client::new();
+    let users: Value = admin
+        .get(format!(
+            "{}/api/admin/users?identifier={EMAIL}",
+            browser.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = users["items"][0]["id"].as_str().unwrap().to_owned();
+    let removed = admin
+        .delete(format!(
+            "{}/api/admin/users/{id}/credentials/password",
+            browser.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+
+    let (status, denied) = browser.get("/api/v3/core/users/me/").await;
+    assert_eq!(
+        (status, denied["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("not_authenticated")),
+        "{denied}"
+    );
+    // The login flow is no longer done at once for this session: it asks who you are.
+    let (status, challenge) = browser.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        challenge["component"], "ak-stage-identification",
+        "{challenge}"
+    );
+}

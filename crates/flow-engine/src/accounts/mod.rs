@@ -347,6 +347,14 @@ impl Accounts {
             Err(PortError::NotFound) => return Err(AccountError::CredentialNotFound),
             other => other?,
         }
+        if kind == CredentialKind::Password {
+            // Whoever knew the password is signed out and cannot finish a flow started with it.
+            let now = self.engine.ports().clock.now_secs();
+            self.engine
+                .ports()
+                .users
+                .mark_password_changed(tenant, id, now)?;
+        }
         self.log(
             tenant,
             EventKind::CredentialRemoved,

@@ -161,6 +161,15 @@ impl UserDirectory for MemoryUserDirectory {
         self.update(tenant, id, |row| row.user.disabled_at = disabled_at)
     }
 
+    fn mark_password_changed(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        at: i64,
+    ) -> Result<(), PortError> {
+        self.update(tenant, id, |row| row.user.password_changed_at = Some(at))
+    }
+
     fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), PortError> {
         let mut users = lock(&self.users);
         let row = users
@@ -194,6 +203,7 @@ impl UserDirectory for MemoryUserDirectory {
             mfa_methods: Vec::new(),
             created_at: new.created_at,
             disabled_at: new.disabled_at,
+            password_changed_at: None,
         };
         users.by_skeleton.insert(skeleton_key, new.id.clone());
         users.by_identifier.insert(identifier_key, new.id);

@@ -23,6 +23,10 @@ use codes::Channel;
 /// The failure code of a step that needs a signed-in user and has none (`enroll_totp`).
 pub const SIGN_IN_REQUIRED: &str = "sign_in_required";
 
+/// The failure of an execution whose user's password changed (a recovery elsewhere, an
+/// administrator) after it started.
+pub const CREDENTIALS_CHANGED: &str = "credentials_changed";
+
 /// The failure code of a `verify_mfa` step for a user without any factor it accepts.
 pub const MFA_NOT_CONFIGURED: &str = "mfa_not_configured";
 

@@ -10,6 +10,7 @@ use crate::events::{EventDraft, EventKind};
 use crate::forms::{self, At, with_errors};
 use crate::{Engine, EngineError, Execution, NewUser, Outcome, PortError, identifier};
 
+use super::CREDENTIALS_CHANGED;
 use super::identify::identifier_taken;
 
 impl Engine {
@@ -29,6 +30,14 @@ impl Engine {
                 "The flow ended without verifying who you are.",
             )
         };
+        // A password changed since this execution started (a recovery elsewhere, an
+        // administrator) ends it: whoever ran it may have known the old one.
+        if completion != Completion::CreateUser && self.superseded(execution)? {
+            return Ok(StepResult::fail(
+                CREDENTIALS_CHANGED,
+                "The password of this account was changed. Please start again.",
+            ));
+        }
         let mut events = Vec::new();
         match completion {
             Completion::Authenticate => {
@@ -54,6 +63,10 @@ impl Engine {
                 self.ports
                     .users
                     .set_password_hash(&execution.tenant, id, hash)?;
+                let now = self.ports.clock.now_secs();
+                self.ports
+                    .users
+                    .mark_password_changed(&execution.tenant, id, now)?;
                 // Proving the account again (by code) lifts a lock and clears the count, so a
                 // user locked out by someone else's guesses has a way back in.
                 self.ports.login_attempts.reset(&execution.tenant, id)?;
@@ -83,6 +96,18 @@ impl Engine {
         );
         result.events = events;
         Ok(result)
+    }
+
+    /// Whether the execution's user changed its password after the execution started.
+    fn superseded(&self, execution: &Execution) -> Result<bool, EngineError> {
+        let Some(id) = &execution.user_id else {
+            return Ok(false);
+        };
+        Ok(self
+            .ports
+            .users
+            .get(&execution.tenant, id)?
+            .is_some_and(|user| user.password_changed_after(execution.created_at)))
     }
 
     /// Creates the user; `Some` result when it cannot (and the flow goes back or fails).

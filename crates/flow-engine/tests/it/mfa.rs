@@ -45,6 +45,7 @@ fn signed_in(harness: &Harness, user: &UserId) -> RequestContext {
     harness.request().with_user(SessionUser {
         id: user.clone(),
         methods: vec!["password".to_owned()],
+        signed_in_at: None,
     })
 }
 

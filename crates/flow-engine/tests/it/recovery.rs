@@ -139,3 +139,29 @@ fn a_disabled_user_sees_the_same_steps_but_gets_no_mail() {
     assert_eq!(prompt.form().unwrap().purpose, FormPurpose::VerifyCode);
     assert!(harness.memory.outbox.messages().is_empty());
 }
+
+/// A password changed by a recovery ends the user's other executions: a sign-in begun
+/// before it cannot finish, even with the new password; one begun after signs in.
+#[test]
+fn a_password_change_ends_the_users_other_executions() {
+    let harness = Harness::new();
+    harness.register(EMAIL, OLD);
+    let (login, _) = harness.start(&harness.login);
+    harness.submit(&login, &[(FIELD_IDENTIFIER, EMAIL)]);
+    harness.memory.clock.as_ref().unwrap().advance_secs(2);
+
+    let (recovery, _) = harness.start(&harness.recovery);
+    harness.submit(&recovery, &[(FIELD_IDENTIFIER, EMAIL)]);
+    let code = harness.memory.outbox.last_to(EMAIL).unwrap().code.unwrap();
+    harness.submit(&recovery, &[(FIELD_CODE, &code)]);
+    let reset = harness.submit(&recovery, &[(FIELD_PASSWORD, NEW)]);
+    assert!(matches!(reset, Outcome::Complete { .. }), "{reset:?}");
+    harness.memory.clock.as_ref().unwrap().advance_secs(1);
+
+    let ended = harness.submit(&login, &[(FIELD_PASSWORD, NEW)]);
+    assert_eq!(failure_code(&ended), flow_engine::CREDENTIALS_CHANGED);
+    assert!(matches!(
+        harness.login(EMAIL, NEW).1,
+        Outcome::Complete { .. }
+    ));
+}

@@ -340,6 +340,7 @@ fn totp_run(database: Arc<Database>, tenant: TenantId) {
     let request = RequestContext::for_tenant(harness.tenant.clone()).with_user(SessionUser {
         id: user.clone(),
         methods: vec!["password".to_owned()],
+        signed_in_at: None,
     });
     let (id, first) = harness
         .engine
