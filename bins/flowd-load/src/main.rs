@@ -8,6 +8,7 @@
 
 mod baseline;
 mod cpu;
+mod import;
 mod journeys;
 mod steps;
 mod verify;
@@ -67,6 +68,12 @@ struct Options {
     /// The server's argon2id parallelism.
     #[arg(long, env = "FLOWD_PASSWORD_HASH_PARALLELISM", default_value_t = 1)]
     hash_parallelism: u32,
+    /// The hash the `import` scenario's users bring.
+    #[arg(long, value_enum, default_value_t = import::ImportedHash::Bcrypt)]
+    import_hash: import::ImportedHash,
+    /// How many of the imported users the `import` scenario signs in (twice each).
+    #[arg(long, default_value_t = 1000)]
+    sign_ins: usize,
     /// Internal: serve the baseline with this SQLite file and print its port.
     #[arg(long, hide = true)]
     serve_baseline: Option<PathBuf>,
@@ -83,6 +90,9 @@ enum Scenario {
     Login,
     /// Run a flow of an identifier and `--prompts` one-field prompts (2 + prompts requests).
     Steps,
+    /// Import `--users` users with an `--import-hash` through the admin API, then sign in
+    /// `--sign-ins` of them twice (the first re-hashes).
+    Import,
 }
 
 /// The client protocols flowd serves.
@@ -265,6 +275,7 @@ async fn measure_flowd(options: &Options, client: &reqwest::Client) -> Result<Me
             })
             .await
         }
+        (Scenario::Import, _) => return Err("the import scenario has its own report".into()),
         (Scenario::Steps, _) => {
             let token = options
                 .admin_token
@@ -346,9 +357,81 @@ async fn measure_baseline(
     Ok(measured)
 }
 
+/// The `import` scenario: the import's rate, then the first and second sign-ins.
+async fn run_import(options: &Options, client: &reqwest::Client) -> Result<Value, String> {
+    let token = options
+        .admin_token
+        .clone()
+        .ok_or("the import scenario needs --admin-token (or FLOWD_ADMIN_TOKEN)")?;
+    let cost = verify::HashCost {
+        memory_kib: options.hash_memory_kib,
+        iterations: options.hash_iterations,
+        parallelism: options.hash_parallelism,
+    };
+    let hash = import::hash_of(options.import_hash, cost)?;
+    let prefix = format!("imp{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let body = import::body(&prefix, options.users, &hash);
+    let bytes = body.len();
+    let cpu_before = options.server_pid.and_then(cpu::used);
+    let (report, took) = import::post(client, &options.url, &token, body).await?;
+    let import_cpu = cpu_before
+        .zip(options.server_pid.and_then(cpu::used))
+        .map(|(before, after)| after.saturating_sub(before));
+    if report["created"] != json!(options.users) {
+        return Err(format!("the import did not create every user: {report}"));
+    }
+    let sign_ins = options.sign_ins.min(options.users);
+    let mut rounds = Vec::new();
+    for pass in ["first", "second"] {
+        let (client, url, prefix) = (client.clone(), options.url.clone(), prefix.clone());
+        let mut measured = measure(
+            options.concurrency,
+            sign_ins,
+            options.server_pid,
+            move |index| {
+                let (client, url, email) = (
+                    client.clone(),
+                    url.clone(),
+                    import::identifier(&prefix, index),
+                );
+                async move {
+                    let mut latencies = Vec::with_capacity(3);
+                    journeys::login(&client, &url, &email, &mut latencies).await?;
+                    Ok(latencies)
+                }
+            },
+        )
+        .await;
+        if let Some(error) = &measured.tally.first_failure {
+            return Err(format!("the {pass} sign-ins failed: {error}"));
+        }
+        rounds.push(json!({
+            "round": pass,
+            "sign_ins": measured.tally.journeys,
+            "sign_ins_per_second": round(measured.tally.journeys as f64 / measured.elapsed.as_secs_f64().max(1e-9), 1),
+            "request_latency_ms": measured.percentiles(),
+            "server_cpu_us_per_request": measured.cpu_per_request_us().map(|us| round(us, 1)),
+        }));
+    }
+    Ok(json!({
+        "scenario": "import",
+        "hash": format!("{:?}", options.import_hash).to_lowercase(),
+        "users": options.users,
+        "body_bytes": bytes,
+        "import_seconds": round(took.as_secs_f64(), 2),
+        "imported_per_second": round(options.users as f64 / took.as_secs_f64().max(1e-9), 1),
+        "import_server_cpu_seconds": import_cpu.map(|cpu| round(cpu.as_secs_f64(), 2)),
+        "concurrency": options.concurrency,
+        "sign_ins": rounds,
+    }))
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn run(options: Options) -> Result<Value, String> {
     let client = reqwest::Client::new();
+    if options.scenario == Scenario::Import {
+        return run_import(&options, &client).await;
+    }
     let mut flowd = measure_flowd(&options, &client).await?;
     let mut report = json!({
         "scenario": format!("{:?}", options.scenario).to_lowercase(),

@@ -47,6 +47,17 @@ pub(crate) fn rate(cost: HashCost, duration: Duration) -> Result<f64, String> {
     Ok(total as f64 / elapsed)
 }
 
+/// The argon2id PHC string of `password` with `cost` and `salt` (what flowd would store).
+pub(crate) fn argon2id_hash(cost: HashCost, password: &str, salt: &[u8]) -> Result<String, String> {
+    use argon2::password_hash::PasswordHasher as _;
+    let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+        .map_err(|error| format!("argon2 parameters: {error}"))?;
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_with_salt(password.as_bytes(), salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| format!("argon2: {error}"))
+}
+
 /// Hashes a fixed password with a fixed salt until `duration` has passed, and checks each
 /// output against the first (which is what a verification does); returns how many ran.
 fn verify_for(params: &Params, duration: Duration) -> Result<u64, String> {

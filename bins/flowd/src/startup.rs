@@ -253,6 +253,7 @@ impl Application {
                 std::iter::once(config.public_url.as_str())
                     .chain(config.redirect_origins.iter().map(String::as_str)),
             ),
+            public_url: config.public_url.clone(),
         });
         let wso2 = web::Data::new(
             flow_wso2_api::Wso2State::new(

@@ -413,3 +413,12 @@ pub struct EventList {
     /// The cursor of the next (older) page; `null` on the last one.
     pub cursor: Option<String>,
 }
+
+/// `POST /api/admin/users/{id}/recovery`: where the recovery mail went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryMailSent {
+    /// The address (the identifier, or the `email` attribute of a user without an e-mail
+    /// identifier).
+    #[schema(example = "ann@example.com")]
+    pub sent_to: String,
+}

@@ -167,6 +167,7 @@ impl AdminError {
             Self::Invitation(InvitationError::Mail(_)) => {
                 "the invitation mail could not be sent; the invitation was revoked".to_owned()
             }
+            Self::Account(AccountError::Mail(_)) => "the mail could not be sent".to_owned(),
             other => other.to_string(),
         }
     }
@@ -206,7 +207,12 @@ impl ResponseError for AdminError {
             Self::Account(AccountError::NotFound | AccountError::CredentialNotFound) => {
                 StatusCode::NOT_FOUND
             }
-            Self::Account(AccountError::IdentifierTaken) => StatusCode::CONFLICT,
+            Self::Account(
+                AccountError::IdentifierTaken
+                | AccountError::UserDisabled
+                | AccountError::NoEmailAddress
+                | AccountError::NoRecoveryFlow,
+            ) => StatusCode::CONFLICT,
             Self::Account(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Catalog(_) | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -43,6 +43,8 @@ pub struct AdminState {
     /// Origins whose pages may send changing requests besides flowd's own: a browser request
     /// from any other origin gets 403 `cross_site_request` before the token is looked at.
     pub origins: flow_http::OriginPolicy,
+    /// The server's public base URL: recovery mails link to its hosted pages.
+    pub public_url: String,
 }
 
 /// Mounts `/api/admin/...` on an actix app or scope: the API, its OpenAPI document at
@@ -77,6 +79,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
             .route("/users/{id}", web::patch().to(users::update_user))
             .route("/users/{id}", web::delete().to(users::delete_user))
             .route("/users/{id}/unlock", web::post().to(users::unlock_user))
+            .route(
+                "/users/{id}/recovery",
+                web::post().to(users::send_recovery_mail),
+            )
             .route("/users/{id}/disable", web::post().to(users::disable_user))
             .route("/users/{id}/enable", web::post().to(users::enable_user))
             .route(

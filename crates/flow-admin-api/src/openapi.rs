@@ -58,6 +58,7 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
         users::update_user,
         users::delete_user,
         users::unlock_user,
+        users::send_recovery_mail,
         users::disable_user,
         users::enable_user,
         users::list_credentials,

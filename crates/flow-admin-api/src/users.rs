@@ -411,6 +411,49 @@ pub(crate) async fn delete_credential(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Mail the user a link to the password recovery page (the hosted page of the active
+/// recovery flow), where it proves its address with a code and chooses a new password. Until
+/// it does, its password keeps working.
+#[utoipa::path(
+    post,
+    path = "/api/admin/users/{id}/recovery",
+    operation_id = "send_user_recovery_mail",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 202, description = "The mail is on its way; `sent_to` is the address.", body = crate::dto::RecoveryMailSent,
+            example = json!({"sent_to": "ann@example.com"})),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "No user has this id (`user_not_found`).", body = ErrorBody),
+        (status = 409, description = "The user is disabled (`user_disabled`), has no e-mail address (`no_email_address`), or no recovery flow is active (`no_recovery_flow`).", body = ErrorBody),
+        (status = 503, description = "The mailer (`mail_unavailable`) or the store (`store_unavailable`) is down.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn send_recovery_mail(
+    _: Admin,
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
+    let catalog = state.catalog.clone();
+    let public_url = state.public_url.trim_end_matches('/').to_owned();
+    let sent_to = accounts(&state, &request, move |service| {
+        // The user first, so that an unknown id is a 404 whatever the flows.
+        service.get(&tenant, &id)?;
+        let flow = catalog
+            .active_by_type(&tenant, flow_engine::FlowType::PasswordReset)
+            .map_err(|error| match error {
+                flow_engine::CatalogError::Store(error) => AccountError::Store(error),
+                _ => AccountError::NoRecoveryFlow,
+            })?;
+        let link = format!("{public_url}/if/flow/{}/", flow.flow.flow.name.as_str());
+        service.send_recovery_mail(&tenant, &id, link)
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(crate::dto::RecoveryMailSent { sent_to }))
+}
+
 /// Lift a user's lockout and forget its failed sign-ins.
 #[utoipa::path(
     post,

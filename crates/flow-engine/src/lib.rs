@@ -26,8 +26,8 @@ mod types;
 
 pub use accounts::{
     ADMIN_PASSWORD_MIN_LENGTH, AccountError, Accounts, CredentialSummary, ImportReport,
-    ImportedHash, LineError, MAX_IMPORT_LINE_BYTES, MAX_REPORTED_ERRORS, NewAccount, UserPage,
-    UserRecord,
+    ImportedHash, LineError, MAX_IMPORT_LINE_BYTES, MAX_REPORTED_ERRORS, NewAccount,
+    RECOVERY_LINK_TEMPLATE, UserPage, UserRecord,
 };
 pub use catalog::{ActiveFlow, FLOW_ID_PREFIX, FlowCatalog, FlowPatch, MAX_FLOW_ID_LEN, NewFlow};
 pub use config::{EngineConfig, HashParams};

@@ -22,6 +22,7 @@ pub fn render(message: &OutgoingMessage) -> (String, String) {
         "email_verification_code" | "verification_code" => "Your verification code".to_owned(),
         "login_code" | "sign_in_code" => "Your sign-in code".to_owned(),
         "invitation" => "You are invited to create an account".to_owned(),
+        "password_recovery_link" => "Reset your password".to_owned(),
         other => humanize(other),
     };
     let body = match (&message.code, &message.link) {
@@ -30,6 +31,12 @@ pub fn render(message: &OutgoingMessage) -> (String, String) {
              invitation:\r\n{link}\r\n\r\nOr enter this invitation code where you are asked \
              for it: {code}\r\n\r\nThe invitation can be used once and expires. If you did \
              not expect it, you can ignore this message.\r\n"
+        ),
+        (None, Some(link)) if message.template == "password_recovery_link" => format!(
+            "An administrator asked you to choose a new password.\r\n\r\nOpen this link, \
+             enter your e-mail address and the code we then send you, and choose a new \
+             password:\r\n{link}\r\n\r\nUntil you do, your current password keeps \
+             working. If you did not expect this message, you can ignore it.\r\n"
         ),
         (None, Some(link)) => format!("{subject}\r\n\r\n{link}\r\n"),
         (Some(code), None) => format!(

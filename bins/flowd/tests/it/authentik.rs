@@ -1090,3 +1090,76 @@ async fn a_password_change_ends_the_users_sessions() {
         "{challenge}"
     );
 }
+
+/// An administrator mails a user the link to the recovery page: the mail holds no code, its
+/// link opens the hosted recovery page, and the old password keeps working until the user
+/// sets a new one. A disabled user, or an unknown id, is refused.
+#[actix_web::test]
+async fn an_administrator_sends_a_recovery_mail_that_links_the_recovery_page() {
+    let browser = Browser::start().await;
+    register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
+    let admin = reqwest::Client::new();
+    let users: Value = admin
+        .get(format!(
+            "{}/api/admin/users?identifier={EMAIL}",
+            browser.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = users["items"][0]["id"].as_str().unwrap().to_owned();
+    let send = |id: String| {
+        admin
+            .post(format!("{}/api/admin/users/{id}/recovery", browser.base))
+            .bearer_auth(TOKEN)
+            .send()
+    };
+    let sent = send(id.clone()).await.unwrap();
+    assert_eq!(sent.status(), StatusCode::ACCEPTED);
+    let sent: Value = sent.json().await.unwrap();
+    assert_eq!(sent["sent_to"], EMAIL);
+
+    let mail = std::fs::read_dir(&browser.outbox)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
+        .find(|text| text.contains("Reset your password"))
+        .expect("a recovery mail");
+    assert!(
+        mail.contains(EMAIL) && !mail.contains("Your code is"),
+        "{mail}"
+    );
+    let link = "http://127.0.0.1/if/flow/default-password-recovery/";
+    assert!(mail.contains(link), "{mail}");
+    let page = browser
+        .client
+        .get(format!(
+            "{}/if/flow/default-password-recovery/",
+            browser.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let done = sign_in_here(&browser, &executor("default-login"), EMAIL, PASSWORD).await;
+    assert_eq!(
+        done["component"], "xak-flow-redirect",
+        "the old password works: {done}"
+    );
+
+    let unknown = send("no-such-user".to_owned()).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let disabled = admin
+        .post(format!("{}/api/admin/users/{id}/disable", browser.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), StatusCode::OK);
+    let refused: Value = send(id).await.unwrap().json().await.unwrap();
+    assert_eq!(refused["code"], "user_disabled", "{refused}");
+}

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{app, app_with_limit, call, seed, send};
 
-const OPERATIONS: [&str; 29] = [
+const OPERATIONS: [&str; 30] = [
     "list_flows",
     "get_flow",
     "create_flow",
@@ -38,6 +38,7 @@ const OPERATIONS: [&str; 29] = [
     "import_users",
     "export_users",
     "list_events",
+    "send_user_recovery_mail",
     "delete_user_credential",
     "update_user",
 ];
@@ -193,6 +194,7 @@ async fn the_path_list() {
             "POST /api/admin/users/import \"import_users\"",
             "POST /api/admin/users/{id}/disable \"disable_user\"",
             "POST /api/admin/users/{id}/enable \"enable_user\"",
+            "POST /api/admin/users/{id}/recovery \"send_user_recovery_mail\"",
             "POST /api/admin/users/{id}/unlock \"unlock_user\"",
             "PUT /api/admin/flows/{id} \"update_flow\"",
         ]

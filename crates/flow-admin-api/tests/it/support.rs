@@ -32,6 +32,7 @@ pub(crate) async fn app_with_limit(
         token: AdminToken::from_token(TOKEN),
         body_limit,
         origins: flow_http::OriginPolicy::default(),
+        public_url: "https://id.example.com".to_owned(),
     });
     test::init_service(App::new().configure(|cfg| flow_admin_api::configure(cfg, state))).await
 }

@@ -23,6 +23,9 @@ pub use import::{
     ImportReport, ImportedHash, LineError, MAX_IMPORT_LINE_BYTES, MAX_REPORTED_ERRORS, UserRecord,
 };
 
+/// The mail template of a recovery mail an administrator sends.
+pub const RECOVERY_LINK_TEMPLATE: &str = "password_recovery_link";
+
 /// The shortest password an administrator may set (the flows' `password_input` default).
 pub const ADMIN_PASSWORD_MIN_LENGTH: u32 = 8;
 
@@ -51,6 +54,19 @@ pub enum AccountError {
         /// What to change.
         message: String,
     },
+    /// The user is disabled: it cannot recover (a recovery mail is refused).
+    #[error("the user is disabled")]
+    UserDisabled,
+    /// The user has no e-mail address to write to (neither its identifier nor its `email`
+    /// attribute is one).
+    #[error("the user has no e-mail address")]
+    NoEmailAddress,
+    /// No recovery flow is active, so a recovery mail would lead nowhere.
+    #[error("no password recovery flow is active")]
+    NoRecoveryFlow,
+    /// The mailer refused the message.
+    #[error("the mail could not be sent: {0}")]
+    Mail(PortError),
     /// The store failed; the text (with its cause) is for operators.
     #[error("store unavailable: {0}")]
     Store(PortError),
@@ -65,6 +81,10 @@ impl AccountError {
             Self::IdentifierTaken => "identifier_taken",
             Self::InvalidIdentifier => "invalid_identifier",
             Self::PasswordRefused { code, .. } => code,
+            Self::UserDisabled => "user_disabled",
+            Self::NoEmailAddress => "no_email_address",
+            Self::NoRecoveryFlow => "no_recovery_flow",
+            Self::Mail(_) => "mail_unavailable",
             Self::Store(_) => "store_unavailable",
         }
     }
@@ -381,6 +401,47 @@ impl Accounts {
         let user = self.get(tenant, id)?;
         self.log(tenant, EventKind::Admin, "user_updated", Some(&user));
         Ok(user)
+    }
+
+    /// Mails the user a link to the recovery flow's page, `link` (the hosted page of the
+    /// active password recovery flow), where it proves its address with a code and sets a new
+    /// password. Nothing changes until it does: the old password still works. A disabled user,
+    /// or one without an e-mail address, is refused.
+    pub fn send_recovery_mail(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        link: String,
+    ) -> Result<String, AccountError> {
+        let user = self.get(tenant, id)?;
+        if user.disabled_at.is_some() {
+            return Err(AccountError::UserDisabled);
+        }
+        let address = [
+            Some(user.identifier.as_str()),
+            user.attributes.get("email").and_then(Value::as_str),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|candidate| crate::identifier::is_email(candidate))
+        .ok_or(AccountError::NoEmailAddress)?
+        .to_owned();
+        let message = crate::OutgoingMessage {
+            tenant: tenant.clone(),
+            template: RECOVERY_LINK_TEMPLATE.to_owned(),
+            to: address.clone(),
+            code: None,
+            link: Some(link),
+            execution_id: None,
+            locale: None,
+        };
+        self.engine
+            .ports()
+            .mailer
+            .send(&message)
+            .map_err(AccountError::Mail)?;
+        self.log(tenant, EventKind::Admin, "recovery_mail_sent", Some(&user));
+        Ok(address)
     }
 
     /// Lifts a lockout and forgets the user's failed sign-ins.
