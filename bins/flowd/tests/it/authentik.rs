@@ -242,6 +242,20 @@ pub(crate) async fn register_over_wso2(base: &str, email: &str, password: &str) 
     panic!("registration over WSO2 did not complete: {view}");
 }
 
+/// The id of the user with `email`, from the admin API.
+async fn user_id(base: &str, email: &str) -> String {
+    let users: Value = reqwest::Client::new()
+        .get(format!("{base}/api/admin/users?identifier={email}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    users["items"][0]["id"].as_str().unwrap().to_owned()
+}
+
 /// Signs in through the login flow at `path`; returns the final challenge.
 async fn sign_in_here(browser: &Browser, path: &str, email: &str, password: &str) -> Value {
     let (status, identification) = browser.get(path).await;
@@ -990,19 +1004,7 @@ async fn a_disabled_user_loses_its_session_and_is_told_what_a_wrong_password_is_
     );
 
     let admin = reqwest::Client::new();
-    let users: Value = admin
-        .get(format!(
-            "{}/api/admin/users?identifier={EMAIL}",
-            browser.base
-        ))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = users["items"][0]["id"].as_str().unwrap().to_owned();
+    let id = user_id(&browser.base, EMAIL).await;
     let base = browser.base.clone();
     let set = |action: &'static str| {
         let request = admin
@@ -1052,19 +1054,7 @@ async fn a_password_change_ends_the_users_sessions() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 
     let admin = reqwest::Client::new();
-    let users: Value = admin
-        .get(format!(
-            "{}/api/admin/users?identifier={EMAIL}",
-            browser.base
-        ))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = users["items"][0]["id"].as_str().unwrap().to_owned();
+    let id = user_id(&browser.base, EMAIL).await;
     let removed = admin
         .delete(format!(
             "{}/api/admin/users/{id}/credentials/password",
@@ -1099,19 +1089,7 @@ async fn an_administrator_sends_a_recovery_mail_that_links_the_recovery_page() {
     let browser = Browser::start().await;
     register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
     let admin = reqwest::Client::new();
-    let users: Value = admin
-        .get(format!(
-            "{}/api/admin/users?identifier={EMAIL}",
-            browser.base
-        ))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = users["items"][0]["id"].as_str().unwrap().to_owned();
+    let id = user_id(&browser.base, EMAIL).await;
     let send = |id: String| {
         admin
             .post(format!("{}/api/admin/users/{id}/recovery", browser.base))
