@@ -1141,3 +1141,51 @@ async fn an_administrator_sends_a_recovery_mail_that_links_the_recovery_page() {
     let refused: Value = send(id).await.unwrap().json().await.unwrap();
     assert_eq!(refused["code"], "user_disabled", "{refused}");
 }
+
+/// A user imported with a Django PBKDF2 hash (made by Django) signs in through the executor
+/// with its old password, and its hash is then flowd's argon2id.
+#[actix_web::test]
+async fn an_imported_user_signs_in_here_and_is_rehashed() {
+    let browser = Browser::start().await;
+    let vectors = crate::user_import::verifiable();
+    let vector = vectors
+        .iter()
+        .find(|vector| vector["name"] == "django-pbkdf2-sha256")
+        .unwrap();
+    let line = crate::user_import::line_of(vector, EMAIL).to_string();
+    let imported: Value = reqwest::Client::new()
+        .post(format!("{}/api/admin/users/import", browser.base))
+        .bearer_auth(TOKEN)
+        .body(line)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(imported["created"], 1, "{imported}");
+    let old_password = vector["password"].as_str().unwrap();
+    let path = executor("default-login");
+    let done = sign_in_here(&browser, &path, EMAIL, old_password).await;
+    assert_eq!(done["component"], "xak-flow-redirect", "{done}");
+    let export = reqwest::Client::new()
+        .get(format!(
+            "{}/api/admin/users/export?password_hashes=true",
+            browser.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let record: Value = serde_json::from_str(export.lines().next().unwrap()).unwrap();
+    assert!(
+        record["password_hash"]
+            .as_str()
+            .unwrap()
+            .starts_with("$argon2id$"),
+        "{record}"
+    );
+}

@@ -121,3 +121,21 @@ fn each_flow_outcome_is_an_event_and_none_holds_a_secret() {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
 }
+
+/// Housekeeping deletes events older than the retention, and keeps them all with 0.
+#[test]
+fn housekeeping_deletes_events_past_the_retention() {
+    for (retention, kept) in [(3_600, 1), (0, 2)] {
+        let harness = Harness::with_config(EngineConfig {
+            event_retention_secs: retention,
+            ..test_config()
+        });
+        harness.register(EMAIL, PASSWORD);
+        harness.memory.clock.as_ref().unwrap().advance_secs(7_200);
+        harness.login(EMAIL, PASSWORD);
+        harness.engine.delete_expired().unwrap();
+        let left = summary(&events(&harness));
+        assert_eq!(left.len(), kept, "retention {retention}: {left:?}");
+        assert_eq!(left.last().map(String::as_str), Some("sign_in success -"));
+    }
+}
