@@ -202,11 +202,21 @@ fn users(config: &Config, command: UsersCommand) -> Result<(), Failure> {
         } => {
             use std::io::Write;
             let mut sink: Box<dyn Write> = match &output {
-                Some(file) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(file).map_err(|e| unreadable(file, e))?,
-                )),
+                Some(file) => {
+                    // Readable by its owner only: it may hold password hashes.
+                    use std::os::unix::fs::OpenOptionsExt as _;
+                    let created = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .mode(0o600)
+                        .open(file)
+                        .map_err(|e| unreadable(file, e))?;
+                    Box::new(std::io::BufWriter::new(created))
+                }
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
+            accounts.log_export(&tenant, password_hashes);
             let mut after = None;
             loop {
                 let (records, next) = accounts

@@ -441,12 +441,24 @@ pub(crate) async fn send_recovery_mail(
     let sent_to = accounts(&state, &request, move |service| {
         // The user first, so that an unknown id is a 404 whatever the flows.
         service.get(&tenant, &id)?;
-        let flow = catalog
-            .active_by_type(&tenant, flow_engine::FlowType::PasswordReset)
-            .map_err(|error| match error {
-                flow_engine::CatalogError::Store(error) => AccountError::Store(error),
-                _ => AccountError::NoRecoveryFlow,
-            })?;
+        // The default password reset flow, else the default account recovery flow.
+        let mut found = Err(AccountError::NoRecoveryFlow);
+        for flow_type in [
+            flow_engine::FlowType::PasswordReset,
+            flow_engine::FlowType::AccountRecovery,
+        ] {
+            match catalog.active_by_type(&tenant, flow_type) {
+                Ok(flow) => {
+                    found = Ok(flow);
+                    break;
+                }
+                Err(flow_engine::CatalogError::Store(error)) => {
+                    return Err(AccountError::Store(error));
+                }
+                Err(_) => {}
+            }
+        }
+        let flow = found?;
         let link = format!("{public_url}/if/flow/{}/", flow.flow.flow.name.as_str());
         service.send_recovery_mail(&tenant, &id, link)
     })
@@ -563,6 +575,12 @@ pub(crate) async fn export_users(
     // The first page is read before answering, so that a store outage is a 503, not a cut
     // stream; later pages stream as they are read.
     let first = export_page(&state, tenant.clone(), None, hashes).await?;
+    let logged = tenant.clone();
+    accounts(&state, &request, move |service| {
+        service.log_export(&logged, hashes);
+        Ok(())
+    })
+    .await?;
     let pages = futures_util::stream::unfold(
         (Some(first), state, tenant),
         move |(page, state, tenant)| async move {

@@ -41,6 +41,7 @@ fn engine_with_user(hash: HashParams) -> (Engine, Arc<flow_compiler::Program>) {
                 attributes: Default::default(),
                 created_at: 0,
                 disabled_at: None,
+                password_changed_at: None,
             },
         )
         .unwrap();

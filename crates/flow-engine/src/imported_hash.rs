@@ -15,18 +15,59 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256, Sha512};
 
-/// The highest bcrypt cost accepted (2^15 rounds: about two seconds of CPU per sign-in).
-pub(crate) const MAX_BCRYPT_COST: u32 = 15;
-/// The most PBKDF2 iterations accepted (Django 5 uses 1,000,000 and more; Keycloak 210,000).
-pub(crate) const MAX_PBKDF2_ITERATIONS: u32 = 5_000_000;
+// The limits keep one verification of an imported hash to about a second of one core on
+// this machine, whatever the scheme: each sign-in attempt (a wrong password too) pays it once,
+// holding one of the few hashing slots.
+
+/// The lowest bcrypt cost (the algorithm's own minimum).
+pub(crate) const MIN_BCRYPT_COST: u32 = 4;
+/// The highest bcrypt cost accepted (2^14 rounds: about a second).
+pub(crate) const MAX_BCRYPT_COST: u32 = 14;
+/// The most PBKDF2 work accepted: iterations times output blocks (a 64-byte SHA-256 key is
+/// two blocks). Django 5.2 uses 1,000,000 iterations of one block; Keycloak 27,500 of two
+/// (SHA-256) or 210,000 of one (SHA-512).
+pub(crate) const MAX_PBKDF2_WORK: u64 = 5_000_000;
 /// The most scrypt memory accepted, `128 · r · 2^ln` bytes: 256 MiB.
 pub(crate) const MAX_SCRYPT_BYTES: u64 = 256 << 20;
+/// The most scrypt work accepted, `128 · r · 2^ln · p` bytes mixed: 512 MiB (Django's
+/// default is 80 MiB).
+pub(crate) const MAX_SCRYPT_WORK: u64 = 512 << 20;
 /// The most argon2 memory accepted, in KiB: 256 MiB.
 pub(crate) const MAX_ARGON2_MEMORY_KIB: u32 = 256 << 10;
-/// The most argon2 passes accepted.
-pub(crate) const MAX_ARGON2_ITERATIONS: u32 = 16;
+/// The most argon2 work accepted, memory in KiB times passes (1 GiB filled; Django's default
+/// is 200 MiB, flowd's own 38 MiB).
+pub(crate) const MAX_ARGON2_WORK: u64 = 1 << 20;
 /// The most argon2 lanes accepted.
 pub(crate) const MAX_ARGON2_PARALLELISM: u32 = 16;
+
+/// Schemes that are named in the report when refused (any other text before a `$` may be a
+/// password typed into the wrong column, and is not echoed).
+const KNOWN_SCHEMES: [&str; 14] = [
+    "md5",
+    "sha1",
+    "crypt",
+    "unsalted_md5",
+    "unsalted_sha1",
+    "pbkdf2_sha1",
+    "bcrypt_sha1",
+    "1",
+    "5",
+    "6",
+    "sha1crypt",
+    "md5-crypt",
+    "sha256-crypt",
+    "sha512-crypt",
+];
+
+/// A refused scheme as the report names it.
+fn unsupported(scheme: &str) -> HashImportError {
+    let shown = if KNOWN_SCHEMES.contains(&scheme) || scheme.starts_with("2x") {
+        scheme
+    } else {
+        "unknown"
+    };
+    HashImportError::Unsupported(shown.to_owned())
+}
 
 /// Why an imported hash is refused. Each variant has a stable code for the import report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,6 +229,10 @@ fn computed_matches(expected: &Output, compute: impl FnOnce(&mut [u8]) -> bool) 
 /// `bcrypt_sha256$…`, `scrypt$…`). Refuses what flowd cannot verify, with the reason.
 pub(crate) fn canonical_hash(text: &str) -> Result<String, HashImportError> {
     let text = text.trim();
+    if text.starts_with("$2x$") {
+        // crypt_blowfish's bug-compatible variant: the crate would verify it as `$2b$`.
+        return Err(unsupported("2x"));
+    }
     if text.starts_with("$2") {
         bcrypt_cost(text)?;
         return Ok(text.to_owned());
@@ -202,12 +247,10 @@ pub(crate) fn canonical_hash(text: &str) -> Result<String, HashImportError> {
             "scrypt" => scrypt_of(&hash).map(|_| text.to_owned()),
             "pbkdf2-sha256" => pbkdf2_of(&hash, Pbkdf2Digest::Sha256).map(|_| text.to_owned()),
             "pbkdf2-sha512" => pbkdf2_of(&hash, Pbkdf2Digest::Sha512).map(|_| text.to_owned()),
-            other => Err(HashImportError::Unsupported(other.to_owned())),
+            other => Err(unsupported(other)),
         };
     }
-    let (scheme, rest) = text
-        .split_once('$')
-        .ok_or_else(|| HashImportError::Unsupported("unknown".to_owned()))?;
+    let (scheme, rest) = text.split_once('$').ok_or_else(|| unsupported(""))?;
     match scheme {
         "pbkdf2_sha256" | "pbkdf2_sha512" => django_pbkdf2(scheme, rest),
         "argon2" => canonical_hash(&format!("${}", rest.trim_start_matches('$'))),
@@ -221,7 +264,7 @@ pub(crate) fn canonical_hash(text: &str) -> Result<String, HashImportError> {
             Ok(format!("bcrypt_sha256${hash}"))
         }
         "scrypt" => django_scrypt(rest),
-        other => Err(HashImportError::Unsupported(other.to_owned())),
+        other => Err(unsupported(other)),
     }
 }
 
@@ -291,11 +334,16 @@ pub(crate) fn keycloak_hash(
                     .add_decimal(name, value)
                     .map_err(|_| HashImportError::Malformed(WHAT))?;
             }
+            if !matches!(parameter("version").as_deref(), None | Some("1.3")) {
+                return Err(HashImportError::Unsupported(
+                    "argon2 version 1.0".to_owned(),
+                ));
+            }
             match parameter("type").as_deref() {
                 None | Some("id") => "argon2id",
                 Some("i") => "argon2i",
                 Some("d") => "argon2d",
-                Some(other) => return Err(HashImportError::Unsupported(format!("argon2{other}"))),
+                Some(_) => return Err(unsupported("")),
             }
         }
         other => return Err(HashImportError::Unsupported(other.to_owned())),
@@ -385,6 +433,9 @@ fn bcrypt_cost(hash: &str) -> Result<u32, HashImportError> {
         .parse::<bcrypt::HashParts>()
         .map_err(|_| HashImportError::Malformed(WHAT))?;
     let cost = parts.get_cost();
+    if cost < MIN_BCRYPT_COST {
+        return Err(HashImportError::Malformed(WHAT));
+    }
     if cost > MAX_BCRYPT_COST {
         return Err(HashImportError::TooCostly(format!(
             "bcrypt cost {cost} (at most {MAX_BCRYPT_COST})"
@@ -416,10 +467,11 @@ fn scrypt_of<'a>(hash: &PasswordHash) -> Result<ForeignHash<'a>, HashImportError
     let bytes = 128u64
         .saturating_mul(u64::from(r))
         .saturating_mul(1u64.checked_shl(u32::from(log_n)).unwrap_or(u64::MAX));
-    if bytes > MAX_SCRYPT_BYTES || p > 16 {
+    if bytes > MAX_SCRYPT_BYTES || bytes.saturating_mul(u64::from(p)) > MAX_SCRYPT_WORK {
         return Err(HashImportError::TooCostly(format!(
-            "scrypt ln={log_n}, r={r}, p={p} (at most {} MiB and p=16)",
-            MAX_SCRYPT_BYTES >> 20
+            "scrypt ln={log_n}, r={r}, p={p} (at most {} MiB of memory and {} MiB mixed)",
+            MAX_SCRYPT_BYTES >> 20,
+            MAX_SCRYPT_WORK >> 20
         )));
     }
     let (salt, expected) = salt_and_hash(hash, WHAT)?;
@@ -443,12 +495,19 @@ fn pbkdf2_of<'a>(
         .get_decimal("i")
         .filter(|rounds| *rounds > 0)
         .ok_or(HashImportError::Malformed(WHAT))?;
-    if rounds > MAX_PBKDF2_ITERATIONS {
+    let (salt, expected) = salt_and_hash(hash, WHAT)?;
+    let block = match digest {
+        Pbkdf2Digest::Sha256 => 32,
+        Pbkdf2Digest::Sha512 => 64,
+    };
+    let work = u64::from(rounds).saturating_mul(expected.len().div_ceil(block) as u64);
+    if work > MAX_PBKDF2_WORK {
         return Err(HashImportError::TooCostly(format!(
-            "{rounds} PBKDF2 iterations (at most {MAX_PBKDF2_ITERATIONS})"
+            "{rounds} PBKDF2 iterations of a {}-byte key (at most {MAX_PBKDF2_WORK} \
+             iterations times blocks)",
+            expected.len()
         )));
     }
-    let (salt, expected) = salt_and_hash(hash, WHAT)?;
     if hash
         .params
         .get_decimal("l")
@@ -472,12 +531,12 @@ fn argon2_within_limits(hash: &PasswordHash) -> Result<(), HashImportError> {
         return Err(HashImportError::Malformed("argon2"));
     }
     if params.m_cost() > MAX_ARGON2_MEMORY_KIB
-        || params.t_cost() > MAX_ARGON2_ITERATIONS
+        || u64::from(params.m_cost()) * u64::from(params.t_cost()) > MAX_ARGON2_WORK
         || params.p_cost() > MAX_ARGON2_PARALLELISM
     {
         return Err(HashImportError::TooCostly(format!(
             "argon2 m={}, t={}, p={} (at most m={MAX_ARGON2_MEMORY_KIB}, \
-             t={MAX_ARGON2_ITERATIONS}, p={MAX_ARGON2_PARALLELISM})",
+             m·t={MAX_ARGON2_WORK}, p={MAX_ARGON2_PARALLELISM})",
             params.m_cost(),
             params.t_cost(),
             params.p_cost()
@@ -582,6 +641,34 @@ mod tests {
                 "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ",
                 "password_hash_malformed",
             ),
+            (
+                "$2b$03$zANKXGPsQtI1DMledQlfM.T6OhmQdk0fNO8baIcvTMpnIfKNKZBoy",
+                "password_hash_malformed",
+            ),
+            (
+                "$2x$06$zANKXGPsQtI1DMledQlfM.T6OhmQdk0fNO8baIcvTMpnIfKNKZBoy",
+                "password_hash_unsupported",
+            ),
+            (
+                "$2b$15$zANKXGPsQtI1DMledQlfM.T6OhmQdk0fNO8baIcvTMpnIfKNKZBoy",
+                "password_hash_too_costly",
+            ),
+            // Within the memory limit, over the work limit by its lanes.
+            (
+                "$scrypt$ln=17,r=8,p=16$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+                "password_hash_too_costly",
+            ),
+            // 3,000,000 iterations of a two-block key.
+            (
+                "$pbkdf2-sha256$i=3000000$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
+                "password_hash_too_costly",
+            ),
+            (
+                "$argon2id$v=19$m=262144,t=8,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+                "password_hash_too_costly",
+            ),
+            // A password in the hash column is not echoed.
+            ("hunter$2", "password_hash_unsupported"),
         ] {
             assert_eq!(
                 canonical_hash(text).map_err(|error| error.code()),
@@ -623,6 +710,14 @@ mod tests {
             .unwrap()
             .starts_with("$pbkdf2-sha256$i=27500$")
         );
+    }
+
+    #[test]
+    fn only_known_schemes_are_named_in_the_report() {
+        let message = |text: &str| canonical_hash(text).unwrap_err().to_string();
+        assert!(message("md5$salt$0123").contains("'md5'"));
+        assert!(message("hunter$2").contains("'unknown'"));
+        assert!(!message("hunter$2").contains("hunter"));
     }
 
     #[test]

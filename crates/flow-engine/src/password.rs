@@ -40,8 +40,11 @@ struct Lease<'a> {
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         let mut buffer = std::mem::take(&mut self.buffer);
-        // A larger buffer (a stored hash of a higher cost) is not kept.
-        buffer.truncate(self.pool.kept_blocks);
+        // A larger buffer (a stored hash of a higher cost) is not kept: its memory goes back.
+        if buffer.capacity() > self.pool.kept_blocks {
+            buffer.truncate(self.pool.kept_blocks);
+            buffer.shrink_to_fit();
+        }
         lock(&self.pool.free).push(buffer);
         self.pool.available.notify_one();
     }
@@ -439,7 +442,7 @@ mod tests {
         // A larger buffer than the configured one is not kept.
         let kept = lock(&passwords.workspaces.free)
             .iter()
-            .map(Vec::len)
+            .map(Vec::capacity)
             .max()
             .unwrap();
         assert_eq!(kept, 1024);

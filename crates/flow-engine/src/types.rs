@@ -488,6 +488,9 @@ pub struct NewUser {
     pub created_at: i64,
     /// When the user was disabled (an import may bring disabled users); `None` if active.
     pub disabled_at: Option<i64>,
+    /// When its password last changed, for [`User::password_changed_at`]: an import sets it,
+    /// so that sessions of a deleted user whose id an import brings back do not count.
+    pub password_changed_at: Option<i64>,
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ fn bench_sqlite_login(c: &mut Criterion) {
                 attributes: Default::default(),
                 created_at: 0,
                 disabled_at: None,
+                password_changed_at: None,
             },
         )
         .unwrap();

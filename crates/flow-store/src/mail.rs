@@ -34,8 +34,8 @@ pub fn render(message: &OutgoingMessage) -> (String, String) {
         ),
         (None, Some(link)) if message.template == "password_recovery_link" => format!(
             "An administrator asked you to choose a new password.\r\n\r\nOpen this link, \
-             enter your e-mail address and the code we then send you, and choose a new \
-             password:\r\n{link}\r\n\r\nUntil you do, your current password keeps \
+             enter the e-mail address or username you sign in with and the code we then \
+             send you, and choose a new password:\r\n{link}\r\n\r\nUntil you do, your current password keeps \
              working. If you did not expect this message, you can ignore it.\r\n"
         ),
         (None, Some(link)) => format!("{subject}\r\n\r\n{link}\r\n"),

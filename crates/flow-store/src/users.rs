@@ -354,7 +354,7 @@ impl NewUserRows {
             updated_at: user.created_at,
             identifier_skeleton: Some(identifier_skeleton(&user.identifier)),
             disabled_at: user.disabled_at,
-            password_changed_at: None,
+            password_changed_at: user.password_changed_at,
         };
         let credential = user
             .password_hash
@@ -402,7 +402,7 @@ fn created(tenant: &TenantId, user: NewUser) -> User {
         mfa_methods: Vec::new(),
         created_at: user.created_at,
         disabled_at: user.disabled_at,
-        password_changed_at: None,
+        password_changed_at: user.password_changed_at,
     }
 }
 

@@ -221,6 +221,7 @@ impl Accounts {
             attributes: record.attributes,
             created_at,
             disabled_at: record.disabled.then_some(now),
+            password_changed_at: Some(now),
         })
     }
 
@@ -266,6 +267,17 @@ impl Accounts {
             }
         }
         Ok(())
+    }
+
+    /// Logs an export of the tenant's users (an `admin` event `users_exported`, or
+    /// `users_exported_with_hashes`): call it once per export.
+    pub fn log_export(&self, tenant: &TenantId, hashes: bool) {
+        let reason = if hashes {
+            "users_exported_with_hashes"
+        } else {
+            "users_exported"
+        };
+        self.log(tenant, crate::EventKind::Admin, reason, None);
     }
 
     /// The users of the tenant as import lines, ordered by identifier, `limit` at a time after

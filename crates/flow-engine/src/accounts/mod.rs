@@ -265,6 +265,7 @@ impl Accounts {
             attributes: new.attributes,
             created_at: self.engine.ports().clock.now_secs(),
             disabled_at: None,
+            password_changed_at: None,
         };
         let user = self.engine.ports().users.create(tenant, user)?;
         self.log(tenant, EventKind::Admin, "user_created", Some(&user));
@@ -358,22 +359,20 @@ impl Accounts {
     ) -> Result<(), AccountError> {
         let user = self.get(tenant, id)?;
         let kind = CredentialKind::parse(kind).ok_or(AccountError::CredentialNotFound)?;
-        match self
-            .engine
-            .ports()
-            .users
-            .remove_credential(tenant, id, kind)
-        {
+        let users = &self.engine.ports().users;
+        if kind == CredentialKind::Password {
+            if users.password_hash(tenant, id)?.is_none() {
+                return Err(AccountError::CredentialNotFound);
+            }
+            // Whoever knew the password is signed out and cannot finish a flow started with
+            // it. Marked before the removal, so that a failure in between leaves the sessions
+            // ended (and a retry removes the password), never the other way round.
+            let now = self.engine.ports().clock.now_secs();
+            users.mark_password_changed(tenant, id, now)?;
+        }
+        match users.remove_credential(tenant, id, kind) {
             Err(PortError::NotFound) => return Err(AccountError::CredentialNotFound),
             other => other?,
-        }
-        if kind == CredentialKind::Password {
-            // Whoever knew the password is signed out and cannot finish a flow started with it.
-            let now = self.engine.ports().clock.now_secs();
-            self.engine
-                .ports()
-                .users
-                .mark_password_changed(tenant, id, now)?;
         }
         self.log(
             tenant,
@@ -417,9 +416,11 @@ impl Accounts {
         if user.disabled_at.is_some() {
             return Err(AccountError::UserDisabled);
         }
+        // The address the recovery flow's code will go to: the `email` attribute, else an
+        // e-mail identifier.
         let address = [
-            Some(user.identifier.as_str()),
             user.attributes.get("email").and_then(Value::as_str),
+            Some(user.identifier.as_str()),
         ]
         .into_iter()
         .flatten()

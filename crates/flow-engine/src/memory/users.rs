@@ -203,7 +203,7 @@ impl UserDirectory for MemoryUserDirectory {
             mfa_methods: Vec::new(),
             created_at: new.created_at,
             disabled_at: new.disabled_at,
-            password_changed_at: None,
+            password_changed_at: new.password_changed_at,
         };
         users.by_skeleton.insert(skeleton_key, new.id.clone());
         users.by_identifier.insert(identifier_key, new.id);
@@ -324,6 +324,7 @@ mod tests {
             attributes: Map::new(),
             created_at: 0,
             disabled_at: None,
+            password_changed_at: None,
         }
     }
 

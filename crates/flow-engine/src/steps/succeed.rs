@@ -6,7 +6,7 @@ use flow_model::FlowType;
 use serde_json::Value;
 
 use crate::engine::{Next, StepResult};
-use crate::events::{EventDraft, EventKind};
+use crate::events::{EventDraft, EventKind, kind_of_flow};
 use crate::forms::{self, At, with_errors};
 use crate::{Engine, EngineError, Execution, NewUser, Outcome, PortError, identifier};
 
@@ -33,10 +33,12 @@ impl Engine {
         // A password changed since this execution started (a recovery elsewhere, an
         // administrator) ends it: whoever ran it may have known the old one.
         if completion != Completion::CreateUser && self.superseded(execution)? {
+            let kind = kind_of_flow(execution.program.flow_type);
             return Ok(StepResult::fail(
                 CREDENTIALS_CHANGED,
                 "The password of this account was changed. Please start again.",
-            ));
+            )
+            .with_event(EventDraft::failure(kind, CREDENTIALS_CHANGED)));
         }
         let mut events = Vec::new();
         match completion {
@@ -60,13 +62,16 @@ impl Engine {
                 ) else {
                     return Ok(not_authenticated());
                 };
-                self.ports
-                    .users
-                    .set_password_hash(&execution.tenant, id, hash)?;
+                // The change is marked first: should the new hash then fail to be written,
+                // the user's sessions have ended but the old password still works, which is
+                // safe; the other way round, old sessions would outlive a changed password.
                 let now = self.ports.clock.now_secs();
                 self.ports
                     .users
                     .mark_password_changed(&execution.tenant, id, now)?;
+                self.ports
+                    .users
+                    .set_password_hash(&execution.tenant, id, hash)?;
                 // Proving the account again (by code) lifts a lock and clears the count, so a
                 // user locked out by someone else's guesses has a way back in.
                 self.ports.login_attempts.reset(&execution.tenant, id)?;
@@ -159,6 +164,7 @@ impl Engine {
             attributes,
             created_at: self.ports.clock.now_secs(),
             disabled_at: None,
+            password_changed_at: None,
         };
         let created = self.ports.users.create(&execution.tenant, new_user);
         if let (Err(_), Some(id)) = (&created, &invitation) {

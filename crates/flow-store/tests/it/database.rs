@@ -329,6 +329,7 @@ fn identifiers_are_backfilled(url: &str, sql: &mut dyn FnMut(&str) -> usize) {
         attributes: serde_json::Map::new(),
         created_at: 1,
         disabled_at: None,
+        password_changed_at: None,
     };
     assert_eq!(
         database.create(&tenant, look_alike),

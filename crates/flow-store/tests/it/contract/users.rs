@@ -18,6 +18,7 @@ fn new_user(id: &str, identifier: &str, password: Option<&str>) -> NewUser {
         attributes,
         created_at: 1_700_000_000,
         disabled_at: None,
+        password_changed_at: None,
     }
 }
 
