@@ -274,13 +274,40 @@ impl From<&flow_engine::User> for UserView {
 /// A credential of a user, never its secret.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CredentialView {
-    /// `password` or `totp` (the authenticator app).
+    /// `password`, `totp` (the authenticator app) or `passkey`.
     #[serde(rename = "type")]
     #[schema(example = "totp")]
     pub kind: &'static str,
-    /// When it was enrolled (Unix seconds), where flowd keeps it (the authenticator app).
+    /// When it was enrolled (Unix seconds), where flowd keeps it (the authenticator app, a
+    /// passkey).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<i64>,
+    /// A passkey's credential id (base64url): `DELETE .../credentials/passkey/{id}` removes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// A passkey's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A passkey's last use (Unix seconds); `null` if never used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<i64>,
+    /// Whether a passkey is backed up (synced to other devices).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_state: Option<bool>,
+}
+
+impl From<&flow_engine::CredentialSummary> for CredentialView {
+    fn from(credential: &flow_engine::CredentialSummary) -> Self {
+        let passkey = credential.passkey.as_ref();
+        Self {
+            kind: credential.kind.as_str(),
+            created_at: credential.created_at,
+            id: passkey.map(|passkey| passkey.id.clone()),
+            name: passkey.map(|passkey| passkey.name.clone()),
+            last_used_at: passkey.and_then(|passkey| passkey.last_used_at),
+            backup_state: passkey.map(|passkey| passkey.backup_state),
+        }
+    }
 }
 
 /// `GET /api/admin/users/{id}/credentials`.

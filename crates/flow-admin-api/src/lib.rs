@@ -90,6 +90,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
                 web::get().to(users::list_credentials),
             )
             .route(
+                "/users/{id}/credentials/passkey/{credential_id}",
+                web::delete().to(users::delete_passkey),
+            )
+            .route(
                 "/users/{id}/credentials/{type}",
                 web::delete().to(users::delete_credential),
             )

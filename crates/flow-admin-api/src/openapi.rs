@@ -63,6 +63,7 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
         users::enable_user,
         users::list_credentials,
         users::delete_credential,
+        users::delete_passkey,
         users::import_users,
         users::export_users,
         events::list_events,

@@ -367,13 +367,7 @@ pub(crate) async fn list_credentials(
     })
     .await?;
     Ok(HttpResponse::Ok().json(CredentialList {
-        items: found
-            .iter()
-            .map(|credential| CredentialView {
-                kind: credential.kind.as_str(),
-                created_at: credential.created_at,
-            })
-            .collect(),
+        items: found.iter().map(CredentialView::from).collect(),
     }))
 }
 
@@ -387,7 +381,7 @@ pub(crate) async fn list_credentials(
     tag = "users",
     params(
         ("id" = String, Path, description = "User id"),
-        ("type" = String, Path, description = "`password` or `totp`"),
+        ("type" = String, Path, description = "`password`, `totp` or `passkey` (every passkey)"),
     ),
     responses(
         (status = 204, description = "Removed."),
@@ -464,6 +458,38 @@ pub(crate) async fn send_recovery_mail(
     })
     .await?;
     Ok(HttpResponse::Accepted().json(crate::dto::RecoveryMailSent { sent_to }))
+}
+
+/// Remove one passkey of a user (the others, and its other credentials, stay).
+#[utoipa::path(
+    delete,
+    path = "/api/admin/users/{id}/credentials/passkey/{credential_id}",
+    operation_id = "delete_user_passkey",
+    tag = "users",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("credential_id" = String, Path, description = "The passkey's credential id, as the credentials list shows it"),
+    ),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "No user has this id (`user_not_found`), or it has no such passkey (`credential_not_found`).", body = ErrorBody),
+        (status = 503, description = "The store is down (`store_unavailable`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_passkey(
+    _: Admin,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let (id, credential_id) = path.into_inner();
+    let (tenant, id) = (tenant(&request), UserId::new(id));
+    accounts(&state, &request, move |service| {
+        service.remove_passkey(&tenant, &id, &credential_id)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Lift a user's lockout and forget its failed sign-ins.

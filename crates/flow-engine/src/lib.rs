@@ -27,7 +27,7 @@ mod types;
 pub use accounts::{
     ADMIN_PASSWORD_MIN_LENGTH, AccountError, Accounts, CredentialSummary, ImportReport,
     ImportedHash, LineError, MAX_IMPORT_LINE_BYTES, MAX_REPORTED_ERRORS, NewAccount,
-    RECOVERY_LINK_TEMPLATE, UserPage, UserRecord,
+    PasskeySummary, RECOVERY_LINK_TEMPLATE, UserPage, UserRecord,
 };
 pub use catalog::{ActiveFlow, FLOW_ID_PREFIX, FlowCatalog, FlowPatch, MAX_FLOW_ID_LEN, NewFlow};
 pub use config::{EngineConfig, HashParams};
@@ -68,7 +68,8 @@ pub use totp::{DEFAULT_TOTP_ISSUER, TotpCredential, TotpSecret};
 pub use types::CredentialKind;
 pub use types::{
     DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, ProgramRef,
-    RequestContext, SessionUser, Submission, TenantId, TraceEntry, User, UserId, UserQuery,
+    RequestContext, SessionUser, StoredPasskey, Submission, TenantId, TraceEntry, User, UserId,
+    UserQuery,
 };
 
 /// Locks a mutex, recovering the data if another thread panicked while holding it (every

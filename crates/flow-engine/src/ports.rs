@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{
-    Execution, ExecutionId, FlowRepository, NewUser, PortError, TenantId, TotpCredential,
-    TraceEntry, User, UserId, UserQuery, types::CredentialKind,
+    Execution, ExecutionId, FlowRepository, NewUser, PortError, StoredPasskey, TenantId,
+    TotpCredential, TraceEntry, User, UserId, UserQuery, types::CredentialKind,
 };
 
 /// Persists executions and their traces. Saves are compare-and-swap on
@@ -127,6 +127,43 @@ pub trait UserDirectory: Send + Sync {
         tenant: &TenantId,
         id: &UserId,
         at: i64,
+    ) -> Result<(), PortError>;
+
+    /// Adds a passkey to the user; [`PortError::Duplicate`] if its credential id is taken in
+    /// the tenant, [`PortError::NotFound`] if there is no such user.
+    fn add_passkey(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        passkey: &StoredPasskey,
+    ) -> Result<(), PortError>;
+
+    /// The user's passkeys, oldest first.
+    fn passkeys(&self, tenant: &TenantId, id: &UserId) -> Result<Vec<StoredPasskey>, PortError>;
+
+    /// The owner of the passkey with this credential id, and the passkey (for a sign-in
+    /// without an identifier).
+    fn passkey_by_credential(
+        &self,
+        tenant: &TenantId,
+        credential_id: &str,
+    ) -> Result<Option<(UserId, StoredPasskey)>, PortError>;
+
+    /// Records a sign-in with the passkey: its new data, counter and backup state, and when;
+    /// [`PortError::NotFound`] if the user has no such passkey.
+    fn record_passkey_use(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        used: &StoredPasskey,
+    ) -> Result<(), PortError>;
+
+    /// Removes one passkey of the user; [`PortError::NotFound`] if it has no such passkey.
+    fn remove_passkey(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        credential_id: &str,
     ) -> Result<(), PortError>;
 
     /// The user's argon2 PHC password hash, if the user has a password.

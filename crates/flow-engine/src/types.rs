@@ -429,6 +429,28 @@ impl User {
     }
 }
 
+/// A passkey (WebAuthn credential) of a user, as the directory keeps it. `data` is the
+/// relying party's serialized credential (public key and counters), opaque to the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPasskey {
+    /// The credential id, base64url without padding; unique in the tenant.
+    pub credential_id: String,
+    /// The name the user or its authenticator gave it.
+    pub name: String,
+    /// The serialized credential.
+    pub data: String,
+    /// The authenticator's signature counter at the last use (0 for those that keep none).
+    pub sign_count: u32,
+    /// Whether the credential may be synced to other devices.
+    pub backup_eligible: bool,
+    /// Whether it is backed up (synced) now.
+    pub backup_state: bool,
+    /// Enrolment time (Unix seconds).
+    pub created_at: i64,
+    /// Last sign-in with it (Unix seconds).
+    pub last_used_at: Option<i64>,
+}
+
 /// A kind of credential a user may hold, as the admin API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -437,20 +459,23 @@ pub enum CredentialKind {
     Password,
     /// The authenticator app (a TOTP secret).
     Totp,
+    /// Passkeys (WebAuthn credentials); removing this kind removes all of them.
+    Passkey,
 }
 
 impl CredentialKind {
-    /// The wire name (`password`, `totp`).
+    /// The wire name (`password`, `totp`, `passkey`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Password => "password",
             Self::Totp => "totp",
+            Self::Passkey => "passkey",
         }
     }
 
     /// The kind named `name` on the wire.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::Password, Self::Totp]
+        [Self::Password, Self::Totp, Self::Passkey]
             .into_iter()
             .find(|kind| kind.as_str() == name)
     }

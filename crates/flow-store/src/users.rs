@@ -7,8 +7,8 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 use flow_engine::{
-    CredentialKind, NewUser, PortError, TenantId, TotpCredential, TotpSecret, User, UserDirectory,
-    UserId, UserQuery, canonical_identifier, identifier_skeleton,
+    CredentialKind, NewUser, PortError, StoredPasskey, TenantId, TotpCredential, TotpSecret, User,
+    UserDirectory, UserId, UserQuery, canonical_identifier, identifier_skeleton,
 };
 use serde_json::{Map, Value};
 
@@ -22,6 +22,57 @@ const USER_DATA_FORMAT: i32 = 1;
 const PASSWORD_FORMAT: i32 = 1;
 /// `credentials.kind` of the password.
 const KIND_PASSWORD: &str = "password";
+/// `credentials.kind` of passkeys.
+const KIND_PASSKEY: &str = "passkey";
+/// Format of a passkey's `secret`: the JSON of [`PasskeySecret`].
+const PASSKEY_FORMAT: i32 = 1;
+
+/// What `credentials.secret` holds for a passkey: all of it but the id and the times of the
+/// row.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct PasskeySecret {
+    name: String,
+    data: String,
+    sign_count: u32,
+    backup_eligible: bool,
+    backup_state: bool,
+    last_used_at: Option<i64>,
+}
+
+impl PasskeySecret {
+    fn of(passkey: &StoredPasskey) -> Self {
+        Self {
+            name: passkey.name.clone(),
+            data: passkey.data.clone(),
+            sign_count: passkey.sign_count,
+            backup_eligible: passkey.backup_eligible,
+            backup_state: passkey.backup_state,
+            last_used_at: passkey.last_used_at,
+        }
+    }
+}
+
+/// The passkey of a `credentials` row.
+fn passkey_of(row: CredentialRow) -> Result<StoredPasskey, Fail> {
+    if row.secret_format != PASSKEY_FORMAT {
+        return Err(Fail::corrupt(
+            "unsupported passkey format",
+            row.secret_format,
+        ));
+    }
+    let secret: PasskeySecret = serde_json::from_str(&row.secret)
+        .map_err(|error| Fail::corrupt("cannot decode passkey", error))?;
+    Ok(StoredPasskey {
+        credential_id: row.credential_id,
+        name: secret.name,
+        data: secret.data,
+        sign_count: secret.sign_count,
+        backup_eligible: secret.backup_eligible,
+        backup_state: secret.backup_state,
+        created_at: row.created_at,
+        last_used_at: secret.last_used_at,
+    })
+}
 /// The format of `totp_credentials.secret`: the key bytes in base32 (RFC 4648, no padding).
 const TOTP_SECRET_FORMAT: i32 = 1;
 /// The first key of the PostgreSQL advisory lock taken per (tenant, skeleton) while a user is
@@ -551,6 +602,13 @@ impl UserDirectory for Database {
                         .filter(credentials::kind.eq(KIND_PASSWORD)),
                 )
                 .execute(conn)?,
+                CredentialKind::Passkey => diesel::delete(
+                    credentials::table
+                        .filter(credentials::tenant_id.eq(owner.as_str()))
+                        .filter(credentials::user_id.eq(user.as_str()))
+                        .filter(credentials::kind.eq(KIND_PASSKEY)),
+                )
+                .execute(conn)?,
                 CredentialKind::Totp => {
                     let removed = diesel::delete(
                         totp_credentials::table.find((owner.as_str(), user.as_str())),
@@ -588,6 +646,137 @@ impl UserDirectory for Database {
                 ))
                 .execute(conn)?;
             if changed == 0 {
+                return Err(PortError::NotFound.into());
+            }
+            Ok(())
+        })
+    }
+
+    fn add_passkey(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        passkey: &StoredPasskey,
+    ) -> Result<(), PortError> {
+        let secret = encode("cannot encode passkey", &PasskeySecret::of(passkey))
+            .map_err(Fail::into_port)?;
+        let row = CredentialRow {
+            tenant_id: tenant.as_str().to_owned(),
+            user_id: id.as_str().to_owned(),
+            kind: KIND_PASSKEY.to_owned(),
+            credential_id: passkey.credential_id.clone(),
+            secret_format: PASSKEY_FORMAT,
+            secret,
+            created_at: passkey.created_at,
+            updated_at: passkey.created_at,
+        };
+        let (owner, user) = (tenant.clone(), id.clone());
+        self.grouped_write(move |conn| {
+            let exists: Option<String> = users::table
+                .find((owner.as_str(), user.as_str()))
+                .select(users::id)
+                .get_result(conn)
+                .optional()?;
+            if exists.is_none() {
+                return Err(PortError::NotFound.into());
+            }
+            diesel::insert_into(credentials::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    fn passkeys(&self, tenant: &TenantId, id: &UserId) -> Result<Vec<StoredPasskey>, PortError> {
+        self.read(|conn| {
+            credentials::table
+                .filter(credentials::tenant_id.eq(tenant.as_str()))
+                .filter(credentials::user_id.eq(id.as_str()))
+                .filter(credentials::kind.eq(KIND_PASSKEY))
+                .order((credentials::created_at, credentials::credential_id))
+                .select(CredentialRow::as_select())
+                .load(conn)?
+                .into_iter()
+                .map(passkey_of)
+                .collect()
+        })
+    }
+
+    fn passkey_by_credential(
+        &self,
+        tenant: &TenantId,
+        credential_id: &str,
+    ) -> Result<Option<(UserId, StoredPasskey)>, PortError> {
+        self.read(|conn| {
+            credentials::table
+                .filter(credentials::tenant_id.eq(tenant.as_str()))
+                .filter(credentials::kind.eq(KIND_PASSKEY))
+                .filter(credentials::credential_id.eq(credential_id))
+                .select(CredentialRow::as_select())
+                .get_result(conn)
+                .optional()?
+                .map(|row| {
+                    let user = UserId::new(row.user_id.clone());
+                    passkey_of(row).map(|passkey| (user, passkey))
+                })
+                .transpose()
+        })
+    }
+
+    fn record_passkey_use(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        used: &StoredPasskey,
+    ) -> Result<(), PortError> {
+        let (owner, user, credential) = (tenant.clone(), id.clone(), used.credential_id.clone());
+        let used = used.clone();
+        self.grouped_write(move |conn| {
+            let key = credentials::table.find((
+                owner.as_str(),
+                user.as_str(),
+                KIND_PASSKEY,
+                credential.as_str(),
+            ));
+            let row: Option<CredentialRow> = key
+                .select(CredentialRow::as_select())
+                .get_result(conn)
+                .optional()?;
+            let Some(row) = row else {
+                return Err(PortError::NotFound.into());
+            };
+            let mut secret = PasskeySecret::of(&passkey_of(row)?);
+            secret.data.clone_from(&used.data);
+            secret.sign_count = used.sign_count;
+            secret.backup_state = used.backup_state;
+            secret.last_used_at = used.last_used_at;
+            let text = encode("cannot encode passkey", &secret)?;
+            diesel::update(key)
+                .set((
+                    credentials::secret.eq(text),
+                    credentials::updated_at.eq(used.last_used_at.unwrap_or_else(now_secs)),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    fn remove_passkey(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        credential_id: &str,
+    ) -> Result<(), PortError> {
+        let (owner, user, credential) = (tenant.clone(), id.clone(), credential_id.to_owned());
+        self.grouped_write(move |conn| {
+            let removed = diesel::delete(credentials::table.find((
+                owner.as_str(),
+                user.as_str(),
+                KIND_PASSKEY,
+                credential.as_str(),
+            )))
+            .execute(conn)?;
+            if removed == 0 {
                 return Err(PortError::NotFound.into());
             }
             Ok(())

@@ -399,3 +399,75 @@ async fn users_are_administered_over_http_on_postgres() {
     let server = TestServer::start_with_url(&url, temp.path(), Some(TOKEN)).await;
     users_api(&server).await;
 }
+
+/// A user's passkeys in the credentials list (id, name, last use, backup state; never the
+/// key), removed one at a time or all at once. The passkeys are put in the database the
+/// server runs on, as a flow that enrols one would.
+#[actix_web::test]
+async fn passkeys_are_listed_and_removed_one_by_one() {
+    let temp = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(temp.path(), Some(TOKEN)).await;
+    let (_, user) = create(&server, json!({"identifier": "pia@example.com"})).await;
+    let id = user["id"].as_str().unwrap().to_owned();
+    let url = format!("sqlite://{}", temp.path().join("flowd.db").display());
+    let database = flow_store::Database::open(&url).unwrap();
+    let tenant = flow_engine::TenantId::default();
+    for (credential_id, name, created_at) in [("cred-a", "Laptop", 100), ("cred-b", "Phone", 200)] {
+        let passkey = flow_engine::StoredPasskey {
+            credential_id: credential_id.to_owned(),
+            name: name.to_owned(),
+            data: "{\"secret\":\"public key material\"}".to_owned(),
+            sign_count: 0,
+            backup_eligible: true,
+            backup_state: credential_id == "cred-b",
+            created_at,
+            last_used_at: None,
+        };
+        flow_engine::UserDirectory::add_passkey(
+            &database,
+            &tenant,
+            &flow_engine::UserId::new(id.clone()),
+            &passkey,
+        )
+        .unwrap();
+    }
+    let credentials = format!("/api/admin/users/{id}/credentials");
+    let (status, list) = server.call("GET", &credentials, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        list["items"],
+        json!([
+            {"type": "passkey", "created_at": 100, "id": "cred-a", "name": "Laptop", "backup_state": false},
+            {"type": "passkey", "created_at": 200, "id": "cred-b", "name": "Phone", "backup_state": true},
+        ])
+    );
+    assert!(!list.to_string().contains("public key material"));
+
+    let one = format!("{credentials}/passkey/cred-a");
+    assert_eq!(
+        server.call("DELETE", &one, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, gone) = server.call("DELETE", &one, None).await;
+    assert_eq!(
+        (status, gone["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("credential_not_found"))
+    );
+    let (_, list) = server.call("GET", &credentials, None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let all = format!("{credentials}/passkey");
+    assert_eq!(
+        server.call("DELETE", &all, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, list) = server.call("GET", &credentials, None).await;
+    assert_eq!(list["items"], json!([]));
+    let (_, events) = server
+        .call(
+            "GET",
+            &format!("/api/admin/events?user_id={id}&kind=credential_removed"),
+            None,
+        )
+        .await;
+    assert_eq!(events["items"].as_array().unwrap().len(), 2, "{events}");
+}

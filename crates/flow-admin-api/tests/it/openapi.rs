@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{app, app_with_limit, call, seed, send};
 
-const OPERATIONS: [&str; 30] = [
+const OPERATIONS: [&str; 31] = [
     "list_flows",
     "get_flow",
     "create_flow",
@@ -39,6 +39,7 @@ const OPERATIONS: [&str; 30] = [
     "export_users",
     "list_events",
     "send_user_recovery_mail",
+    "delete_user_passkey",
     "delete_user_credential",
     "update_user",
 ];
@@ -170,6 +171,7 @@ async fn the_path_list() {
             "DELETE /api/admin/flows/{id} \"delete_flow\"",
             "DELETE /api/admin/invitations/{id} \"revoke_invitation\"",
             "DELETE /api/admin/users/{id} \"delete_user\"",
+            "DELETE /api/admin/users/{id}/credentials/passkey/{credential_id} \"delete_user_passkey\"",
             "DELETE /api/admin/users/{id}/credentials/{type} \"delete_user_credential\"",
             "GET /api/admin/events \"list_events\"",
             "GET /api/admin/executions/{id}/trace \"get_execution_trace\"",

@@ -112,12 +112,27 @@ pub struct NewAccount {
 }
 
 /// A credential of a user as [`Accounts::credentials`] shows it: never its secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CredentialSummary {
     /// What it is.
     pub kind: CredentialKind,
     /// When it was enrolled (Unix seconds), where the store keeps it (the authenticator app).
     pub created_at: Option<i64>,
+    /// What a passkey shows: its id, name, last use and backup state.
+    pub passkey: Option<PasskeySummary>,
+}
+
+/// The public facts of a passkey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeySummary {
+    /// The credential id (base64url).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The last sign-in with it (Unix seconds).
+    pub last_used_at: Option<i64>,
+    /// Whether it is backed up (synced to other devices).
+    pub backup_state: bool,
 }
 
 /// One page of [`Accounts::list`].
@@ -337,12 +352,26 @@ impl Accounts {
             found.push(CredentialSummary {
                 kind: CredentialKind::Password,
                 created_at: None,
+                passkey: None,
             });
         }
         if let Some(totp) = users.totp_credential(tenant, id)? {
             found.push(CredentialSummary {
                 kind: CredentialKind::Totp,
                 created_at: Some(totp.created_at),
+                passkey: None,
+            });
+        }
+        for passkey in users.passkeys(tenant, id)? {
+            found.push(CredentialSummary {
+                kind: CredentialKind::Passkey,
+                created_at: Some(passkey.created_at),
+                passkey: Some(PasskeySummary {
+                    id: passkey.credential_id,
+                    name: passkey.name,
+                    last_used_at: passkey.last_used_at,
+                    backup_state: passkey.backup_state,
+                }),
             });
         }
         Ok(found)
@@ -380,6 +409,28 @@ impl Accounts {
             kind.as_str(),
             Some(&user),
         );
+        self.log(tenant, EventKind::Admin, "credential_removed", Some(&user));
+        Ok(())
+    }
+
+    /// Removes the user's passkey with this credential id.
+    pub fn remove_passkey(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        credential_id: &str,
+    ) -> Result<(), AccountError> {
+        let user = self.get(tenant, id)?;
+        match self
+            .engine
+            .ports()
+            .users
+            .remove_passkey(tenant, id, credential_id)
+        {
+            Err(PortError::NotFound) => return Err(AccountError::CredentialNotFound),
+            other => other?,
+        }
+        self.log(tenant, EventKind::CredentialRemoved, "passkey", Some(&user));
         self.log(tenant, EventKind::Admin, "credential_removed", Some(&user));
         Ok(())
     }

@@ -16,6 +16,7 @@ struct UserRow {
     user: User,
     password_hash: Option<String>,
     totp: Option<TotpCredential>,
+    passkeys: Vec<crate::StoredPasskey>,
 }
 
 #[derive(Debug, Default)]
@@ -138,6 +139,10 @@ impl UserDirectory for MemoryUserDirectory {
         let mut removed = false;
         self.update(tenant, id, |row| match kind {
             crate::CredentialKind::Password => removed = row.password_hash.take().is_some(),
+            crate::CredentialKind::Passkey => {
+                removed = !row.passkeys.is_empty();
+                row.passkeys.clear();
+            }
             crate::CredentialKind::Totp => {
                 removed = row.totp.take().is_some();
                 row.user
@@ -159,6 +164,113 @@ impl UserDirectory for MemoryUserDirectory {
         disabled_at: Option<i64>,
     ) -> Result<(), PortError> {
         self.update(tenant, id, |row| row.user.disabled_at = disabled_at)
+    }
+
+    fn add_passkey(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        passkey: &crate::StoredPasskey,
+    ) -> Result<(), PortError> {
+        let mut users = lock(&self.users);
+        let taken = users.by_id.iter().any(|((owner, _), row)| {
+            owner == tenant
+                && row
+                    .passkeys
+                    .iter()
+                    .any(|held| held.credential_id == passkey.credential_id)
+        });
+        if taken {
+            return Err(PortError::Duplicate);
+        }
+        let row = users
+            .by_id
+            .get_mut(&(tenant.clone(), id.clone()))
+            .ok_or(PortError::NotFound)?;
+        row.passkeys.push(passkey.clone());
+        Ok(())
+    }
+
+    fn passkeys(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+    ) -> Result<Vec<crate::StoredPasskey>, PortError> {
+        Ok(lock(&self.users)
+            .by_id
+            .get(&(tenant.clone(), id.clone()))
+            .map(|row| {
+                let mut held = row.passkeys.clone();
+                held.sort_by(|a, b| {
+                    (a.created_at, &a.credential_id).cmp(&(b.created_at, &b.credential_id))
+                });
+                held
+            })
+            .unwrap_or_default())
+    }
+
+    fn passkey_by_credential(
+        &self,
+        tenant: &TenantId,
+        credential_id: &str,
+    ) -> Result<Option<(UserId, crate::StoredPasskey)>, PortError> {
+        Ok(lock(&self.users)
+            .by_id
+            .iter()
+            .filter(|((owner, _), _)| owner == tenant)
+            .find_map(|((_, user), row)| {
+                row.passkeys
+                    .iter()
+                    .find(|held| held.credential_id == credential_id)
+                    .map(|held| (user.clone(), held.clone()))
+            }))
+    }
+
+    fn record_passkey_use(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        used: &crate::StoredPasskey,
+    ) -> Result<(), PortError> {
+        let mut found = false;
+        self.update(tenant, id, |row| {
+            if let Some(held) = row
+                .passkeys
+                .iter_mut()
+                .find(|held| held.credential_id == used.credential_id)
+            {
+                held.data.clone_from(&used.data);
+                held.sign_count = used.sign_count;
+                held.backup_state = used.backup_state;
+                held.last_used_at = used.last_used_at;
+                found = true;
+            }
+        })?;
+        if found {
+            Ok(())
+        } else {
+            Err(PortError::NotFound)
+        }
+    }
+
+    fn remove_passkey(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        credential_id: &str,
+    ) -> Result<(), PortError> {
+        let mut removed = false;
+        self.update(tenant, id, |row| {
+            let before = row.passkeys.len();
+            row.passkeys
+                .retain(|held| held.credential_id != credential_id);
+            removed = row.passkeys.len() < before;
+        })?;
+        if removed {
+            Ok(())
+        } else {
+            Err(PortError::NotFound)
+        }
     }
 
     fn mark_password_changed(
@@ -213,6 +325,7 @@ impl UserDirectory for MemoryUserDirectory {
                 user: user.clone(),
                 password_hash: new.password_hash,
                 totp: None,
+                passkeys: Vec::new(),
             },
         );
         Ok(user)

@@ -81,6 +81,12 @@ macro_rules! contract_suite {
             }
 
             #[test]
+            fn users_passkeys_are_kept_per_credential() {
+                let Some(b) = backend() else { return };
+                users::passkeys_are_kept_per_credential(&*b.users, &b.tenant, &b.other_tenant);
+            }
+
+            #[test]
             fn users_create_many_fails_each_alone() {
                 let Some(b) = backend() else { return };
                 users::create_many_fails_each_alone(&*b.users, &b.tenant);

@@ -569,3 +569,85 @@ pub(crate) fn create_many_fails_each_alone<D: UserDirectory + ?Sized>(
     assert_eq!(dora.disabled_at, Some(1_700_000_100));
     assert!(users.create_many(tenant, Vec::new()).unwrap().is_empty());
 }
+
+fn passkey(credential_id: &str, created_at: i64) -> flow_engine::StoredPasskey {
+    flow_engine::StoredPasskey {
+        credential_id: credential_id.to_owned(),
+        name: format!("key {credential_id}"),
+        data: format!("{{\"cred\":\"{credential_id}\"}}"),
+        sign_count: 0,
+        backup_eligible: true,
+        backup_state: false,
+        created_at,
+        last_used_at: None,
+    }
+}
+
+/// Passkeys: several per user, oldest first; a credential id belongs to one user of the
+/// tenant and finds its owner; a use updates data, counter and backup state; removal is one
+/// at a time; unknown users and passkeys are `NotFound`.
+pub(crate) fn passkeys_are_kept_per_credential<D: UserDirectory + ?Sized>(
+    users: &D,
+    tenant: &TenantId,
+    other: &TenantId,
+) {
+    let (ann, bob) = (UserId::new("pk-ann"), UserId::new("pk-bob"));
+    users
+        .create(tenant, new_user("pk-ann", "pk-ann@example.com", None))
+        .unwrap();
+    users
+        .create(tenant, new_user("pk-bob", "pk-bob@example.com", None))
+        .unwrap();
+    users
+        .create(other, new_user("pk-ann", "pk-ann@example.com", None))
+        .unwrap();
+    users
+        .add_passkey(tenant, &ann, &passkey("cred-2", 20))
+        .unwrap();
+    users
+        .add_passkey(tenant, &ann, &passkey("cred-1", 10))
+        .unwrap();
+    assert_eq!(
+        users.add_passkey(tenant, &bob, &passkey("cred-1", 30)),
+        Err(PortError::Duplicate)
+    );
+    // Another tenant may hold the same credential id.
+    users
+        .add_passkey(other, &ann, &passkey("cred-1", 30))
+        .unwrap();
+    assert_eq!(
+        users.add_passkey(tenant, &UserId::new("nobody"), &passkey("cred-9", 1)),
+        Err(PortError::NotFound)
+    );
+    let held = users.passkeys(tenant, &ann).unwrap();
+    assert_eq!(held, vec![passkey("cred-1", 10), passkey("cred-2", 20)]);
+    assert!(users.passkeys(tenant, &bob).unwrap().is_empty());
+    assert_eq!(
+        users.passkey_by_credential(tenant, "cred-2").unwrap(),
+        Some((ann.clone(), passkey("cred-2", 20)))
+    );
+    assert_eq!(users.passkey_by_credential(tenant, "cred-9").unwrap(), None);
+
+    let mut used = passkey("cred-1", 10);
+    used.data = "{\"cred\":\"cred-1\",\"counter\":5}".to_owned();
+    used.sign_count = 5;
+    used.backup_state = true;
+    used.last_used_at = Some(40);
+    users.record_passkey_use(tenant, &ann, &used).unwrap();
+    assert_eq!(users.passkeys(tenant, &ann).unwrap()[0], used);
+    assert_eq!(
+        users.record_passkey_use(tenant, &bob, &used),
+        Err(PortError::NotFound)
+    );
+
+    users.remove_passkey(tenant, &ann, "cred-1").unwrap();
+    assert_eq!(
+        users.remove_passkey(tenant, &ann, "cred-1"),
+        Err(PortError::NotFound)
+    );
+    assert_eq!(
+        users.passkeys(tenant, &ann).unwrap(),
+        vec![passkey("cred-2", 20)]
+    );
+    assert_eq!(users.passkeys(other, &ann).unwrap().len(), 1);
+}

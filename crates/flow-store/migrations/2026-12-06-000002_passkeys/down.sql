@@ -1,0 +1,1 @@
+DROP INDEX credentials_passkey_id;
