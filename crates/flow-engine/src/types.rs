@@ -451,6 +451,17 @@ pub struct StoredPasskey {
     pub last_used_at: Option<i64>,
 }
 
+impl StoredPasskey {
+    /// Takes what a sign-in with the passkey changed from `used`: the serialized credential,
+    /// the counter, the backup state and the time of use.
+    pub fn record_use(&mut self, used: &StoredPasskey) {
+        self.data.clone_from(&used.data);
+        self.sign_count = used.sign_count;
+        self.backup_state = used.backup_state;
+        self.last_used_at = used.last_used_at;
+    }
+}
+
 /// A kind of credential a user may hold, as the admin API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -745,12 +745,9 @@ impl UserDirectory for Database {
             let Some(row) = row else {
                 return Err(PortError::NotFound.into());
             };
-            let mut secret = PasskeySecret::of(&passkey_of(row)?);
-            secret.data.clone_from(&used.data);
-            secret.sign_count = used.sign_count;
-            secret.backup_state = used.backup_state;
-            secret.last_used_at = used.last_used_at;
-            let text = encode("cannot encode passkey", &secret)?;
+            let mut passkey = passkey_of(row)?;
+            passkey.record_use(&used);
+            let text = encode("cannot encode passkey", &PasskeySecret::of(&passkey))?;
             diesel::update(key)
                 .set((
                     credentials::secret.eq(text),

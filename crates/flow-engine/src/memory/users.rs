@@ -239,10 +239,7 @@ impl UserDirectory for MemoryUserDirectory {
                 .iter_mut()
                 .find(|held| held.credential_id == used.credential_id)
             {
-                held.data.clone_from(&used.data);
-                held.sign_count = used.sign_count;
-                held.backup_state = used.backup_state;
-                held.last_used_at = used.last_used_at;
+                held.record_use(used);
                 found = true;
             }
         })?;
