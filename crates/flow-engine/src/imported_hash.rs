@@ -143,33 +143,28 @@ pub(crate) enum StoredHash<'a> {
 impl<'a> StoredHash<'a> {
     /// Reads a canonical stored hash; `None` if it is unreadable (which never verifies).
     pub(crate) fn parse(stored: &'a str) -> Option<Self> {
+        Self::read(stored).ok()
+    }
+
+    /// Reads a canonical stored hash (within the cost limits of its scheme), or says why it
+    /// is not one: what an import refuses and a sign-in never verifies.
+    fn read(stored: &'a str) -> Result<Self, HashImportError> {
+        let bcrypt = |hash, prehashed| {
+            bcrypt_cost(hash).map(|_| Self::Foreign(ForeignHash::Bcrypt { hash, prehashed }))
+        };
         if let Some(hash) = stored.strip_prefix("bcrypt_sha256$") {
-            return bcrypt_cost(hash).ok().map(|_| {
-                Self::Foreign(ForeignHash::Bcrypt {
-                    hash,
-                    prehashed: true,
-                })
-            });
+            return bcrypt(hash, true);
         }
         if stored.starts_with("$2") {
-            return bcrypt_cost(stored).ok().map(|_| {
-                Self::Foreign(ForeignHash::Bcrypt {
-                    hash: stored,
-                    prehashed: false,
-                })
-            });
+            return bcrypt(stored, false);
         }
-        let hash = PasswordHash::new(stored).ok()?;
+        let hash = PasswordHash::new(stored).map_err(|_| HashImportError::Malformed("PHC"))?;
         match hash.algorithm.as_str() {
-            "argon2id" | "argon2i" | "argon2d" => Some(Self::Argon2(hash)),
-            "scrypt" => scrypt_of(&hash).ok().map(Self::Foreign),
-            "pbkdf2-sha256" => pbkdf2_of(&hash, Pbkdf2Digest::Sha256)
-                .ok()
-                .map(Self::Foreign),
-            "pbkdf2-sha512" => pbkdf2_of(&hash, Pbkdf2Digest::Sha512)
-                .ok()
-                .map(Self::Foreign),
-            _ => None,
+            "argon2id" | "argon2i" | "argon2d" => Ok(Self::Argon2(hash)),
+            "scrypt" => scrypt_of(&hash).map(Self::Foreign),
+            "pbkdf2-sha256" => pbkdf2_of(&hash, Pbkdf2Digest::Sha256).map(Self::Foreign),
+            "pbkdf2-sha512" => pbkdf2_of(&hash, Pbkdf2Digest::Sha512).map(Self::Foreign),
+            other => Err(unsupported(other)),
         }
     }
 }
@@ -233,22 +228,13 @@ pub(crate) fn canonical_hash(text: &str) -> Result<String, HashImportError> {
         // crypt_blowfish's bug-compatible variant: the crate would verify it as `$2b$`.
         return Err(unsupported("2x"));
     }
-    if text.starts_with("$2") {
-        bcrypt_cost(text)?;
-        return Ok(text.to_owned());
-    }
     if text.starts_with('$') {
-        let hash = PasswordHash::new(text).map_err(|_| HashImportError::Malformed("PHC"))?;
-        return match hash.algorithm.as_str() {
-            "argon2id" | "argon2i" | "argon2d" => {
-                argon2_within_limits(&hash)?;
-                Ok(text.to_owned())
-            }
-            "scrypt" => scrypt_of(&hash).map(|_| text.to_owned()),
-            "pbkdf2-sha256" => pbkdf2_of(&hash, Pbkdf2Digest::Sha256).map(|_| text.to_owned()),
-            "pbkdf2-sha512" => pbkdf2_of(&hash, Pbkdf2Digest::Sha512).map(|_| text.to_owned()),
-            other => Err(unsupported(other)),
-        };
+        // A bcrypt or PHC string is stored as it is, once the sign-in's own reader accepts
+        // it; argon2 has import limits beyond it (flowd's own hashes may cost more).
+        if let StoredHash::Argon2(hash) = StoredHash::read(text)? {
+            argon2_within_limits(&hash)?;
+        }
+        return Ok(text.to_owned());
     }
     let (scheme, rest) = text.split_once('$').ok_or_else(|| unsupported(""))?;
     match scheme {
