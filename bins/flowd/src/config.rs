@@ -89,6 +89,11 @@ pub struct Config {
     /// The hosted pages' branding: `FLOWD_PAGES_LOGO_URL` (a path on this server or an
     /// http(s) URL) and `FLOWD_PAGES_ACCENT_COLOR` (`#rgb` or `#rrggbb`).
     pub pages: flow_pages::PagesSettings,
+    /// The passkeys' relying party: `FLOWD_PASSKEY_RP_ID` (default: the public URL's host;
+    /// `localhost` for a loopback address), `FLOWD_PASSKEY_ORIGINS` (comma-separated; default:
+    /// the public URL's origin), `FLOWD_PASSKEY_RP_NAME` (`flowd`) and
+    /// `FLOWD_PASSKEY_SIGN_COUNT` (`refuse` or `report` a counter that went backwards).
+    pub passkeys: flow_engine::PasskeySettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -116,6 +121,7 @@ impl std::fmt::Debug for Config {
                 &self.max_connections_per_address,
             )
             .field("password_hash", &self.password_hash)
+            .field("passkeys", &self.passkeys)
             .finish()
     }
 }
@@ -158,6 +164,10 @@ struct Raw {
     password_hash_allow_weak: bool,
     pages_logo_url: Option<String>,
     pages_accent_color: Option<String>,
+    passkey_rp_id: Option<String>,
+    passkey_origins: Option<String>,
+    passkey_rp_name: String,
+    passkey_sign_count: String,
 }
 
 /// The variable name of a setting, for messages.
@@ -187,6 +197,8 @@ impl Config {
             .and_then(|b| b.set_default("password_hash_iterations", i64::from(production.t_cost)))
             .and_then(|b| b.set_default("password_hash_parallelism", i64::from(production.p_cost)))
             .and_then(|b| b.set_default("password_hash_allow_weak", false))
+            .and_then(|b| b.set_default("passkey_rp_name", "flowd"))
+            .and_then(|b| b.set_default("passkey_sign_count", "refuse"))
             .map_err(|error| ConfigError::new("defaults", error.to_string()))?
             .add_source(
                 ::config::File::with_name(&file)
@@ -324,6 +336,15 @@ impl Config {
                 ),
             ));
         }
+        let passkeys = passkey_settings(
+            PasskeyVars {
+                rp_id: raw.passkey_rp_id.as_deref(),
+                origins: raw.passkey_origins.as_deref(),
+                rp_name: &raw.passkey_rp_name,
+                sign_count: &raw.passkey_sign_count,
+            },
+            &public_url,
+        )?;
         let pages = flow_pages::PagesSettings::new(raw.pages_logo_url, raw.pages_accent_color)
             .map_err(|error| match error {
                 flow_pages::PagesError::Setting { setting, message } => {
@@ -332,6 +353,7 @@ impl Config {
                 other => ConfigError::new("FLOWD_PAGES", other.to_string()),
             })?;
         Ok(Self {
+            passkeys,
             listen,
             database_url,
             admin_token: raw.admin_token,
@@ -378,8 +400,53 @@ impl Config {
             max_connections_per_address: 0,
             password_hash: HashParams::production(),
             pages: flow_pages::PagesSettings::default(),
+            passkeys: flow_engine::PasskeySettings::for_public_url("http://127.0.0.1"),
         }
     }
+}
+
+/// The `FLOWD_PASSKEY_*` values as read.
+struct PasskeyVars<'a> {
+    rp_id: Option<&'a str>,
+    origins: Option<&'a str>,
+    rp_name: &'a str,
+    sign_count: &'a str,
+}
+
+/// The passkey settings: derived from the public URL unless `FLOWD_PASSKEY_RP_ID` or
+/// `FLOWD_PASSKEY_ORIGINS` say otherwise. (Whether the RP id fits the origins is checked when
+/// the engine starts.)
+fn passkey_settings(
+    raw: PasskeyVars<'_>,
+    public_url: &str,
+) -> Result<flow_engine::PasskeySettings, ConfigError> {
+    let mut settings = flow_engine::PasskeySettings::for_public_url(public_url);
+    raw.rp_name.clone_into(&mut settings.rp_name);
+    settings.sign_count = flow_engine::SignCountPolicy::parse(raw.sign_count)
+        .ok_or_else(|| ConfigError::new(&var("passkey_sign_count"), "use refuse or report"))?;
+    if let Some(origins) = raw.origins {
+        let mut parsed = Vec::new();
+        for origin in origins.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            if !(origin.starts_with("https://") || origin.starts_with("http://localhost")) {
+                return Err(ConfigError::new(
+                    &var("passkey_origins"),
+                    format!("{origin:?}: passkeys need https:// (or http://localhost) origins"),
+                ));
+            }
+            parsed.push(origin.trim_end_matches('/').to_owned());
+        }
+        settings.origins = parsed;
+    }
+    if let Some(rp_id) = raw.rp_id.map(str::trim) {
+        if rp_id.is_empty() || rp_id.contains([':', '/']) {
+            return Err(ConfigError::new(
+                &var("passkey_rp_id"),
+                "a domain name such as example.com",
+            ));
+        }
+        settings.rp_id = Some(rp_id.to_owned());
+    }
+    Ok(settings)
 }
 
 #[cfg(test)]
@@ -411,6 +478,10 @@ mod tests {
             password_hash_allow_weak: false,
             pages_logo_url: None,
             pages_accent_color: None,
+            passkey_rp_id: None,
+            passkey_origins: None,
+            passkey_rp_name: "flowd".to_owned(),
+            passkey_sign_count: "refuse".to_owned(),
         }
     }
 

@@ -92,6 +92,7 @@ impl Services {
         let engine_config = EngineConfig {
             hash: config.password_hash,
             event_retention_secs: i64::from(config.event_retention_days).saturating_mul(86_400),
+            passkeys: config.passkeys.clone(),
             ..EngineConfig::recommended()
         };
         let engine = Arc::new(Engine::new(engine_config, database.ports(mailer))?);

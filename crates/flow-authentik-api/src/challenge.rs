@@ -25,6 +25,9 @@ pub enum Challenge {
     /// Set up an authenticator app: show the `otpauth://` URI, ask for a first code.
     #[serde(rename = "ak-stage-authenticator-totp")]
     AuthenticatorTotp(AuthenticatorTotpChallenge),
+    /// Create a passkey: `registration` holds the creation options.
+    #[serde(rename = "ak-stage-authenticator-webauthn")]
+    AuthenticatorWebauthn(AuthenticatorWebauthnChallenge),
     /// The flow refused the user.
     #[serde(rename = "ak-stage-access-denied")]
     AccessDenied(AccessDeniedChallenge),
@@ -45,6 +48,7 @@ impl Challenge {
             Self::Prompt(_) => "ak-stage-prompt",
             Self::AuthenticatorValidation(_) => "ak-stage-authenticator-validate",
             Self::AuthenticatorTotp(_) => "ak-stage-authenticator-totp",
+            Self::AuthenticatorWebauthn(_) => "ak-stage-authenticator-webauthn",
             Self::AccessDenied(_) => "ak-stage-access-denied",
             Self::FlowError(_) => "ak-stage-flow-error",
             Self::Redirect(_) => "xak-flow-redirect",
@@ -135,6 +139,10 @@ pub struct IdentificationChallenge {
     pub recovery_url: Option<String>,
     /// Whether to offer "remember me" (flowd: no).
     pub enable_remember_me: bool,
+    /// Request options of a sign-in with any passkey of this site (autofill), answered with
+    /// `passkey`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passkey_challenge: Option<serde_json::Value>,
 }
 
 /// `ak-stage-password`.
@@ -235,6 +243,17 @@ pub struct AuthenticatorTotpChallenge {
     pub pending_user_avatar: String,
     /// The `otpauth://totp/...` URI, to show as a QR code.
     pub config_url: String,
+}
+
+/// `ak-stage-authenticator-webauthn`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthenticatorWebauthnChallenge {
+    /// Who is creating the passkey.
+    pub pending_user: String,
+    /// Their avatar URL.
+    pub pending_user_avatar: String,
+    /// The `PublicKeyCredentialCreationOptions`, binary values base64url-encoded.
+    pub registration: serde_json::Value,
 }
 
 /// One device of an authenticator-validate challenge.

@@ -15,7 +15,9 @@ use crate::challenge::{
     Challenge, ChallengeEnvelope, ErrorDetail, FlowErrorChallenge, RedirectChallenge,
 };
 use crate::redirect::{ClientQuery, RedirectPolicy};
-use crate::render::{FlowFacts, NON_FIELD_ERRORS, Stage, access_denied, form_challenge};
+use crate::render::{
+    FALLBACK_KEY, FlowFacts, NON_FIELD_ERRORS, Stage, access_denied, form_challenge,
+};
 use crate::session::SignedIn;
 
 /// The most fields one challenge response may carry.
@@ -376,7 +378,20 @@ pub fn parse_response(
 ) -> Result<Submission, (String, ErrorDetail)> {
     let stage = Stage::of(form);
     restore_leading_zeros(stage, form, &mut body);
-    submission(stage, body)
+    let submission = submission(stage, body)?;
+    let offered = |action: &str| form.actions.iter().any(|offered| offered.id == action);
+    if let Some(action) = &submission.action_id
+        && !offered(action)
+    {
+        return Err((
+            NON_FIELD_ERRORS.to_owned(),
+            ErrorDetail {
+                string: "There is no other way to continue here.".to_owned(),
+                code: "no_fallback".to_owned(),
+            },
+        ));
+    }
+    Ok(submission)
 }
 
 /// authentik's clients may send a code as a JSON number (the TOTP stage's `code` was an
@@ -439,9 +454,20 @@ fn submission(
         ));
     }
     let mut inputs = std::collections::BTreeMap::new();
+    let mut action_id = None;
     for (key, value) in body {
+        if key == FALLBACK_KEY && stage.credential_key().is_some() {
+            if value == Value::Bool(true) {
+                action_id = Some(flow_engine::ACTION_FALLBACK.to_owned());
+            }
+            continue;
+        }
         let text = match value {
             Value::Null => continue,
+            // A passkey ceremony's credential is an object: the engine reads its JSON.
+            credential @ Value::Object(_) if stage.credential_key() == Some(key.as_str()) => {
+                credential.to_string()
+            }
             Value::String(text) => text,
             Value::Bool(flag) => flag.to_string(),
             Value::Number(number) => number.to_string(),
@@ -451,10 +477,7 @@ fn submission(
         };
         inputs.insert(stage.engine_field(&key).to_owned(), text);
     }
-    Ok(Submission {
-        action_id: None,
-        inputs,
-    })
+    Ok(Submission { action_id, inputs })
 }
 
 #[cfg(test)]
@@ -508,6 +531,7 @@ mod tests {
             actions: Vec::new(),
             errors: Vec::new(),
             totp: None,
+            passkey: None,
         };
         let mut body = object(json!({"code": 1234, "other": 7}));
         restore_leading_zeros(Stage::TotpSetup, &form, &mut body);

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use flow_engine::{FieldError, FieldKind, FlowType, Form, FormPurpose};
+use flow_engine::{CeremonyKind, FieldError, FieldKind, FlowType, Form, FormPurpose};
 
 use crate::challenge::{
-    AccessDeniedChallenge, AuthenticatorTotpChallenge, AuthenticatorValidationChallenge, Challenge,
-    ChallengeEnvelope, DeviceChallenge, ErrorDetail, FlowDesignation, FlowInfo,
-    IdentificationChallenge, Layout, PasswordChallenge, PromptChallenge, PromptChoice, PromptType,
-    StagePrompt,
+    AccessDeniedChallenge, AuthenticatorTotpChallenge, AuthenticatorValidationChallenge,
+    AuthenticatorWebauthnChallenge, Challenge, ChallengeEnvelope, DeviceChallenge, ErrorDetail,
+    FlowDesignation, FlowInfo, IdentificationChallenge, Layout, PasswordChallenge, PromptChallenge,
+    PromptChoice, PromptType, StagePrompt,
 };
 
 /// authentik's default avatar, shown for `pending_user` (flowd keeps no avatars).
@@ -82,9 +82,19 @@ pub enum Stage {
     MfaValidation,
     /// `ak-stage-authenticator-totp`: set up an authenticator app.
     TotpSetup,
+    /// `ak-stage-authenticator-webauthn`: create a passkey.
+    PasskeySetup,
+    /// `ak-stage-authenticator-validate`: a passkey of the identified user.
+    PasskeyValidation,
+    /// `ak-stage-identification` with only `passkey_challenge`: any passkey of this site.
+    PasskeyIdentification,
     /// `ak-stage-prompt`: anything else (new identifier, new password, profile fields).
     Prompt,
 }
+
+/// The response key of the `fallback` action (a flowd extension: authentik has no such
+/// stage response): `true` takes the flow's other way in.
+pub const FALLBACK_KEY: &str = "fallback";
 
 impl Stage {
     /// The stage for `form`.
@@ -95,6 +105,16 @@ impl Stage {
             FormPurpose::VerifyCode => Self::CodeValidation,
             FormPurpose::VerifyMfa => Self::MfaValidation,
             FormPurpose::EnrollTotp => Self::TotpSetup,
+            FormPurpose::RegisterPasskey => Self::PasskeySetup,
+            FormPurpose::AuthenticatePasskey
+                if form
+                    .passkey
+                    .as_ref()
+                    .is_some_and(|prompt| prompt.ceremony == CeremonyKind::Discoverable) =>
+            {
+                Self::PasskeyIdentification
+            }
+            FormPurpose::AuthenticatePasskey => Self::PasskeyValidation,
             _ => Self::Prompt,
         }
     }
@@ -102,10 +122,13 @@ impl Stage {
     /// The `component` of this stage's challenge (and of its responses).
     pub fn component(self) -> &'static str {
         match self {
-            Self::Identification => "ak-stage-identification",
+            Self::Identification | Self::PasskeyIdentification => "ak-stage-identification",
             Self::Password => "ak-stage-password",
-            Self::CodeValidation | Self::MfaValidation => "ak-stage-authenticator-validate",
+            Self::CodeValidation | Self::MfaValidation | Self::PasskeyValidation => {
+                "ak-stage-authenticator-validate"
+            }
             Self::TotpSetup => "ak-stage-authenticator-totp",
+            Self::PasskeySetup => "ak-stage-authenticator-webauthn",
             Self::Prompt => "ak-stage-prompt",
         }
     }
@@ -114,7 +137,19 @@ impl Stage {
     pub fn engine_field(self, wire: &str) -> &str {
         match (self, wire) {
             (Self::Identification, UID_FIELD) => flow_engine::FIELD_IDENTIFIER,
+            (stage, key) if stage.credential_key() == Some(key) => flow_engine::FIELD_CREDENTIAL,
             _ => wire,
+        }
+    }
+
+    /// The response key that carries a passkey ceremony's credential (an object), if this
+    /// stage runs one.
+    pub fn credential_key(self) -> Option<&'static str> {
+        match self {
+            Self::PasskeySetup => Some("response"),
+            Self::PasskeyValidation => Some("webauthn"),
+            Self::PasskeyIdentification => Some("passkey"),
+            _ => None,
         }
     }
 
@@ -123,6 +158,12 @@ impl Stage {
         match (self, engine) {
             (_, None) => NON_FIELD_ERRORS.to_owned(),
             (Self::Identification, Some(flow_engine::FIELD_IDENTIFIER)) => UID_FIELD.to_owned(),
+            (stage, Some(flow_engine::FIELD_CREDENTIAL)) if stage.credential_key().is_some() => {
+                stage
+                    .credential_key()
+                    .unwrap_or(NON_FIELD_ERRORS)
+                    .to_owned()
+            }
             (_, Some(name)) if form_level_in(self, name) => NON_FIELD_ERRORS.to_owned(),
             (_, Some(name)) => name.to_owned(),
         }
@@ -137,6 +178,9 @@ fn form_level_in(stage: Stage, name: &str) -> bool {
         Stage::CodeValidation | Stage::MfaValidation | Stage::TotpSetup => {
             name != flow_engine::FIELD_CODE
         }
+        Stage::PasskeySetup | Stage::PasskeyValidation | Stage::PasskeyIdentification => {
+            name != flow_engine::FIELD_CREDENTIAL
+        }
         _ => false,
     }
 }
@@ -146,18 +190,40 @@ pub fn form_challenge(facts: &FlowFacts, form: &Form) -> ChallengeEnvelope {
     let stage = Stage::of(form);
     let pending_user = form.user_hint.clone().unwrap_or_default();
     let challenge = match stage {
-        Stage::Identification => Challenge::Identification(IdentificationChallenge {
-            user_fields: user_fields(form),
-            password_fields: form.field(flow_engine::FIELD_PASSWORD).is_some(),
-            allow_show_password: false,
-            flow_designation: designation(facts.flow_type),
-            primary_action: "Log in".to_owned(),
-            sources: Vec::new(),
-            show_source_labels: false,
-            enroll_url: facts.enroll_url.clone(),
-            recovery_url: facts.recovery_url.clone(),
-            enable_remember_me: false,
+        Stage::Identification => Challenge::Identification(identification(
+            facts,
+            user_fields(form),
+            form.field(flow_engine::FIELD_PASSWORD).is_some(),
+            None,
+        )),
+        Stage::PasskeyIdentification => Challenge::Identification(identification(
+            facts,
+            Vec::new(),
+            false,
+            Some(public_key_options(form)),
+        )),
+        Stage::PasskeySetup => Challenge::AuthenticatorWebauthn(AuthenticatorWebauthnChallenge {
+            pending_user,
+            pending_user_avatar: DEFAULT_AVATAR.to_owned(),
+            registration: public_key_options(form),
         }),
+        Stage::PasskeyValidation => {
+            let challenge = match public_key_options(form) {
+                serde_json::Value::Object(options) => options,
+                _ => serde_json::Map::new(),
+            };
+            Challenge::AuthenticatorValidation(AuthenticatorValidationChallenge {
+                pending_user,
+                pending_user_avatar: DEFAULT_AVATAR.to_owned(),
+                device_challenges: vec![DeviceChallenge {
+                    device_class: "webauthn".to_owned(),
+                    device_uid: form.node_id.clone(),
+                    challenge,
+                    last_used: None,
+                }],
+                configuration_stages: Vec::new(),
+            })
+        }
         Stage::Password => Challenge::Password(PasswordChallenge {
             pending_user,
             pending_user_avatar: DEFAULT_AVATAR.to_owned(),
@@ -224,6 +290,37 @@ pub fn form_challenge(facts: &FlowFacts, form: &Form) -> ChallengeEnvelope {
     envelope
 }
 
+/// An identification challenge asking for `user_fields` (and the password), or offering a
+/// sign-in with any passkey of this site (`passkey_challenge`).
+fn identification(
+    facts: &FlowFacts,
+    user_fields: Vec<String>,
+    password_fields: bool,
+    passkey_challenge: Option<serde_json::Value>,
+) -> IdentificationChallenge {
+    IdentificationChallenge {
+        user_fields,
+        password_fields,
+        allow_show_password: false,
+        flow_designation: designation(facts.flow_type),
+        primary_action: "Log in".to_owned(),
+        sources: Vec::new(),
+        show_source_labels: false,
+        enroll_url: facts.enroll_url.clone(),
+        recovery_url: facts.recovery_url.clone(),
+        enable_remember_me: false,
+        passkey_challenge,
+    }
+}
+
+/// The `publicKey` part of a passkey form's options (what authentik's challenges carry).
+fn public_key_options(form: &Form) -> serde_json::Value {
+    form.passkey
+        .as_ref()
+        .and_then(|prompt| prompt.options.get("publicKey").cloned())
+        .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()))
+}
+
 /// `ak-stage-access-denied` with `message`.
 pub fn access_denied(facts: &FlowFacts, message: &str) -> ChallengeEnvelope {
     facts.envelope(Challenge::AccessDenied(AccessDeniedChallenge {
@@ -256,7 +353,9 @@ fn prompt_type(kind: FieldKind) -> PromptType {
         FieldKind::Checkbox => PromptType::Checkbox,
         FieldKind::Choice => PromptType::Dropdown,
         FieldKind::Date => PromptType::Date,
-        FieldKind::Code | FieldKind::Text | FieldKind::Telephone => PromptType::Text,
+        FieldKind::Code | FieldKind::Text | FieldKind::Telephone | FieldKind::Credential => {
+            PromptType::Text
+        }
     }
 }
 
@@ -306,6 +405,7 @@ mod tests {
             }],
             errors: Vec::new(),
             totp: None,
+            passkey: None,
         }
     }
 

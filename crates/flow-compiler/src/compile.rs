@@ -124,6 +124,7 @@ fn follow_main(node: &ValidNode<'_>, pending: &mut Vec<usize>) -> Option<usize> 
     let is_side_branch = |condition: Option<&str>| match &node.kind {
         NodeKind::Condition(_) => condition == Some("false"),
         NodeKind::Switch(_) => matches!(condition, None | Some(flow_model::DEFAULT_BRANCH)),
+        NodeKind::Webauthn(_) => condition == Some(flow_model::FALLBACK_BRANCH),
         _ => false,
     };
     let successors = &node.successors;
@@ -206,7 +207,11 @@ impl<'g, 'f> Emitter<'g, 'f> {
             if falls_through {
                 let continues_at = match absorbed {
                     Some(password) => self.nodes.get(password).and_then(|n| n.successors.first()),
-                    None => successors.first(),
+                    // The unconditional edge (a `webauthn` node's other is its fallback).
+                    None => successors
+                        .iter()
+                        .find(|successor| successor.condition.is_none())
+                        .or(successors.first()),
                 }
                 .map(|successor| successor.target);
                 if let Some(next) = continues_at
@@ -276,9 +281,11 @@ impl<'g, 'f> Emitter<'g, 'f> {
             },
             NodeKind::Webauthn(config) if registers_factor(flow_type) => Op::WebauthnRegister {
                 user_verification: config.user_verification,
+                fallback: fallback(successors),
             },
             NodeKind::Webauthn(config) => Op::WebauthnAuthenticate {
                 user_verification: config.user_verification,
+                fallback: fallback(successors),
             },
             NodeKind::Prompt(config) => Op::Prompt {
                 fields: config.fields,
@@ -375,6 +382,14 @@ impl<'g, 'f> Emitter<'g, 'f> {
                     cases.iter_mut().for_each(|case| at(&mut case.target));
                     at(default);
                 }
+                Op::WebauthnRegister {
+                    fallback: Some(target),
+                    ..
+                }
+                | Op::WebauthnAuthenticate {
+                    fallback: Some(target),
+                    ..
+                } => at(target),
                 _ => {}
             }
         }
@@ -384,6 +399,14 @@ impl<'g, 'f> Emitter<'g, 'f> {
 /// Whether a `password_input` sets a new password (rather than verifying one) in this flow type.
 fn sets_password(flow_type: FlowType) -> bool {
     flow_type.creates_user() || flow_type.resets_password()
+}
+
+/// The target of a node's `fallback` edge (node index until targets are resolved).
+fn fallback(successors: &[Successor<'_>]) -> Option<usize> {
+    successors
+        .iter()
+        .find(|successor| successor.condition == Some(flow_model::FALLBACK_BRANCH))
+        .map(|successor| successor.target)
 }
 
 /// Whether a `webauthn` node registers a new passkey (rather than authenticating) in this flow type.

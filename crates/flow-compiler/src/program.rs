@@ -127,11 +127,19 @@ pub enum Op {
     WebauthnRegister {
         /// User-verification requirement.
         user_verification: UserVerification,
+        /// The step of the node's `fallback` edge: the other way in, offered beside the
+        /// ceremony and taken when the user has no passkey.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fallback: Option<usize>,
     },
     /// Authenticate with a passkey.
     WebauthnAuthenticate {
         /// User-verification requirement.
         user_verification: UserVerification,
+        /// The step of the node's `fallback` edge: the other way in, offered beside the
+        /// ceremony and taken when the user has no passkey.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fallback: Option<usize>,
     },
     /// Ask for profile fields, stored as attributes.
     Prompt {

@@ -1,6 +1,6 @@
 //! Engine settings: lifetimes, attempt limits (per execution and per user) and argon2 cost.
 
-use crate::DEFAULT_PROGRAM_CACHE_CAPACITY;
+use crate::{DEFAULT_PROGRAM_CACHE_CAPACITY, PasskeySettings};
 
 /// Argon2id cost parameters for password hashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +101,9 @@ pub struct EngineConfig {
     /// them forever. [`Engine::delete_expired`](crate::Engine::delete_expired) deletes older
     /// ones.
     pub event_retention_secs: i64,
+    /// The relying party of passkeys (recommended: [`PasskeySettings::for_public_url`] of the
+    /// server's public URL; `http://localhost` here).
+    pub passkeys: PasskeySettings,
 }
 
 impl EngineConfig {
@@ -122,6 +125,7 @@ impl EngineConfig {
             user_lock_secs: 900,
             program_cache_capacity: DEFAULT_PROGRAM_CACHE_CAPACITY,
             event_retention_secs: 90 * 86_400,
+            passkeys: PasskeySettings::for_public_url("http://localhost"),
         }
     }
 }

@@ -231,6 +231,8 @@ pub struct Engine {
     pub(crate) expressions: Expressions,
     pub(crate) handlers: HandlerRegistry,
     programs: Programs,
+    /// The relying party of the `webauthn` steps.
+    pub(crate) relying_party: crate::passkeys::RelyingParty,
     /// Orders the events this engine writes within one millisecond (see `events::event_id`).
     pub(crate) event_sequence: std::sync::atomic::AtomicU32,
 }
@@ -245,11 +247,14 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// An engine over `ports`. Fails if the argon2 parameters are unusable. Computes one
-    /// argon2 hash (the dummy hash unknown users are verified against).
+    /// An engine over `ports`. Fails if the argon2 parameters or the passkey settings are
+    /// unusable. Computes one argon2 hash (the dummy hash unknown users are verified against).
     pub fn new(config: EngineConfig, ports: Ports) -> Result<Self, EngineError> {
         let passwords = Passwords::new(config.hash, config.hash_concurrency, ports.random.clone())?;
+        let relying_party = crate::passkeys::RelyingParty::new(config.passkeys.clone())
+            .map_err(EngineError::Internal)?;
         Ok(Self {
+            relying_party,
             ports,
             passwords,
             expressions: Expressions::default(),
@@ -348,6 +353,9 @@ impl Engine {
             new_password_hash: None,
             pending_code: None,
             totp_secret: None,
+            passkey: None,
+            new_passkey: None,
+            new_user_id: None,
             invitation: None,
             prompt: None,
             failure: None,
@@ -948,11 +956,14 @@ impl Engine {
 }
 
 /// Forgets what an ended execution no longer needs and should not keep: the new password's
-/// hash, the pending code, the secret of an authenticator app being set up, the prompt.
+/// hash, the pending code, the secret of an authenticator app being set up, a passkey
+/// ceremony, the prompt.
 fn clear_secrets(execution: &mut Execution) {
     execution.new_password_hash = None;
     execution.pending_code = None;
     execution.totp_secret = None;
+    execution.passkey = None;
+    execution.new_passkey = None;
     execution.prompt = None;
 }
 

@@ -6,11 +6,14 @@ use flow_model::{IdentifierType, PromptField, PromptFieldType};
 use crate::code::CODE_DIGITS;
 use crate::identifier;
 use crate::outcome::{
-    ACTION_SUBMIT, FIELD_CODE, FIELD_CONFIRMATION_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD,
-    FIELD_PASSWORD_CONFIRM,
+    ACTION_FALLBACK, ACTION_SUBMIT, FIELD_CODE, FIELD_CONFIRMATION_CODE, FIELD_CREDENTIAL,
+    FIELD_IDENTIFIER, FIELD_ORIGIN, FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM,
 };
 use crate::password::MAX_PASSWORD_BYTES;
-use crate::{Action, Field, FieldError, FieldHints, FieldKind, Form, FormPurpose, TotpEnrollment};
+use crate::{
+    Action, CeremonyKind, Field, FieldError, FieldHints, FieldKind, Form, FormPurpose,
+    PasskeyPrompt, TotpEnrollment,
+};
 
 /// Where a form is shown and what it already knows.
 pub(crate) struct At<'a> {
@@ -49,6 +52,7 @@ impl<'a> At<'a> {
             }],
             errors: Vec::new(),
             totp: None,
+            passkey: None,
         }
     }
 }
@@ -220,6 +224,41 @@ pub(crate) fn invitation_code(at: &At<'_>) -> Form {
         },
     );
     at.form(FormPurpose::RedeemInvitation, vec![field], "Continue")
+}
+
+/// Run a passkey ceremony: `prompt` holds the options. The credential comes back in
+/// `credential`; a client may state its origin first in `origin`. With `fallback`, the form
+/// also offers the other way in.
+pub(crate) fn passkey(at: &At<'_>, prompt: PasskeyPrompt, fallback: bool) -> Form {
+    let registering = prompt.ceremony == CeremonyKind::Registration;
+    let (purpose, label, other) = if registering {
+        (FormPurpose::RegisterPasskey, "Create a passkey", "Skip")
+    } else {
+        (
+            FormPurpose::AuthenticatePasskey,
+            "Sign in with a passkey",
+            "Use another way",
+        )
+    };
+    let credential = with_hints(
+        Field::new(FIELD_CREDENTIAL, FieldKind::Credential, "Passkey", true),
+        FieldHints {
+            max_length: u32::try_from(crate::MAX_CREDENTIAL_BYTES).ok(),
+            autocomplete: (!registering).then(|| "webauthn".to_owned()),
+            ..FieldHints::default()
+        },
+    );
+    let origin = Field::new(FIELD_ORIGIN, FieldKind::Text, "Origin", false);
+    let mut form = at.form(purpose, vec![credential, origin], label);
+    if fallback {
+        form.actions.push(Action {
+            id: ACTION_FALLBACK.to_owned(),
+            label: other.to_owned(),
+            primary: false,
+        });
+    }
+    form.passkey = Some(Box::new(prompt));
+    form
 }
 
 /// Answer profile questions; `value_of` prefills answers.

@@ -17,6 +17,7 @@ mod imported_hash;
 mod invitation;
 pub mod memory;
 mod outcome;
+mod passkeys;
 mod password;
 pub mod ports;
 mod programs;
@@ -51,9 +52,12 @@ pub use invitation::{
     MAX_INVITATION_TTL_SECS, MIN_INVITATION_TTL_SECS,
 };
 pub use outcome::{
-    ACTION_SUBMIT, Action, FIELD_CODE, FIELD_CONFIRMATION_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD,
-    FIELD_PASSWORD_CONFIRM, Field, FieldError, FieldHints, FieldKind, Form, FormPurpose, Outcome,
-    TotpEnrollment,
+    ACTION_FALLBACK, ACTION_SUBMIT, Action, FIELD_CODE, FIELD_CONFIRMATION_CODE, FIELD_CREDENTIAL,
+    FIELD_IDENTIFIER, FIELD_ORIGIN, FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM, Field, FieldError,
+    FieldHints, FieldKind, Form, FormPurpose, Outcome, PasskeyPrompt, TotpEnrollment,
+};
+pub use passkeys::{
+    CeremonyKind, MAX_CREDENTIAL_BYTES, PasskeyCeremony, PasskeySettings, SignCountPolicy,
 };
 pub use ports::{
     Clock, CodeCheck, CodeStore, ExecutionStore, FailedLogins, Invitation, InvitationId,
@@ -62,7 +66,8 @@ pub use ports::{
 };
 pub use programs::DEFAULT_PROGRAM_CACHE_CAPACITY;
 pub use steps::{
-    CREDENTIALS_CHANGED, IDENTIFIER_INVALID_CHARACTERS, MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED,
+    CREDENTIALS_CHANGED, IDENTIFIER_INVALID_CHARACTERS, MFA_NOT_CONFIGURED, PASSKEY_NOT_CONFIGURED,
+    PASSKEYS_UNAVAILABLE, SIGN_IN_REQUIRED,
 };
 pub use totp::{DEFAULT_TOTP_ISSUER, TotpCredential, TotpSecret};
 pub use types::CredentialKind;

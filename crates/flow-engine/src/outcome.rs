@@ -94,6 +94,10 @@ pub enum FormPurpose {
     EnrollTotp,
     /// Enter a code of an enrolled second factor.
     VerifyMfa,
+    /// Create a passkey (`navigator.credentials.create` with [`Form::passkey`]'s options).
+    RegisterPasskey,
+    /// Sign in with a passkey (`navigator.credentials.get` with [`Form::passkey`]'s options).
+    AuthenticatePasskey,
     /// A form of an embedder's node type.
     Custom(String),
 }
@@ -120,6 +124,25 @@ pub struct Form {
     /// The authenticator app to set up; only on [`FormPurpose::EnrollTotp`] forms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp: Option<TotpEnrollment>,
+    /// The passkey ceremony to run; on [`FormPurpose::RegisterPasskey`] and
+    /// [`FormPurpose::AuthenticatePasskey`] forms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<Box<PasskeyPrompt>>,
+}
+
+/// What a client needs to run a passkey ceremony, and how far it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasskeyPrompt {
+    /// Registration, or a sign-in with or without an identifier.
+    pub ceremony: crate::CeremonyKind,
+    /// The options for the browser: `{"publicKey": {...}}` (creation or request options,
+    /// binary values base64url-encoded), with `"mediation": "conditional"` for a sign-in
+    /// without an identifier.
+    pub options: Value,
+    /// The origin the client stated (WSO2's internal prompt asks for it first); `None` until
+    /// it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// What an authenticator app needs to be set up: shown (usually as a QR code of `uri`) by an
@@ -184,12 +207,17 @@ pub enum FieldKind {
     Checkbox,
     /// One of the field's options.
     Choice,
+    /// A WebAuthn credential (JSON) that a client's passkey ceremony produced.
+    Credential,
 }
 
 impl FieldKind {
     /// Whether values of this kind are secret: never stored as attributes, echoed or traced.
     pub fn is_secret(self) -> bool {
-        matches!(self, Self::Password | Self::NewPassword | Self::Code)
+        matches!(
+            self,
+            Self::Password | Self::NewPassword | Self::Code | Self::Credential
+        )
     }
 }
 
@@ -290,8 +318,15 @@ pub const FIELD_PASSWORD_CONFIRM: &str = "password_confirm";
 pub const FIELD_CODE: &str = "code";
 /// Name of the field of an invitation's confirmation code (WSO2's name for it).
 pub const FIELD_CONFIRMATION_CODE: &str = "confirmationCode";
+/// Name of the field of a passkey ceremony's credential (JSON, or base64url of it).
+pub const FIELD_CREDENTIAL: &str = "credential";
+/// Name of the field in which a client states its origin before a passkey ceremony.
+pub const FIELD_ORIGIN: &str = "origin";
 /// Id of the primary action of the built-in forms.
 pub const ACTION_SUBMIT: &str = "submit";
+/// Id of the action that takes a flow's other way in (a `webauthn` node's `fallback` edge):
+/// no passkey on this device, or the ceremony failed or was cancelled.
+pub const ACTION_FALLBACK: &str = "fallback";
 
 #[cfg(test)]
 mod tests {
@@ -321,6 +356,7 @@ mod tests {
             }],
             errors: Vec::new(),
             totp: None,
+            passkey: None,
         };
         form.errors
             .push(FieldError::on(FIELD_PASSWORD, "invalid_credentials", "No."));

@@ -367,6 +367,17 @@ pub struct Execution {
     /// the app has it; then it is stored with the user. Never traced or logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp_secret: Option<crate::TotpSecret>,
+    /// A passkey ceremony a `webauthn` step started, until it is answered (its challenge is
+    /// single-use). Never traced or logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<crate::PasskeyCeremony>,
+    /// A passkey a registration flow registered, stored with the user it creates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_passkey: Option<StoredPasskey>,
+    /// The id the user a registration flow creates is given: fixed as soon as a passkey is
+    /// registered for it (the passkey carries it as its user handle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_user_id: Option<UserId>,
     /// The invitation redeemed by an `invited_registration` flow; it is consumed when the
     /// user is created.
     #[serde(default, skip_serializing_if = "Option::is_none")]

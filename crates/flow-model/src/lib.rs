@@ -27,6 +27,6 @@ pub use node_type::{NodeCategory, NodeType};
 pub use pattern::REGEX_SIZE_LIMIT;
 pub use report::{EdgeRef, Finding, FindingCode, Report, Severity};
 pub use validate::{
-    CustomNodeSpec, DEFAULT_BRANCH, NodeRegistry, Successor, Successors, ValidNode, ValidatedGraph,
-    allowed_in, check, validate,
+    CustomNodeSpec, DEFAULT_BRANCH, FALLBACK_BRANCH, NodeRegistry, Successor, Successors,
+    ValidNode, ValidatedGraph, allowed_in, check, validate,
 };

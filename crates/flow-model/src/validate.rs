@@ -15,6 +15,10 @@ use crate::{Flow, FlowType, NodeKind, NodeType};
 /// condition is a default branch too).
 pub const DEFAULT_BRANCH: &str = "default";
 
+/// The `condition` of a `webauthn` node's second edge: where the flow goes when the person
+/// takes the other way in (no passkey here, a failed or cancelled ceremony).
+pub const FALLBACK_BRANCH: &str = "fallback";
+
 /// Node types added by an embedder, so that the validator knows them.
 #[derive(Debug, Clone, Default)]
 pub struct NodeRegistry {
@@ -508,9 +512,23 @@ impl<'f, 'r> Checker<'f, 'r> {
         }
         let mut findings = Vec::new();
         let mut unconditional = 0;
+        let mut fallbacks = 0;
+        let may_fall_back = *slot.node_type == NodeType::Webauthn;
         for successor in &slot.successors {
             let target = self.id_of(successor.target);
             match successor.condition {
+                Some(FALLBACK_BRANCH) if may_fall_back => {
+                    fallbacks += 1;
+                    if fallbacks == 2 {
+                        findings.push(
+                            Finding::new(
+                                Code::AmbiguousEdge,
+                                format!("Node '{}' has more than one 'fallback' edge", slot.id),
+                            )
+                            .on_edge(slot.id, target),
+                        );
+                    }
+                }
                 None => {
                     unconditional += 1;
                     if unconditional == 2 {
@@ -527,13 +545,16 @@ impl<'f, 'r> Checker<'f, 'r> {
                     Finding::new(
                         Code::InvalidEdgeCondition,
                         format!(
-                            "Edge '{}->{target}' has condition '{condition}', but only condition and switch nodes branch",
+                            "Edge '{}->{target}' has condition '{condition}', but only condition and switch nodes branch (and a webauthn node has a 'fallback' edge)",
                             slot.id
                         ),
                     )
                     .on_edge(slot.id, target),
                 ),
             }
+        }
+        if unconditional == 0 && fallbacks > 0 {
+            findings.push(dead_end(slot.id));
         }
         findings
     }

@@ -6,14 +6,20 @@
 //! per action (`id` = `actionId` = action id). Ids depend only on the step, so they are stable
 //! across renders of the same step.
 
-use flow_engine::{Field, FieldKind, FlowType, Form, Outcome, TOO_MANY_ATTEMPTS};
+use flow_engine::{CeremonyKind, Field, FieldKind, FlowType, Form, Outcome, TOO_MANY_ATTEMPTS};
 use serde_json::{Map, Value, json};
 
 use crate::Wso2Error;
 use crate::dto::{COMPLETE, Component, Data, ExecuteResponse, INCOMPLETE, Message, StepType};
 
-/// The input the client posts a WebAuthn credential under (the seed's name).
+/// The input the seed's clients post a WebAuthn credential under (base64url of its JSON);
+/// WSO2's server and portal use `credential` (the JSON itself). Both are accepted.
 pub(crate) const WEBAUTHN_PARAM: &str = "tokenResponse";
+
+/// `webAuthnData.action` of a registration (WSO2's name).
+const WEBAUTHN_CREATE: &str = "WEBAUTHN_CREATE";
+/// `webAuthnData.action` of a sign-in (flowd's name; WSO2's is not documented).
+const WEBAUTHN_GET: &str = "WEBAUTHN_GET";
 
 /// The WSO2 spelling of an engine flow type: `login` is `AUTHENTICATION`, `registration`
 /// `REGISTRATION`, `password_reset` `PASSWORD_RECOVERY`, `invited_registration`
@@ -50,6 +56,10 @@ pub(crate) fn render(
     assertion: Option<String>,
 ) -> Result<ExecuteResponse, Wso2Error> {
     let (flow_status, step_type, data) = match outcome {
+        Outcome::Prompt(form) if form.passkey.is_some() => {
+            let (step_type, data) = passkey_step(&form);
+            (INCOMPLETE, step_type, data)
+        }
         Outcome::Prompt(form) => (INCOMPLETE, StepType::View, view(&form)),
         Outcome::Redirect { url } => (
             INCOMPLETE,
@@ -137,23 +147,7 @@ fn completion_view(message: Option<String>) -> Data {
 /// A VIEW of a form, with the last submission's errors.
 fn view(form: &Form) -> Data {
     let mut children: Vec<Component> = form.fields.iter().map(input).collect();
-    children.extend(form.actions.iter().map(|action| {
-        let mut config = Map::new();
-        config.insert("text".to_owned(), json!(action.label));
-        config.insert("type".to_owned(), json!("submit"));
-        Component {
-            id: action.id.clone(),
-            action_id: Some(action.id.clone()),
-            component_type: "BUTTON",
-            variant: Some(if action.primary {
-                "PRIMARY"
-            } else {
-                "SECONDARY"
-            }),
-            components: None,
-            config,
-        }
-    }));
+    children.extend(form.actions.iter().map(button));
     let mut components = Vec::new();
     if let Some(hint) = &form.user_hint {
         components.push(typography(
@@ -202,29 +196,100 @@ fn view(form: &Form) -> Data {
         data.additional_data
             .insert("totpPeriod".to_owned(), json!(totp.period));
     }
-    if let Some(first) = form.errors.first() {
-        data.additional_data
-            .insert("error".to_owned(), json!(first.message));
-        data.additional_data.insert(
-            "fieldErrors".to_owned(),
-            Value::Array(
-                form.errors
-                    .iter()
-                    .map(|error| json!({"field": error.field, "code": error.code, "message": error.message}))
-                    .collect(),
-            ),
-        );
-        data.messages = form
-            .errors
-            .iter()
-            .map(|error| Message {
-                message_type: "ERROR",
-                message: error.message.clone(),
-                i18n_key: format!("flowd.error.{}", error.code),
-            })
-            .collect();
-    }
+    add_errors(&mut data, form);
     data
+}
+
+/// A passkey form, the way WSO2's server runs its passkey executor: first an
+/// `INTERNAL_PROMPT` for the client's `origin`, then `WEBAUTHN` with the options in both
+/// `data.webAuthnData` (the server's and its portal's shape) and `data.webAuthn` (the seed's),
+/// answered with `credential`. The fallback action, if any, is a `BUTTON` in `components`.
+fn passkey_step(form: &Form) -> (StepType, Data) {
+    let Some(prompt) = &form.passkey else {
+        return (StepType::View, view(form));
+    };
+    let mut data = Data::default();
+    add_errors(&mut data, form);
+    let fallback: Vec<Component> = form
+        .actions
+        .iter()
+        .filter(|action| !action.primary)
+        .map(button)
+        .collect();
+    if !fallback.is_empty() {
+        data.components = Some(vec![Component {
+            id: format!("form_{}", form.node_id),
+            action_id: None,
+            component_type: "FORM",
+            variant: None,
+            components: Some(fallback),
+            config: Map::new(),
+        }]);
+    }
+    if prompt.origin.is_none() {
+        data.required_params = Some(vec![flow_engine::FIELD_ORIGIN.to_owned()]);
+        return (StepType::InternalPrompt, data);
+    }
+    let public_key = prompt
+        .options
+        .get("publicKey")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let (action, key) = if prompt.ceremony == CeremonyKind::Registration {
+        (WEBAUTHN_CREATE, "publicKeyCredentialCreationOptions")
+    } else {
+        (WEBAUTHN_GET, "publicKeyCredentialRequestOptions")
+    };
+    data.web_authn_data = Some(json!({"action": action, key: public_key}));
+    data.web_authn = Some(prompt.options.clone());
+    data.required_params = Some(vec![flow_engine::FIELD_CREDENTIAL.to_owned()]);
+    (StepType::Webauthn, data)
+}
+
+/// A `BUTTON` of an action.
+fn button(action: &flow_engine::Action) -> Component {
+    let mut config = Map::new();
+    config.insert("text".to_owned(), json!(action.label));
+    config.insert("type".to_owned(), json!("submit"));
+    Component {
+        id: action.id.clone(),
+        action_id: Some(action.id.clone()),
+        component_type: "BUTTON",
+        variant: Some(if action.primary {
+            "PRIMARY"
+        } else {
+            "SECONDARY"
+        }),
+        components: None,
+        config,
+    }
+}
+
+/// The form's errors as `additionalData.error`, `additionalData.fieldErrors` and `messages`.
+fn add_errors(data: &mut Data, form: &Form) {
+    let Some(first) = form.errors.first() else {
+        return;
+    };
+    data.additional_data
+        .insert("error".to_owned(), json!(first.message));
+    data.additional_data.insert(
+        "fieldErrors".to_owned(),
+        Value::Array(
+            form.errors
+                .iter()
+                .map(|error| json!({"field": error.field, "code": error.code, "message": error.message}))
+                .collect(),
+        ),
+    );
+    data.messages = form
+        .errors
+        .iter()
+        .map(|error| Message {
+            message_type: "ERROR",
+            message: error.message.clone(),
+            i18n_key: format!("flowd.error.{}", error.code),
+        })
+        .collect();
 }
 
 fn typography(id: &str, variant: &'static str, text: &str) -> Component {
@@ -252,6 +317,7 @@ fn variant(kind: FieldKind) -> (&'static str, &'static str) {
         FieldKind::Date => ("DATE", "date"),
         FieldKind::Checkbox => ("CHECKBOX", "checkbox"),
         FieldKind::Choice => ("DROPDOWN", "select"),
+        FieldKind::Credential => ("TEXT", "hidden"),
     }
 }
 

@@ -207,6 +207,19 @@ async fn start_flow(
     render(id.to_string(), flow_type, outcome, assertion).map_err(|error| (error, Some(flow_type)))
 }
 
+/// The inputs under the engine's names: the seed's `tokenResponse` is the passkey credential
+/// (the engine reads its base64url as well as plain JSON).
+fn engine_inputs(
+    mut inputs: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    if let Some(token) = inputs.remove(crate::render::WEBAUTHN_PARAM) {
+        inputs
+            .entry(flow_engine::FIELD_CREDENTIAL.to_owned())
+            .or_insert(token);
+    }
+    inputs
+}
+
 /// Continues execution `flow_id` with the action and inputs; a resent `flowType` is ignored
 /// (the execution knows its type), as WSO2 does.
 async fn continue_flow(
@@ -220,7 +233,7 @@ async fn continue_flow(
     let engine = state.engine.clone();
     let submission = Submission {
         action_id: request.action_id,
-        inputs: request.inputs,
+        inputs: engine_inputs(request.inputs),
     };
     let shown_id = flow_id.clone();
     let assertions = state.assertions.clone();

@@ -63,7 +63,7 @@ impl Browser {
     }
 
     /// Forgets every cookie (a new browser on the same server).
-    fn new_browser(&mut self) {
+    pub(crate) fn new_browser(&mut self) {
         self.jar = Arc::new(reqwest::cookie::Jar::default());
         self.client = Self::client(&self.jar);
     }
@@ -121,7 +121,7 @@ impl Browser {
 
     /// POSTs a response and, on authentik's 302 back to the executor, GETs the next challenge
     /// from the redirect's target, as the clients do.
-    async fn solve(&self, path: &str, body: &Value) -> Value {
+    pub(crate) async fn solve(&self, path: &str, body: &Value) -> Value {
         let (status, location, response) = self.post(path, body).await;
         match status {
             StatusCode::OK => response,
@@ -138,7 +138,7 @@ impl Browser {
     }
 
     /// Answers an identification challenge with `uid`.
-    async fn identify(&self, path: &str, uid: &str) -> Value {
+    pub(crate) async fn identify(&self, path: &str, uid: &str) -> Value {
         self.solve(
             path,
             &json!({"component": "ak-stage-identification", "uid_field": uid}),
@@ -170,7 +170,7 @@ impl Browser {
     }
 }
 
-fn executor(slug: &str) -> String {
+pub(crate) fn executor(slug: &str) -> String {
     format!("/api/v3/flows/executor/{slug}/{QUERY}")
 }
 

@@ -210,7 +210,10 @@ fn the_validator_rejects_drift() {
 fn every_challenge_flowd_can_render_is_valid() {
     use flow_authentik_api::challenge::{Challenge, FlowErrorChallenge, RedirectChallenge};
     use flow_authentik_api::render::{FlowFacts, access_denied, form_challenge};
-    use flow_engine::{Action, Field, FieldError, FieldKind, Form, FormPurpose, TotpEnrollment};
+    use flow_engine::{
+        Action, CeremonyKind, Field, FieldError, FieldKind, Form, FormPurpose, PasskeyPrompt,
+        TotpEnrollment,
+    };
     use flow_model::FlowType;
 
     let Some(schema) = schema_or_skip() else {
@@ -234,6 +237,7 @@ fn every_challenge_flowd_can_render_is_valid() {
         FieldKind::Date,
         FieldKind::Checkbox,
         FieldKind::Choice,
+        FieldKind::Credential,
     ];
     let mut fields: Vec<Field> = kinds
         .iter()
@@ -253,8 +257,53 @@ fn every_challenge_flowd_can_render_is_valid() {
         FormPurpose::VerifyMfa,
         FormPurpose::Prompt,
         FormPurpose::Custom("ext".to_owned()),
+        FormPurpose::RegisterPasskey,
+        FormPurpose::AuthenticatePasskey,
+        FormPurpose::Custom("discoverable".to_owned()),
     ];
     for purpose in purposes {
+        // The last entry stands for a sign-in without an identifier.
+        let discoverable = purpose == FormPurpose::Custom("discoverable".to_owned());
+        let (purpose, passkey) = match purpose {
+            FormPurpose::RegisterPasskey => (
+                purpose,
+                Some(Box::new(PasskeyPrompt {
+                    ceremony: CeremonyKind::Registration,
+                    options: serde_json::json!({"publicKey": {
+                        "rp": {"id": "localhost", "name": "flowd"},
+                        "user": {"id": "AAEC", "name": "a@example.com", "displayName": "a@example.com"},
+                        "challenge": "Y2hhbGxlbmdl",
+                        "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+                        "timeout": 300_000
+                    }}),
+                    origin: None,
+                })),
+            ),
+            FormPurpose::AuthenticatePasskey => (
+                purpose,
+                Some(Box::new(PasskeyPrompt {
+                    ceremony: CeremonyKind::Authentication,
+                    options: serde_json::json!({"publicKey": {
+                        "challenge": "Y2hhbGxlbmdl", "rpId": "localhost",
+                        "allowCredentials": [{"type": "public-key", "id": "AAEC"}],
+                        "userVerification": "required"
+                    }}),
+                    origin: None,
+                })),
+            ),
+            _ if discoverable => (
+                FormPurpose::AuthenticatePasskey,
+                Some(Box::new(PasskeyPrompt {
+                    ceremony: CeremonyKind::Discoverable,
+                    options: serde_json::json!({"publicKey": {
+                        "challenge": "Y2hhbGxlbmdl", "rpId": "localhost",
+                        "allowCredentials": [], "userVerification": "required"
+                    }, "mediation": "conditional"}),
+                    origin: None,
+                })),
+            ),
+            other => (other, None),
+        };
         for (hint, errors) in [
             (None, Vec::new()),
             (
@@ -289,6 +338,7 @@ fn every_challenge_flowd_can_render_is_valid() {
                     digits: 6,
                     period: 30,
                 }),
+                passkey: passkey.clone(),
             };
             let value = serde_json::to_value(form_challenge(&facts, &form)).unwrap();
             schema.check_challenge(&value);

@@ -14,6 +14,7 @@ mod events;
 mod hostile;
 mod identifiers;
 mod pages;
+mod passkeys;
 mod ratelimit;
 mod server;
 mod user_import;

@@ -3,6 +3,7 @@
 mod attributes;
 mod codes;
 mod identify;
+mod passkey;
 mod password;
 mod succeed;
 mod totp;
@@ -19,6 +20,8 @@ use crate::{Engine, EngineError, Execution, Form, Submission};
 
 use attributes::{prompt, set_path};
 use codes::Channel;
+use passkey::PasskeyStep;
+pub use passkey::{PASSKEY_NOT_CONFIGURED, PASSKEYS_UNAVAILABLE};
 
 /// The failure code of a step that needs a signed-in user and has none (`enroll_totp`).
 pub const SIGN_IN_REQUIRED: &str = "sign_in_required";
@@ -154,10 +157,27 @@ impl Engine {
                 input,
             ),
             Op::VerifyMfa { methods } => self.verify_mfa(execution, index, node_id, methods, input),
-            Op::SelectSocialProvider { .. }
-            | Op::WebauthnRegister { .. }
-            | Op::WebauthnAuthenticate { .. }
-            | Op::CallWebhook { .. } => Ok(unsupported(step.op.name())),
+            Op::WebauthnRegister { fallback, .. } => self.register_passkey(
+                execution,
+                &PasskeyStep {
+                    index,
+                    node_id,
+                    fallback: *fallback,
+                },
+                input,
+            ),
+            Op::WebauthnAuthenticate { fallback, .. } => self.authenticate_passkey(
+                execution,
+                &PasskeyStep {
+                    index,
+                    node_id,
+                    fallback: *fallback,
+                },
+                input,
+            ),
+            Op::SelectSocialProvider { .. } | Op::CallWebhook { .. } => {
+                Ok(unsupported(step.op.name()))
+            }
         }
     }
 

@@ -158,7 +158,11 @@ impl Engine {
             attributes.insert("email_verified".to_owned(), Value::Bool(true));
         }
         let new_user = NewUser {
-            id: self.new_user_id(),
+            // A passkey registered earlier in the flow carries this id as its user handle.
+            id: execution
+                .new_user_id
+                .clone()
+                .unwrap_or_else(|| self.new_user_id()),
             identifier,
             password_hash: execution.new_password_hash.clone(),
             attributes,
@@ -177,6 +181,18 @@ impl Engine {
         }
         match created {
             Ok(user) => {
+                if let Some(passkey) = execution.new_passkey.take() {
+                    // Checked to be unregistered when it was created; should another account
+                    // have taken it since, the account stands without it.
+                    match self
+                        .ports
+                        .users
+                        .add_passkey(&execution.tenant, &user.id, &passkey)
+                    {
+                        Ok(()) | Err(PortError::Duplicate) => {}
+                        Err(other) => return Err(other.into()),
+                    }
+                }
                 execution.user_id = Some(user.id);
                 Ok(None)
             }

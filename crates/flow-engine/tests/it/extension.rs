@@ -45,6 +45,7 @@ impl NodeHandler for AcceptTerms {
                 ],
                 errors: Vec::new(),
                 totp: None,
+                passkey: None,
             }));
         };
         if submission.action_id.as_deref() == Some("decline") {

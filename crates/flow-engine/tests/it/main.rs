@@ -11,5 +11,6 @@ mod lifecycle;
 mod lockout;
 mod login;
 mod mfa;
+mod passkeys;
 mod recovery;
 mod registration;
