@@ -148,7 +148,7 @@ impl Stage {
         match self {
             Self::PasskeySetup => Some("response"),
             Self::PasskeyValidation => Some("webauthn"),
-            Self::PasskeyIdentification => Some("passkey"),
+            Self::PasskeyIdentification | Self::Identification => Some("passkey"),
             _ => None,
         }
     }
@@ -194,7 +194,7 @@ pub fn form_challenge(facts: &FlowFacts, form: &Form) -> ChallengeEnvelope {
             facts,
             user_fields(form),
             form.field(flow_engine::FIELD_PASSWORD).is_some(),
-            None,
+            form.passkey.is_some().then(|| public_key_options(form)),
         )),
         Stage::PasskeyIdentification => Challenge::Identification(identification(
             facts,

@@ -261,6 +261,7 @@ impl<'g, 'f> Emitter<'g, 'f> {
             NodeKind::IdentifierInput(config) => Op::IdentifyUser {
                 identifier_types: config.identifier_types,
                 verify_password: absorbed_id,
+                passkey: config.passkey && flow_type == FlowType::Login,
             },
             NodeKind::PasswordInput(config) if sets_password(flow_type) => {
                 Op::SetPassword(PasswordPolicy {

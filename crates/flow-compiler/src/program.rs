@@ -88,6 +88,9 @@ pub enum Op {
         /// The merged `password_input` node, if the prompt also asks for the password.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         verify_password: Option<String>,
+        /// Whether the prompt also offers a sign-in with any passkey of the site (autofill).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        passkey: bool,
     },
     /// Ask for the identifier of a user to be created; it must not be taken. When `new_password`
     /// is set, the same prompt also asks for the new password.

@@ -560,7 +560,7 @@ impl Engine {
         channel: Option<&str>,
         id: &ExecutionId,
     ) -> Result<Opened, EngineError> {
-        let execution = self
+        let mut execution = self
             .ports
             .executions
             .load(tenant, id)?
@@ -573,6 +573,17 @@ impl Engine {
                 }
             })
             .ok_or(EngineError::NotFound)?;
+        // The stored prompt leaves its passkey options to the ceremony beside it.
+        if let (Some(form), Some(ceremony)) = (&mut execution.prompt, &execution.passkey)
+            && ceremony.step == form.step
+            && form.passkey.is_none()
+            && form
+                .fields
+                .iter()
+                .any(|field| field.kind == crate::FieldKind::Credential)
+        {
+            form.passkey = Some(Box::new(ceremony.prompt(&self.relying_party.settings)));
+        }
         let now = self.ports.clock.now_secs();
         let standing = match execution.status {
             ExecutionStatus::Failed if execution.failure.as_deref() == Some(TOO_MANY_ATTEMPTS) => {
@@ -803,7 +814,10 @@ impl Engine {
             Next::Wait(form) => {
                 execution.pc = form.step;
                 execution.status = ExecutionStatus::Waiting;
-                execution.prompt = Some(form.clone());
+                // Stored without its passkey options: the ceremony beside it has them.
+                let mut stored = form.clone();
+                stored.passkey = None;
+                execution.prompt = Some(stored);
                 Some(Outcome::Prompt(form))
             }
             Next::End(outcome) => {

@@ -261,6 +261,29 @@ pub(crate) fn passkey(at: &At<'_>, prompt: PasskeyPrompt, fallback: bool) -> For
     form
 }
 
+/// `form` (an identifier prompt) also offering a sign-in with any passkey of the site: the
+/// browser's autofill on the identifier field answers `prompt` in the optional `credential`.
+pub(crate) fn offer_passkey(mut form: Form, prompt: PasskeyPrompt) -> Form {
+    // No hints: the browser fills it, not the person (and the prompt is stored with every
+    // execution that waits on it).
+    form.fields.push(Field::new(
+        FIELD_CREDENTIAL,
+        FieldKind::Credential,
+        "Passkey",
+        false,
+    ));
+    if let Some(identifier) = form
+        .fields
+        .iter_mut()
+        .find(|field| field.name == crate::FIELD_IDENTIFIER)
+    {
+        // The token that lets browsers offer passkeys in the field's autofill.
+        identifier.hints.autocomplete = Some("username webauthn".to_owned());
+    }
+    form.passkey = Some(Box::new(prompt));
+    form
+}
+
 /// Answer profile questions; `value_of` prefills answers.
 pub(crate) fn prompt(
     at: &At<'_>,

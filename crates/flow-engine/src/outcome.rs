@@ -119,7 +119,7 @@ pub struct Form {
     /// The actions; exactly one is primary.
     pub actions: Vec<Action>,
     /// Errors of the last submission; empty on first display.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// The authenticator app to set up; only on [`FormPurpose::EnrollTotp`] forms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -238,6 +238,13 @@ pub struct FieldHints {
     pub placeholder: Option<String>,
 }
 
+impl FieldHints {
+    /// Whether no hint is given.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
 /// One input of a form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Field {
@@ -250,7 +257,7 @@ pub struct Field {
     /// Whether a value is required.
     pub required: bool,
     /// Validation hints.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "FieldHints::is_empty")]
     pub hints: FieldHints,
     /// The choices of a [`FieldKind::Choice`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

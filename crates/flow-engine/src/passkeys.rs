@@ -190,10 +190,10 @@ impl RelyingParty {
             }
             builder = builder.append_allowed_origin(origin);
         }
-        let timeout = std::time::Duration::from_secs(
-            u64::try_from(settings.challenge_ttl_secs.clamp(30, 3600)).unwrap_or(300),
-        );
+        let timeout = std::time::Duration::from_secs(timeout_secs(&settings));
+        // On a development machine the port of `localhost` varies: any port of it is fine.
         let webauthn = builder
+            .allow_any_port(rp_id == "localhost")
             .rp_name(&settings.rp_name)
             .timeout(timeout)
             .build()
@@ -218,15 +218,82 @@ pub struct PasskeyCeremony {
     pub step: usize,
     /// Which ceremony.
     pub kind: CeremonyKind,
-    /// webauthn-rs's state, as JSON. It holds the challenge: never traced or logged.
+    /// webauthn-rs's state, as JSON (a discoverable sign-in's: its challenge alone). It holds
+    /// the challenge: never traced or logged.
     pub state: Value,
-    /// The options sent to the client (`{"publicKey": {...}}`).
+    /// The options sent to the client (`{"publicKey": {...}}`); `null` when they follow from
+    /// the state (see [`PasskeyCeremony::options`]).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub options: Value,
     /// After this instant (Unix seconds) the challenge is no longer accepted.
     pub expires_at: i64,
     /// The origin the client stated (WSO2's internal prompt), once it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+}
+
+impl PasskeyCeremony {
+    /// What the client is sent for this ceremony.
+    pub fn prompt(&self, settings: &PasskeySettings) -> crate::PasskeyPrompt {
+        crate::PasskeyPrompt {
+            ceremony: self.kind,
+            options: self.options(settings),
+            origin: self.origin.clone(),
+        }
+    }
+
+    /// The options sent to the client: as stored, or, for a discoverable sign-in (stored as
+    /// its challenge alone), rebuilt the way webauthn-rs makes them.
+    pub fn options(&self, settings: &PasskeySettings) -> Value {
+        match (&self.state, self.kind) {
+            (Value::String(challenge), CeremonyKind::Discoverable) => serde_json::json!({
+                "publicKey": {
+                    "challenge": challenge,
+                    "timeout": timeout_secs(settings) * 1000,
+                    "rpId": settings.rp_id,
+                    "allowCredentials": [],
+                    "userVerification": "required",
+                    "extensions": {"uvm": true},
+                },
+                "mediation": "conditional",
+            }),
+            _ => self.options.clone(),
+        }
+    }
+
+    /// webauthn-rs's state of the ceremony.
+    pub(crate) fn webauthn_state(&self) -> Value {
+        match (&self.state, self.kind) {
+            (Value::String(challenge), CeremonyKind::Discoverable) => serde_json::json!({
+                "ast": {
+                    "credentials": [],
+                    "policy": "required",
+                    "challenge": challenge,
+                    "appid": null,
+                    "allow_backup_eligible_upgrade": false,
+                }
+            }),
+            _ => self.state.clone(),
+        }
+    }
+
+    /// The ceremony as it is stored: a discoverable sign-in keeps only its challenge (its
+    /// state and options follow from it and the settings), so that the identifier prompt that
+    /// offers autofill costs the execution record little.
+    pub(crate) fn compacted(mut self) -> Self {
+        if self.kind == CeremonyKind::Discoverable
+            && let Some(challenge) = self.state.pointer("/ast/challenge").cloned()
+        {
+            self.state = challenge;
+            self.options = Value::Null;
+        }
+        self
+    }
+}
+
+/// The challenge timeout of `settings`, in seconds (30 s to an hour).
+fn timeout_secs(settings: &PasskeySettings) -> u64 {
+    u64::try_from(settings.challenge_ttl_secs.clamp(30, 3600)).unwrap_or(300)
 }
 
 /// The kind of a passkey ceremony.
@@ -540,4 +607,44 @@ fn refusal(error: WebauthnError) -> Refusal {
         _ => PASSKEY_REJECTED,
     };
     Refusal::new(code, error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_compacted_discoverable_ceremony_rebuilds_what_webauthn_rs_made() {
+        let settings = PasskeySettings::for_public_url("https://login.example.com");
+        let party = RelyingParty::new(settings.clone()).unwrap();
+        let (options, state) = start_discoverable(party.webauthn().unwrap()).unwrap();
+        let full = PasskeyCeremony {
+            step: 0,
+            kind: CeremonyKind::Discoverable,
+            state: state.clone(),
+            options: options.clone(),
+            expires_at: 0,
+            origin: None,
+        };
+        let compact = full.clone().compacted();
+        assert!(compact.state.is_string() && compact.options.is_null());
+        assert_eq!(compact.options(&settings), options);
+        assert_eq!(compact.webauthn_state(), state);
+        // The rebuilt state is one webauthn-rs reads.
+        let _: DiscoverableAuthentication =
+            serde_json::from_value(compact.webauthn_state()).unwrap();
+        // Other ceremonies are kept whole.
+        let (options, state) =
+            start_authentication(party.webauthn().unwrap(), &[]).unwrap_or_default();
+        let other = PasskeyCeremony {
+            kind: CeremonyKind::Authentication,
+            state: state.clone(),
+            options: options.clone(),
+            ..full
+        }
+        .compacted();
+        assert_eq!((other.state, other.options), (state, options));
+    }
 }

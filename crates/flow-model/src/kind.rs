@@ -251,6 +251,10 @@ pub struct IdentifierInputConfig {
     pub identifier_types: Vec<IdentifierType>,
     /// Ask for the password in the same prompt; the next node must be a `password_input`.
     pub with_password: bool,
+    /// In a login flow, also offer a sign-in with any passkey of this site (the browser's
+    /// autofill on the identifier field); such a sign-in skips the password and second-factor
+    /// steps that follow.
+    pub passkey: bool,
 }
 
 impl Default for IdentifierInputConfig {
@@ -258,6 +262,7 @@ impl Default for IdentifierInputConfig {
         Self {
             identifier_types: vec![IdentifierType::Email, IdentifierType::Username],
             with_password: false,
+            passkey: false,
         }
     }
 }

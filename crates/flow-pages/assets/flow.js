@@ -152,6 +152,127 @@
     return button;
   }
 
+  // --- passkeys (WebAuthn) ----------------------------------------------------------------
+  // The executor sends options with binary values in base64url; the browser wants buffers,
+  // and answers with buffers that go back in base64url.
+
+  function fromB64url(text) {
+    const base64 = String(text).replace(/-/g, "+").replace(/_/g, "/");
+    const binary = atob(base64 + "===".slice((base64.length + 3) % 4));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  }
+
+  function toB64url(buffer) {
+    if (!buffer) return null;
+    const bytes = new Uint8Array(buffer);
+    let binary = "";
+    for (const byte of bytes) binary += String.fromCharCode(byte);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function withIds(list) {
+    return (list || []).map((entry) => Object.assign({}, entry, { id: fromB64url(entry.id) }));
+  }
+
+  function creationOptions(json) {
+    return Object.assign({}, json, {
+      challenge: fromB64url(json.challenge),
+      user: Object.assign({}, json.user, { id: fromB64url(json.user.id) }),
+      excludeCredentials: withIds(json.excludeCredentials),
+    });
+  }
+
+  function requestOptions(json) {
+    return Object.assign({}, json, {
+      challenge: fromB64url(json.challenge),
+      allowCredentials: withIds(json.allowCredentials),
+    });
+  }
+
+  /** A credential as the executor reads it (WebAuthn's JSON encoding). */
+  function credentialJSON(credential) {
+    const r = credential.response;
+    const response = { clientDataJSON: toB64url(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = toB64url(r.attestationObject);
+      if (typeof r.getTransports === "function") response.transports = r.getTransports();
+    } else {
+      response.authenticatorData = toB64url(r.authenticatorData);
+      response.signature = toB64url(r.signature);
+      response.userHandle = toB64url(r.userHandle);
+    }
+    return {
+      id: credential.id,
+      rawId: toB64url(credential.rawId),
+      type: credential.type,
+      response,
+      clientExtensionResults: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
+    };
+  }
+
+  function passkeysSupported() {
+    return typeof window.PublicKeyCredential === "function" && navigator.credentials;
+  }
+
+  /** A passkey step: a button that runs the ceremony and answers `key`, and always the other
+   *  way in (the flow's fallback), also when the ceremony fails or is cancelled. */
+  function passkeyStep(challenge, errors, spec) {
+    const messages = (errors[spec.key] || []).map((error) => error.string).filter(Boolean);
+    const problem = el("p", { class: "field-error", id: "passkey-error", role: "alert", text: messages.join(" "), hidden: !messages.length });
+    const run = el("button", { type: "button", id: "passkey-run", text: spec.label });
+    const other = el("button", { type: "button", class: "secondary", id: "passkey-fallback", text: spec.other });
+    const say = (text) => {
+      problem.textContent = text;
+      problem.hidden = false;
+    };
+    if (!passkeysSupported()) {
+      run.disabled = true;
+      say(t("passkey_unsupported"));
+    }
+    run.addEventListener("click", async () => {
+      if (busy) return;
+      let credential;
+      try {
+        credential = await spec.ceremony();
+      } catch (_) {
+        say(t("passkey_cancelled"));
+        other.focus();
+        return;
+      }
+      if (!credential) {
+        say(t("passkey_cancelled"));
+        return;
+      }
+      submit(challenge.component, { [spec.key]: credentialJSON(credential) }, null);
+    });
+    other.addEventListener("click", () => submit(challenge.component, { fallback: true }, null));
+    return [
+      pendingUser(challenge.pending_user),
+      el("p", { text: spec.intro, tabindex: "-1", "data-focus": true }),
+      problem,
+      run,
+      other,
+    ];
+  }
+
+  // A conditional (autofill) request still waiting when the page moves on is aborted.
+  let autofill = null;
+
+  /** Offers the site's passkeys in the identifier field's autofill; a chosen one signs in. */
+  function offerAutofill(challenge, options) {
+    if (!passkeysSupported() || typeof PublicKeyCredential.isConditionalMediationAvailable !== "function") return;
+    PublicKeyCredential.isConditionalMediationAvailable().then((available) => {
+      if (!available) return;
+      autofill = new AbortController();
+      return navigator.credentials.get({ mediation: "conditional", publicKey: requestOptions(options), signal: autofill.signal })
+        .then((credential) => {
+          if (credential) submit(challenge.component, { passkey: credentialJSON(credential) }, null);
+        });
+    }).catch(() => {
+      // Cancelled, aborted or refused: the identifier and password still work.
+    });
+  }
+
   // --- one renderer per challenge component ---------------------------------------------
 
   const promptTypes = {
@@ -168,12 +289,23 @@
 
   const renderers = {
     "ak-stage-identification"(challenge, errors) {
+      if (challenge.passkey_challenge && !(challenge.user_fields || []).length) {
+        // A sign-in with nothing but a passkey of this site.
+        return passkeyStep(challenge, errors, {
+          key: "passkey",
+          intro: t("passkey_sign_in_intro"),
+          label: t("passkey_sign_in"),
+          other: t("passkey_other_way"),
+          ceremony: () => navigator.credentials.get({ publicKey: requestOptions(challenge.passkey_challenge) }),
+        });
+      }
+      if (challenge.passkey_challenge) offerAutofill(challenge, challenge.passkey_challenge);
       const emailOnly = Array.isArray(challenge.user_fields) && challenge.user_fields.length === 1 && challenge.user_fields[0] === "email";
       const fields = [{
         name: "uid_field",
         label: emailOnly ? t("email_label") : t("identifier_label"),
         type: emailOnly ? "email" : "text",
-        autocomplete: "username",
+        autocomplete: challenge.passkey_challenge ? "username webauthn" : "username",
       }];
       if (challenge.password_fields) {
         fields.push({ name: "password", label: t("password_label"), type: "password", autocomplete: "current-password" });
@@ -209,6 +341,15 @@
 
     "ak-stage-authenticator-validate"(challenge, errors) {
       const device = (challenge.device_challenges || [])[0] || {};
+      if (device.device_class === "webauthn") {
+        return passkeyStep(challenge, errors, {
+          key: "webauthn",
+          intro: t("passkey_sign_in_intro"),
+          label: t("passkey_sign_in"),
+          other: t("passkey_other_way"),
+          ceremony: () => navigator.credentials.get({ publicKey: requestOptions(device.challenge) }),
+        });
+      }
       const help = device.device_class === "email" ? t("code_email_help") : t("code_totp_help");
       const built = form(challenge.component, [
         { name: "code", label: t("code_label"), type: "text", autocomplete: "one-time-code", inputmode: "numeric", help },
@@ -247,6 +388,16 @@
       ];
     },
 
+    "ak-stage-authenticator-webauthn"(challenge, errors) {
+      return passkeyStep(challenge, errors, {
+        key: "response",
+        intro: t("passkey_create_intro"),
+        label: t("passkey_create"),
+        other: t("passkey_other_way"),
+        ceremony: () => navigator.credentials.create({ publicKey: creationOptions(challenge.registration) }),
+      });
+    },
+
     "ak-stage-access-denied"(challenge) {
       return [
         el("h2", { text: t("access_denied"), tabindex: "-1", "data-focus": true }),
@@ -274,6 +425,10 @@
   };
 
   function render(challenge) {
+    if (autofill) {
+      autofill.abort();
+      autofill = null;
+    }
     const title = challenge.flow_info && challenge.flow_info.title;
     if (title) {
       document.title = title;

@@ -6,7 +6,9 @@
 //! per action (`id` = `actionId` = action id). Ids depend only on the step, so they are stable
 //! across renders of the same step.
 
-use flow_engine::{CeremonyKind, Field, FieldKind, FlowType, Form, Outcome, TOO_MANY_ATTEMPTS};
+use flow_engine::{
+    CeremonyKind, Field, FieldKind, FlowType, Form, FormPurpose, Outcome, TOO_MANY_ATTEMPTS,
+};
 use serde_json::{Map, Value, json};
 
 use crate::Wso2Error;
@@ -56,7 +58,12 @@ pub(crate) fn render(
     assertion: Option<String>,
 ) -> Result<ExecuteResponse, Wso2Error> {
     let (flow_status, step_type, data) = match outcome {
-        Outcome::Prompt(form) if form.passkey.is_some() => {
+        Outcome::Prompt(form)
+            if matches!(
+                form.purpose,
+                FormPurpose::RegisterPasskey | FormPurpose::AuthenticatePasskey
+            ) =>
+        {
             let (step_type, data) = passkey_step(&form);
             (INCOMPLETE, step_type, data)
         }
@@ -197,6 +204,15 @@ fn view(form: &Form) -> Data {
             .insert("totpPeriod".to_owned(), json!(totp.period));
     }
     add_errors(&mut data, form);
+    if let Some(prompt) = &form.passkey {
+        // An identifier prompt that also takes a passkey (autofill): the request options, for
+        // clients that offer it; the credential goes in the `credential` input.
+        data.web_authn_data = Some(json!({
+            "action": WEBAUTHN_GET,
+            "publicKeyCredentialRequestOptions": prompt.options.get("publicKey"),
+        }));
+        data.web_authn = Some(prompt.options.clone());
+    }
     data
 }
 

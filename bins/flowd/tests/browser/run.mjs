@@ -116,6 +116,19 @@ async function waitField(page, name) {
   await page.locator(`#stage [name="${name}"]:not([hidden])`).first().waitFor();
 }
 
+/** Registers `email` with the password on the registration page at `url` (no profile). */
+async function registerAt(page, url, email) {
+  await page.goto(url);
+  await waitField(page, "identifier");
+  await page.locator('#stage [name="identifier"]').fill(email);
+  await submitStage(page);
+  await waitField(page, "password");
+  await fillNewPassword(page, PASSWORD);
+  await submitStage(page);
+  await waitField(page, "given_name");
+  await submitStage(page);
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.FLOWD_CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -154,7 +167,8 @@ try {
   page.removeAllListeners("requestfinished");
   check(new URL(page.url()).pathname === "/if/flow/default-login/", "at the login page: " + page.url());
   check((await page.title()) === "Default Login Flow", "title " + (await page.title()));
-  await expectAutocomplete(page, "uid_field", "username");
+  // The default login offers the site's passkeys in the identifier's autofill.
+  await expectAutocomplete(page, "uid_field", "username webauthn");
   await snap(page, "login");
 
   // 2. Registration from the login page's link, keyboard only.
@@ -204,6 +218,11 @@ try {
 
   // 5. Enrol an authenticator app: read the key the page shows, answer with a computed code.
   await page.locator("#mfa-setup").click();
+  // A passkey is offered first; this page is not on the passkeys' site (localhost), so the
+  // person takes the other way in: an authenticator app.
+  await page.locator("#passkey-run").waitFor();
+  await snap(page, "passkey-setup");
+  await page.locator("#passkey-fallback").click();
   await page.locator("#totp-secret").waitFor();
   await page.locator("img.qr:not([hidden])").waitFor();
   const secret = (await page.locator("#totp-secret").textContent()).trim();
@@ -271,15 +290,7 @@ try {
 
   // 8. A hostile ?next= never takes the browser off-site.
   page = await newPage();
-  await page.goto(base + "/if/flow/default-registration/?next=" + encodeURIComponent("https://evil.example/phish"));
-  await waitField(page, "identifier");
-  await page.locator('#stage [name="identifier"]').fill("second@example.com");
-  await submitStage(page);
-  await waitField(page, "password");
-  await fillNewPassword(page, PASSWORD);
-  await submitStage(page);
-  await waitField(page, "given_name");
-  await submitStage(page);
+  await registerAt(page, base + "/if/flow/default-registration/?next=" + encodeURIComponent("https://evil.example/phish"), "second@example.com");
   await page.waitForURL(base + "/if/user/");
   check(new URL(page.url()).origin === base, "stayed on " + base + ", at " + page.url());
   console.log("ok a hostile next= stays on site: " + page.url());
@@ -327,6 +338,73 @@ try {
   await page.locator("#denied-message").waitFor();
   check(/does not support/.test(await page.locator("#denied-message").textContent()), "the reason is shown");
   await snap(page, "unsupported-step");
+  await page.context().close();
+
+  // 11. Passkeys, on the passkeys' site (http://localhost), with Chromium's virtual
+  // authenticator (CTAP2, built in, resident keys, user verification).
+  const local = base.replace("127.0.0.1", "localhost");
+  const PASSKEY_EMAIL = "passkey@example.com";
+  await install("passkey-only");
+  page = await newPage();
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  await registerAt(page, local + "/if/flow/default-registration/", PASSKEY_EMAIL);
+  await page.waitForURL(local + "/if/user/");
+  // Signed in with the password, the MFA setup creates a passkey.
+  await page.locator("#sign-out").click();
+  await waitField(page, "uid_field");
+  await page.locator('#stage [name="uid_field"]').fill(PASSKEY_EMAIL);
+  await submitStage(page);
+  await waitField(page, "password");
+  await page.locator('#stage [name="password"]').fill(PASSWORD);
+  await submitStage(page);
+  await page.waitForURL(local + "/if/user/");
+  await page.locator("#mfa-setup").click();
+  await page.locator("#passkey-run").waitFor();
+  await page.locator("#passkey-run").click();
+  await page.waitForURL(local + "/if/user/");
+  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  check(credentials.length === 1 && credentials[0].isResidentCredential, "one discoverable passkey: " + JSON.stringify(credentials.map((c) => c.isResidentCredential)));
+  console.log("ok a passkey was created on the account page");
+  // The login page offers it in the identifier's autofill; the virtual authenticator takes the
+  // offer at once, and the passkey signs in: no identifier, no password.
+  await page.locator("#sign-out").click();
+  await page.waitForURL(local + "/if/flow/default-login/");
+  await page.waitForURL(local + "/if/user/");
+  await page.locator("#signed-in-as").waitFor();
+  check((await page.locator("#signed-in-as strong").textContent()) === PASSKEY_EMAIL, "autofill signed in the passkey's owner");
+  console.log("ok the identifier's autofill signs in with the passkey");
+  // The password, then the passkey as the second factor (no automatic presence while the
+  // password is typed, so that the autofill waits).
+  await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: false });
+  await page.locator("#sign-out").click();
+  await waitField(page, "uid_field");
+  await page.locator('#stage [name="uid_field"]').fill(PASSKEY_EMAIL);
+  await submitStage(page);
+  await waitField(page, "password");
+  await page.locator('#stage [name="password"]').fill(PASSWORD);
+  await submitStage(page);
+  await page.locator("#passkey-run").waitFor();
+  check(await page.locator("#passkey-fallback").isVisible(), "the other way in is offered");
+  await snap(page, "passkey-validate");
+  await cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId, enabled: true });
+  await page.locator("#passkey-run").click();
+  await page.waitForURL(local + "/if/user/");
+  await page.locator("#signed-in-as").waitFor();
+  console.log("ok the passkey is the second factor after the password");
+  // No identifier at all: the passkey finds its account (a new session: no cookies).
+  await page.context().clearCookies();
+  await page.goto(local + "/if/flow/passkey-only/");
+  await page.locator("#passkey-run").waitFor();
+  await snap(page, "passkey-only");
+  await page.locator("#passkey-run").click();
+  await page.waitForURL(local + "/if/user/");
+  await page.locator("#signed-in-as").waitFor();
+  check((await page.locator("#signed-in-as strong").textContent()) === PASSKEY_EMAIL, "signed in as the passkey's owner");
+  console.log("ok a passkey signs in without an identifier");
   await page.context().close();
 
   check(problems.length === 0, "page problems:\n" + problems.join("\n"));

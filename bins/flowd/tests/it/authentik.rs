@@ -733,7 +733,17 @@ async fn a_signed_in_user_sets_up_an_authenticator_app_and_then_signs_in_with_it
 
     let done = sign_in_here(&browser, &executor("default-login"), EMAIL, PASSWORD).await;
     assert_eq!(done["component"], "xak-flow-redirect");
-    let (_, totp) = browser.get(&setup).await;
+    let (_, passkey) = browser.get(&setup).await;
+    assert_eq!(
+        passkey["component"], "ak-stage-authenticator-webauthn",
+        "a passkey is offered first: {passkey}"
+    );
+    let totp = browser
+        .solve(
+            &setup,
+            &json!({"component": "ak-stage-authenticator-webauthn", "fallback": true}),
+        )
+        .await;
     assert_eq!(totp["component"], "ak-stage-authenticator-totp", "{totp}");
     assert_eq!(totp["pending_user"], EMAIL);
     let config_url = totp["config_url"].as_str().unwrap().to_owned();

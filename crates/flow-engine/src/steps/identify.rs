@@ -7,35 +7,76 @@ use flow_model::IdentifierType;
 use crate::engine::StepResult;
 use crate::forms::{self, At, required, with_errors};
 use crate::invitation::{self, MAX_CODE_CHARS};
-use crate::outcome::{FIELD_CONFIRMATION_CODE, FIELD_IDENTIFIER, FIELD_PASSWORD};
+use crate::outcome::{FIELD_CONFIRMATION_CODE, FIELD_CREDENTIAL, FIELD_IDENTIFIER, FIELD_PASSWORD};
 use crate::ports::InvitationState;
 use crate::{
-    Engine, EngineError, Execution, FieldError, PortError, Submission, TenantId, identifier,
+    Engine, EngineError, Execution, FieldError, PasskeyPrompt, PortError, Submission, TenantId,
+    identifier,
 };
 
+use super::passkey::refusal_message;
 use super::password::new_password;
 use super::{IDENTIFIER_INVALID_CHARACTERS, Typed, typed};
+
+/// An `identify_user` step: where it is and what its prompt asks.
+pub(super) struct Identify<'a> {
+    pub(super) index: usize,
+    pub(super) node_id: &'a str,
+    pub(super) accepted: &'a [IdentifierType],
+    pub(super) with_password: bool,
+    /// Also offer a sign-in with any passkey of the site (autofill).
+    pub(super) passkey: bool,
+}
 
 impl Engine {
     pub(super) fn identify_user(
         &self,
         execution: &mut Execution,
-        index: usize,
-        node_id: &str,
-        accepted: &[IdentifierType],
-        with_password: bool,
+        step: &Identify<'_>,
         input: Option<&Submission>,
     ) -> Result<StepResult, EngineError> {
-        let at = At::new(index, node_id);
-        let form = |value: Option<&str>, errors: Vec<FieldError>| {
-            with_errors(forms::identify(&at, accepted, with_password, value), errors)
+        let (accepted, with_password) = (step.accepted, step.with_password);
+        let at = At::new(step.index, step.node_id);
+        let mut autofill = if step.passkey {
+            self.autofill(execution, step.index)?
+        } else {
+            None
         };
+        let form =
+            |value: Option<&str>, errors: Vec<FieldError>, autofill: &Option<PasskeyPrompt>| {
+                let form = forms::identify(&at, accepted, with_password, value);
+                let form = match autofill {
+                    Some(prompt) => forms::offer_passkey(form, prompt.clone()),
+                    None => form,
+                };
+                with_errors(form, errors)
+            };
         let Some(input) = input else {
             return Ok(StepResult::wait(
-                form(execution.identifier.as_deref(), Vec::new()),
+                form(execution.identifier.as_deref(), Vec::new(), &autofill),
                 "prompt",
             ));
         };
+        if autofill.is_some()
+            && let Some(credential) = input.raw(FIELD_CREDENTIAL)
+        {
+            match self.autofill_sign_in(execution, step.index, credential)? {
+                Ok(result) => return Ok(result),
+                Err((refusal, renewed)) => {
+                    autofill = renewed;
+                    let error = FieldError::on(
+                        FIELD_CREDENTIAL,
+                        refusal.code,
+                        refusal_message(refusal.code),
+                    );
+                    let rejected = form(None, vec![error], &autofill);
+                    return Ok(self
+                        .failed_attempt(execution, "passkey", rejected, refusal.code)
+                        .with_detail(refusal.detail));
+                }
+            }
+        }
+        let form = |value: Option<&str>, errors: Vec<FieldError>| form(value, errors, &autofill);
         let typed = input.value(FIELD_IDENTIFIER);
         let password = input.raw(FIELD_PASSWORD);
         let mut errors = Vec::new();

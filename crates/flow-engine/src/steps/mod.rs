@@ -55,12 +55,16 @@ impl Engine {
             Op::IdentifyUser {
                 identifier_types,
                 verify_password,
+                passkey,
             } => self.identify_user(
                 execution,
-                index,
-                node_id,
-                identifier_types,
-                verify_password.is_some(),
+                &identify::Identify {
+                    index,
+                    node_id,
+                    accepted: identifier_types,
+                    with_password: verify_password.is_some(),
+                    passkey: *passkey,
+                },
                 input,
             ),
             Op::CollectIdentifier {

@@ -30,6 +30,12 @@ pub const PASSKEYS_UNAVAILABLE: &str = "passkeys_unavailable";
 /// The failure code of a passkey sign-in for a user without passkeys and no fallback edge.
 pub const PASSKEY_NOT_CONFIGURED: &str = "passkey_not_configured";
 
+/// Whether the execution's user signed in with a passkey (the password and second-factor
+/// steps after it are skipped).
+pub(super) fn signed_in_with_passkey(execution: &Execution) -> bool {
+    execution.user_id.is_some() && execution.methods.iter().any(|m| m == METHOD_WEBAUTHN)
+}
+
 /// Where a passkey step runs: its place in the program and its fallback.
 pub(super) struct PasskeyStep<'a> {
     pub(super) index: usize,
@@ -267,13 +273,88 @@ impl Engine {
         let used = passkeys::finish_authentication(
             webauthn,
             ceremony.kind,
-            &ceremony.state,
+            &ceremony.webauthn_state(),
             &assertion,
             &passkey,
             self.relying_party.settings.sign_count,
             now,
         );
         Ok(used.map(|used| (owner, used)))
+    }
+
+    /// The passkey sign-in an identifier prompt at step `index` offers beside the identifier
+    /// (autofill): the execution's ceremony for that step, or a new one; `None` when passkeys
+    /// are off.
+    pub(super) fn autofill(
+        &self,
+        execution: &mut Execution,
+        index: usize,
+    ) -> Result<Option<PasskeyPrompt>, EngineError> {
+        let Some(webauthn) = self.relying_party.webauthn() else {
+            return Ok(None);
+        };
+        let now = self.ports.clock.now_secs();
+        let current = execution.passkey.take().filter(|ceremony| {
+            ceremony.step == index
+                && ceremony.kind == CeremonyKind::Discoverable
+                && ceremony.expires_at > now
+        });
+        let ceremony = match current {
+            Some(ceremony) => ceremony,
+            None => passkeys::start_discoverable(webauthn)
+                .map(|started| self.ceremony(index, CeremonyKind::Discoverable, started))
+                .map_err(EngineError::Internal)?,
+        };
+        let prompt = ceremony.prompt(&self.relying_party.settings);
+        execution.passkey = Some(ceremony);
+        Ok(Some(prompt))
+    }
+
+    /// Signs in with the passkey an identifier prompt's autofill returned. `Ok` with the
+    /// refusal when it is refused: the caller shows its form again, with a new challenge
+    /// (already in the execution) and the attempt spent.
+    pub(super) fn autofill_sign_in(
+        &self,
+        execution: &mut Execution,
+        index: usize,
+        credential: &str,
+    ) -> Result<Result<StepResult, (Refusal, Option<PasskeyPrompt>)>, EngineError> {
+        let tenant = execution.tenant.clone();
+        let ceremony = execution.passkey.take().filter(|ceremony| {
+            ceremony.step == index && ceremony.kind == CeremonyKind::Discoverable
+        });
+        let verified = match &ceremony {
+            Some(ceremony) if ceremony.expires_at > self.ports.clock.now_secs() => {
+                self.verify_assertion(&tenant, None, ceremony, credential)?
+            }
+            Some(_) => Err(Refusal {
+                code: CHALLENGE_EXPIRED,
+                detail: "the challenge expired".to_owned(),
+            }),
+            None => Err(Refusal {
+                code: passkeys::PASSKEY_REJECTED,
+                detail: "no ceremony for this step".to_owned(),
+            }),
+        };
+        match verified {
+            Ok((Some(user_id), used)) => {
+                self.ports
+                    .users
+                    .record_passkey_use(&tenant, &user_id, &used.passkey)?;
+                let user = self.ports.users.get(&tenant, &user_id)?;
+                execution.identifier = user.map(|user| user.identifier);
+                execution.user_id = Some(user_id);
+                add_method(execution, METHOD_WEBAUTHN);
+                Ok(Ok(StepResult::advance("accepted").with_detail("passkey")))
+            }
+            Ok((None, _)) => Err(EngineError::Internal(
+                "a discoverable sign-in without an owner".to_owned(),
+            )),
+            Err(refusal) => {
+                let renewed = self.autofill(execution, index)?;
+                Ok(Err((refusal, renewed)))
+            }
+        }
     }
 
     /// The relying party, or the step's answer without one (passkeys off) or when the person
@@ -309,6 +390,7 @@ impl Engine {
                 + self.relying_party.settings.challenge_ttl_secs,
             origin: None,
         }
+        .compacted()
     }
 
     /// Reads the submission of a passkey form: the credential to verify, or the result that
@@ -423,12 +505,11 @@ impl Engine {
         ceremony: &PasskeyCeremony,
     ) -> crate::Form {
         let place = At::new(at.index, at.node_id).hinting(execution.identifier.as_deref());
-        let prompt = PasskeyPrompt {
-            ceremony: ceremony.kind,
-            options: ceremony.options.clone(),
-            origin: ceremony.origin.clone(),
-        };
-        forms::passkey(&place, prompt, at.fallback.is_some())
+        forms::passkey(
+            &place,
+            ceremony.prompt(&self.relying_party.settings),
+            at.fallback.is_some(),
+        )
     }
 
     /// Forgets the ceremony and goes to the fallback edge (the action is offered only when
@@ -476,7 +557,7 @@ fn unknown(detail: &str) -> Refusal {
 }
 
 /// What the person reads for a refused answer.
-fn refusal_message(code: &str) -> &'static str {
+pub(super) fn refusal_message(code: &str) -> &'static str {
     match code {
         passkeys::CREDENTIAL_MALFORMED => {
             "The passkey's answer could not be read. Please try again."

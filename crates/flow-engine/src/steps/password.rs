@@ -9,6 +9,7 @@ use crate::outcome::{FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM};
 use crate::password::{MAX_PASSWORD_BYTES, Verified, policy_violation};
 use crate::{Engine, EngineError, Execution, FieldError, Form, Submission, TenantId, UserId};
 
+use super::passkey::signed_in_with_passkey;
 use super::{Typed, add_method, typed};
 
 /// The message of a wrong password, the same for an unknown user.
@@ -25,6 +26,9 @@ impl Engine {
         node_id: &str,
         input: Option<&Submission>,
     ) -> Result<StepResult, EngineError> {
+        if signed_in_with_passkey(execution) {
+            return Ok(StepResult::advance("skipped").with_detail("signed in with a passkey"));
+        }
         let at = At::new(index, node_id).hinting(execution.identifier.as_deref());
         let form = forms::verify_password(&at);
         let password = match typed(&form, input, FIELD_PASSWORD, Typed::Raw) {

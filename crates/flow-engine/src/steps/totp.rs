@@ -11,6 +11,7 @@ use crate::{
     TotpEnrollment, TotpSecret, totp,
 };
 
+use super::passkey::{PasskeyStep, signed_in_with_passkey};
 use super::{METHOD_TOTP, MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED, Typed, add_method, typed};
 
 impl Engine {
@@ -97,10 +98,27 @@ impl Engine {
         methods: &[MfaMethod],
         input: Option<&Submission>,
     ) -> Result<StepResult, EngineError> {
+        // A passkey is possession and a verified user in one: a second factor adds nothing.
+        if signed_in_with_passkey(execution) {
+            return Ok(StepResult::advance("skipped").with_detail("signed in with a passkey"));
+        }
         let credential = match (&execution.user_id, methods.contains(&MfaMethod::Totp)) {
             (Some(id), true) => self.ports.users.totp_credential(&execution.tenant, id)?,
             _ => None,
         };
+        if credential.is_none()
+            && methods.contains(&MfaMethod::Webauthn)
+            && let Some(id) = &execution.user_id
+            && !self.ports.users.passkeys(&execution.tenant, id)?.is_empty()
+        {
+            // No authenticator app, but passkeys: one of them is the second factor.
+            let step = PasskeyStep {
+                index,
+                node_id,
+                fallback: None,
+            };
+            return self.authenticate_passkey(execution, &step, input);
+        }
         let (Some(user_id), Some(credential)) = (execution.user_id.clone(), credential) else {
             return Ok(StepResult::fail(
                 MFA_NOT_CONFIGURED,

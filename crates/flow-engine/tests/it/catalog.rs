@@ -784,7 +784,8 @@ fn executions_in_flight_keep_their_version_after_recompile_and_activate() {
         .iter()
         .map(|f| f.name.clone())
         .collect();
-    assert_eq!(fields, [FIELD_IDENTIFIER]);
+    // (and the passkey it offers as autofill)
+    assert_eq!(fields, [FIELD_IDENTIFIER, flow_engine::FIELD_CREDENTIAL]);
     let second = harness.submit(&execution, &[(FIELD_IDENTIFIER, EMAIL)]);
     assert!(second.form().is_some());
 

@@ -294,6 +294,7 @@ fn success_without_authentication_is_refused() {
             Op::IdentifyUser {
                 identifier_types: vec![flow_model::IdentifierType::Email],
                 verify_password: None,
+                passkey: false,
             },
         ),
         (

@@ -49,6 +49,28 @@ fn signed_in(harness: &Harness, user: &UserId) -> RequestContext {
     })
 }
 
+/// Starts the default MFA setup for `user` and turns down the passkey it offers first: the
+/// authenticator app's enrolment form.
+fn totp_setup(harness: &Harness, user: &UserId) -> (ExecutionId, Outcome) {
+    let (id, first) = harness
+        .engine
+        .start(&mfa_setup(), signed_in(harness, user))
+        .unwrap();
+    assert_eq!(first.form().unwrap().purpose, FormPurpose::RegisterPasskey);
+    let totp = harness
+        .engine
+        .resume_in(
+            &TenantId::default(),
+            &id,
+            flow_engine::Submission {
+                action_id: Some(flow_engine::ACTION_FALLBACK.to_owned()),
+                ..flow_engine::Submission::default()
+            },
+        )
+        .unwrap();
+    (id, totp)
+}
+
 /// Asserts the one code field of a TOTP form.
 fn assert_code_field(form: &Form, digits: u32) {
     assert_eq!(form.fields.len(), 1);
@@ -67,10 +89,7 @@ fn assert_code_field(form: &Form, digits: u32) {
 /// Registers Alice and enrols her authenticator app; returns her id and the enrolment.
 fn enrolled(harness: &Harness) -> (UserId, TotpEnrollment) {
     let user = harness.register(EMAIL, PASSWORD);
-    let (id, first) = harness
-        .engine
-        .start(&mfa_setup(), signed_in(harness, &user))
-        .unwrap();
+    let (id, first) = totp_setup(harness, &user);
     let enrollment = first.form().unwrap().totp.clone().unwrap();
     let code = code_at(&enrollment, now(harness));
     let done = harness.submit(&id, &[(FIELD_CODE, &code)]);
@@ -102,10 +121,7 @@ fn login_to_mfa(harness: &Harness) -> (ExecutionId, Outcome) {
 fn a_signed_in_user_enrols_an_authenticator_app() {
     let harness = Harness::new();
     let user = harness.register(EMAIL, PASSWORD);
-    let (id, first) = harness
-        .engine
-        .start(&mfa_setup(), signed_in(&harness, &user))
-        .unwrap();
+    let (id, first) = totp_setup(&harness, &user);
     let form = first.form().expect("the enrolment form");
     assert_eq!(form.purpose, FormPurpose::EnrollTotp);
     assert_eq!(form.user_hint.as_deref(), Some(EMAIL));
@@ -200,10 +216,7 @@ fn enrolment_without_a_signed_in_user_fails() {
 fn wrong_enrolment_codes_run_out() {
     let harness = Harness::new();
     let user = harness.register(EMAIL, PASSWORD);
-    let (id, _) = harness
-        .engine
-        .start(&mfa_setup(), signed_in(&harness, &user))
-        .unwrap();
+    let (id, _) = totp_setup(&harness, &user);
     for _ in 1..5 {
         let wrong = harness.submit(&id, &[(FIELD_CODE, "12345")]);
         assert_eq!(error_codes(&wrong), ["invalid_code"]);

@@ -539,3 +539,74 @@ fn settings_derive_from_the_public_url_and_refuse_what_cannot_work() {
     };
     assert!(flow_engine::Engine::new(wrong, memory.ports()).is_err());
 }
+
+#[test]
+fn the_default_flows_enrol_a_passkey_and_sign_in_with_its_autofill() {
+    let harness = harness();
+    let user = harness.register(EMAIL, PASSWORD);
+    let mut device = Device::new();
+    // The default MFA setup offers a passkey first.
+    let (id, first) = harness
+        .engine
+        .start(
+            &crate::common::program("default-mfa-setup"),
+            signed_in(&harness, &user),
+        )
+        .unwrap();
+    assert_eq!(form(&first).purpose, FormPurpose::RegisterPasskey);
+    let credential = device.create(form(&first));
+    assert!(matches!(
+        answer(&harness, &id, &credential),
+        Outcome::Complete { .. }
+    ));
+    let stored = harness
+        .memory
+        .users
+        .as_ref()
+        .passkeys(&tenant(), &user)
+        .unwrap();
+
+    // The default login's identifier prompt carries a sign-in with any passkey (autofill).
+    let (id, first) = harness.start(&harness.login);
+    let first = form(&first);
+    assert_eq!(first.purpose, FormPurpose::Identify);
+    let identifier = first.field(FIELD_IDENTIFIER).unwrap();
+    assert_eq!(
+        identifier.hints.autocomplete.as_deref(),
+        Some("username webauthn")
+    );
+    assert!(!first.field(FIELD_CREDENTIAL).unwrap().required);
+    assert_eq!(
+        first.passkey.as_ref().unwrap().ceremony,
+        CeremonyKind::Discoverable
+    );
+    // A refused answer keeps the identifier prompt, with a new challenge.
+    let refused = answer(&harness, &id, "{}");
+    assert_eq!(error_codes(&refused), vec!["credential_malformed"]);
+    assert_eq!(form(&refused).purpose, FormPurpose::Identify);
+    assert_ne!(
+        form(&refused).passkey.as_ref().unwrap().options["publicKey"]["challenge"],
+        first.passkey.as_ref().unwrap().options["publicKey"]["challenge"]
+    );
+    // The passkey signs in: no password, and no second factor (the user has MFA now).
+    let assertion = device.get(form(&refused), Some((&stored[0].credential_id, &user)));
+    match answer(&harness, &id, &assertion) {
+        Outcome::Complete {
+            user_id, methods, ..
+        } => {
+            assert_eq!(user_id, Some(user.clone()));
+            assert_eq!(methods, vec!["webauthn".to_owned()]);
+        }
+        other => panic!("expected a sign-in, got {other:?}"),
+    }
+    // The password still works, and then the passkey is the second factor.
+    let (id, second) = harness.login(EMAIL, PASSWORD);
+    assert_eq!(form(&second).purpose, FormPurpose::AuthenticatePasskey);
+    let assertion = device.get(form(&second), None);
+    match answer(&harness, &id, &assertion) {
+        Outcome::Complete { methods, .. } => {
+            assert_eq!(methods, vec!["password".to_owned(), "webauthn".to_owned()]);
+        }
+        other => panic!("expected a sign-in, got {other:?}"),
+    }
+}

@@ -346,6 +346,19 @@ fn totp_run(database: Arc<Database>, tenant: TenantId) {
         .engine
         .start(&program("default-mfa-setup"), request)
         .unwrap();
+    // The passkey it offers first is turned down for an authenticator app.
+    assert!(first.form().unwrap().passkey.is_some());
+    let first = harness
+        .engine
+        .resume_in(
+            &harness.tenant,
+            &id,
+            flow_engine::Submission {
+                action_id: Some(flow_engine::ACTION_FALLBACK.to_owned()),
+                ..flow_engine::Submission::default()
+            },
+        )
+        .unwrap();
     let enrollment = first.form().unwrap().totp.clone().unwrap();
     let done = harness.submit(&id, &[(FIELD_CODE, &code_in(&enrollment, 0))]);
     assert!(matches!(done, Outcome::Complete { .. }), "{done:?}");

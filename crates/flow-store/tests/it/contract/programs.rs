@@ -94,7 +94,11 @@ pub(crate) fn executions_reference_their_program(backend: &Backend) {
         .unwrap();
     assert_eq!(record.program, ProgramRef::of(&login));
     let size = serde_json::to_string(&record).unwrap().len();
-    assert!(size <= MAX_RECORD_BYTES, "{size} bytes: {record:?}");
+    assert!(
+        size <= MAX_RECORD_BYTES,
+        "{size} bytes: {}",
+        serde_json::to_string(&record).unwrap()
+    );
 
     // Other flows push the login program out of a one-program cache.
     for name in ["default-registration", "default-password-recovery"] {
