@@ -294,6 +294,9 @@ pub struct CredentialView {
     /// Whether a passkey is backed up (synced to other devices).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup_state: Option<bool>,
+    /// A passkey's signature counter at its last use (0 for authenticators that keep none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_count: Option<u32>,
 }
 
 impl From<&flow_engine::CredentialSummary> for CredentialView {
@@ -306,6 +309,7 @@ impl From<&flow_engine::CredentialSummary> for CredentialView {
             name: passkey.map(|passkey| passkey.name.clone()),
             last_used_at: passkey.and_then(|passkey| passkey.last_used_at),
             backup_state: passkey.map(|passkey| passkey.backup_state),
+            sign_count: passkey.map(|passkey| passkey.sign_count),
         }
     }
 }

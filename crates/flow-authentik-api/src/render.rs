@@ -149,6 +149,8 @@ impl Stage {
             Self::PasskeySetup => Some("response"),
             Self::PasskeyValidation => Some("webauthn"),
             Self::PasskeyIdentification | Self::Identification => Some("passkey"),
+            // A second factor's code, or one of the user's passkeys.
+            Self::MfaValidation => Some("webauthn"),
             _ => None,
         }
     }
@@ -208,19 +210,10 @@ pub fn form_challenge(facts: &FlowFacts, form: &Form) -> ChallengeEnvelope {
             registration: public_key_options(form),
         }),
         Stage::PasskeyValidation => {
-            let challenge = match public_key_options(form) {
-                serde_json::Value::Object(options) => options,
-                _ => serde_json::Map::new(),
-            };
             Challenge::AuthenticatorValidation(AuthenticatorValidationChallenge {
                 pending_user,
                 pending_user_avatar: DEFAULT_AVATAR.to_owned(),
-                device_challenges: vec![DeviceChallenge {
-                    device_class: "webauthn".to_owned(),
-                    device_uid: form.node_id.clone(),
-                    challenge,
-                    last_used: None,
-                }],
+                device_challenges: vec![webauthn_device(form)],
                 configuration_stages: Vec::new(),
             })
         }
@@ -236,15 +229,19 @@ pub fn form_challenge(facts: &FlowFacts, form: &Form) -> ChallengeEnvelope {
             } else {
                 "email"
             };
+            let mut device_challenges = vec![DeviceChallenge {
+                device_class: device_class.to_owned(),
+                device_uid: form.node_id.clone(),
+                challenge: serde_json::Map::new(),
+                last_used: None,
+            }];
+            if form.passkey.is_some() {
+                device_challenges.push(webauthn_device(form));
+            }
             Challenge::AuthenticatorValidation(AuthenticatorValidationChallenge {
                 pending_user,
                 pending_user_avatar: DEFAULT_AVATAR.to_owned(),
-                device_challenges: vec![DeviceChallenge {
-                    device_class: device_class.to_owned(),
-                    device_uid: form.node_id.clone(),
-                    challenge: serde_json::Map::new(),
-                    last_used: None,
-                }],
+                device_challenges,
                 configuration_stages: Vec::new(),
             })
         }
@@ -310,6 +307,20 @@ fn identification(
         recovery_url: facts.recovery_url.clone(),
         enable_remember_me: false,
         passkey_challenge,
+    }
+}
+
+/// The `webauthn` device of a validation challenge: all the user's passkeys in one request.
+fn webauthn_device(form: &Form) -> DeviceChallenge {
+    let challenge = match public_key_options(form) {
+        serde_json::Value::Object(options) => options,
+        _ => serde_json::Map::new(),
+    };
+    DeviceChallenge {
+        device_class: "webauthn".to_owned(),
+        device_uid: format!("{}-passkeys", form.node_id),
+        challenge,
+        last_used: None,
     }
 }
 

@@ -220,7 +220,7 @@
     const messages = (errors[spec.key] || []).map((error) => error.string).filter(Boolean);
     const problem = el("p", { class: "field-error", id: "passkey-error", role: "alert", text: messages.join(" "), hidden: !messages.length });
     const run = el("button", { type: "button", id: "passkey-run", text: spec.label });
-    const other = el("button", { type: "button", class: "secondary", id: "passkey-fallback", text: spec.other });
+    const other = spec.other ? el("button", { type: "button", class: "secondary", id: "passkey-fallback", text: spec.other }) : null;
     const say = (text) => {
       problem.textContent = text;
       problem.hidden = false;
@@ -236,7 +236,7 @@
         credential = await spec.ceremony();
       } catch (_) {
         say(t("passkey_cancelled"));
-        other.focus();
+        if (other) other.focus();
         return;
       }
       if (!credential) {
@@ -245,7 +245,7 @@
       }
       submit(challenge.component, { [spec.key]: credentialJSON(credential) }, null);
     });
-    other.addEventListener("click", () => submit(challenge.component, { fallback: true }, null));
+    if (other) other.addEventListener("click", () => submit(challenge.component, { fallback: true }, null));
     return [
       pendingUser(challenge.pending_user),
       el("p", { text: spec.intro, tabindex: "-1", "data-focus": true }),
@@ -340,21 +340,28 @@
     },
 
     "ak-stage-authenticator-validate"(challenge, errors) {
-      const device = (challenge.device_challenges || [])[0] || {};
-      if (device.device_class === "webauthn") {
-        return passkeyStep(challenge, errors, {
-          key: "webauthn",
-          intro: t("passkey_sign_in_intro"),
-          label: t("passkey_sign_in"),
-          other: t("passkey_other_way"),
-          ceremony: () => navigator.credentials.get({ publicKey: requestOptions(device.challenge) }),
-        });
-      }
+      const devices = challenge.device_challenges || [];
+      const passkey = devices.find((d) => d.device_class === "webauthn");
+      const device = devices.find((d) => d.device_class !== "webauthn");
+      const spec = {
+        key: "webauthn",
+        intro: t("passkey_sign_in_intro"),
+        label: t("passkey_sign_in"),
+        other: t("passkey_other_way"),
+        ceremony: () => navigator.credentials.get({ publicKey: requestOptions(passkey.challenge) }),
+      };
+      if (!device) return passkeyStep(challenge, errors, spec);
       const help = device.device_class === "email" ? t("code_email_help") : t("code_totp_help");
       const built = form(challenge.component, [
         { name: "code", label: t("code_label"), type: "text", autocomplete: "one-time-code", inputmode: "numeric", help },
       ], errors);
-      return [pendingUser(challenge.pending_user), built.node];
+      const nodes = [pendingUser(challenge.pending_user), built.node];
+      if (passkey) {
+        // The user's passkeys work as well as the code: the button (and its errors) below it.
+        const [, , problem, run] = passkeyStep(challenge, errors, Object.assign(spec, { other: null }));
+        nodes.push(problem, run);
+      }
+      return nodes;
     },
 
     "ak-stage-authenticator-totp"(challenge, errors) {

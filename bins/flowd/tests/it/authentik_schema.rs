@@ -260,6 +260,7 @@ fn every_challenge_flowd_can_render_is_valid() {
         FormPurpose::RegisterPasskey,
         FormPurpose::AuthenticatePasskey,
         FormPurpose::Custom("discoverable".to_owned()),
+        FormPurpose::Custom("code-or-passkey".to_owned()),
     ];
     for purpose in purposes {
         // The last entry stands for a sign-in without an identifier.
@@ -299,6 +300,18 @@ fn every_challenge_flowd_can_render_is_valid() {
                         "challenge": "Y2hhbGxlbmdl", "rpId": "localhost",
                         "allowCredentials": [], "userVerification": "required"
                     }, "mediation": "conditional"}),
+                    origin: None,
+                })),
+            ),
+            FormPurpose::Custom(name) if name == "code-or-passkey" => (
+                FormPurpose::VerifyMfa,
+                Some(Box::new(PasskeyPrompt {
+                    ceremony: CeremonyKind::Authentication,
+                    options: serde_json::json!({"publicKey": {
+                        "challenge": "Y2hhbGxlbmdl", "rpId": "localhost",
+                        "allowCredentials": [{"type": "public-key", "id": "AAEC"}],
+                        "userVerification": "required"
+                    }}),
                     origin: None,
                 })),
             ),

@@ -258,6 +258,24 @@ async fn passkeys_register_and_sign_in_over_wso2() {
         "origin_not_allowed"
     );
 
+    // The default login's first VIEW offers the site's passkeys (autofill) beside the
+    // identifier: a discoverable credential answers it and signs in without an identifier.
+    let view = execute(&server, json!({"flowType": "AUTHENTICATION"})).await;
+    assert_eq!(view["type"], "VIEW", "{view}");
+    assert_eq!(view["data"]["webAuthnData"]["action"], "WEBAUTHN_GET");
+    let mut options = view["data"]["webAuthnData"]["publicKeyCredentialRequestOptions"].clone();
+    assert_eq!(options["allowCredentials"], json!([]));
+    assert_eq!(view["data"]["webAuthn"]["mediation"], "conditional");
+    // (SoftPasskey keeps no resident keys: the test names the credential and adds the user
+    // handle, as a platform authenticator would.)
+    options["allowCredentials"] = json!([{"type": "public-key", "id": credential_id}]);
+    let mut assertion = get(&mut key, &options);
+    let handle = uuid::Uuid::parse_str(&user).unwrap();
+    assertion["response"]["userHandle"] =
+        json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(handle.as_bytes()));
+    let done = send(&server, &view, json!({"credential": assertion.to_string()})).await;
+    assert_eq!(done["flowStatus"], "COMPLETE", "{done}");
+
     // The administrator removes the passkey: the login falls back to the password at once.
     let (status, _) = server
         .call(

@@ -437,8 +437,8 @@ async fn passkeys_are_listed_and_removed_one_by_one() {
     assert_eq!(
         list["items"],
         json!([
-            {"type": "passkey", "created_at": 100, "id": "cred-a", "name": "Laptop", "backup_state": false},
-            {"type": "passkey", "created_at": 200, "id": "cred-b", "name": "Phone", "backup_state": true},
+            {"type": "passkey", "created_at": 100, "id": "cred-a", "name": "Laptop", "backup_state": false, "sign_count": 0},
+            {"type": "passkey", "created_at": 200, "id": "cred-b", "name": "Phone", "backup_state": true, "sign_count": 0},
         ])
     );
     assert!(!list.to_string().contains("public key material"));

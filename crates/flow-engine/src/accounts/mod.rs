@@ -118,7 +118,7 @@ pub struct CredentialSummary {
     pub kind: CredentialKind,
     /// When it was enrolled (Unix seconds), where the store keeps it (the authenticator app).
     pub created_at: Option<i64>,
-    /// What a passkey shows: its id, name, last use and backup state.
+    /// What a passkey shows: its id, name, last use, backup state and counter.
     pub passkey: Option<PasskeySummary>,
 }
 
@@ -133,6 +133,8 @@ pub struct PasskeySummary {
     pub last_used_at: Option<i64>,
     /// Whether it is backed up (synced to other devices).
     pub backup_state: bool,
+    /// The authenticator's signature counter at the last use (0 for those that keep none).
+    pub sign_count: u32,
 }
 
 /// One page of [`Accounts::list`].
@@ -371,6 +373,7 @@ impl Accounts {
                     name: passkey.name,
                     last_used_at: passkey.last_used_at,
                     backup_state: passkey.backup_state,
+                    sign_count: passkey.sign_count,
                 }),
             });
         }

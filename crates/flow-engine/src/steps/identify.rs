@@ -38,7 +38,7 @@ impl Engine {
         let (accepted, with_password) = (step.accepted, step.with_password);
         let at = At::new(step.index, step.node_id);
         let mut autofill = if step.passkey {
-            self.autofill(execution, step.index)?
+            self.offer_sign_in(execution, step.index, None)?
         } else {
             None
         };
@@ -60,7 +60,7 @@ impl Engine {
         if autofill.is_some()
             && let Some(credential) = input.raw(FIELD_CREDENTIAL)
         {
-            match self.autofill_sign_in(execution, step.index, credential)? {
+            match self.answer_offer(execution, step.index, None, credential)? {
                 Ok(result) => return Ok(result),
                 Err((refusal, renewed)) => {
                     autofill = renewed;

@@ -282,27 +282,31 @@ impl Engine {
         Ok(used.map(|used| (owner, used)))
     }
 
-    /// The passkey sign-in an identifier prompt at step `index` offers beside the identifier
-    /// (autofill): the execution's ceremony for that step, or a new one; `None` when passkeys
-    /// are off.
-    pub(super) fn autofill(
+    /// The passkey sign-in a prompt at step `index` offers beside its own fields: with any
+    /// passkey of the site when `owned` is `None` (an identifier prompt's autofill), else with
+    /// one of `owned` (the identified user's, beside a second factor's code). The execution's
+    /// ceremony for that step, or a new one; `None` when passkeys are off.
+    pub(super) fn offer_sign_in(
         &self,
         execution: &mut Execution,
         index: usize,
+        owned: Option<&[crate::StoredPasskey]>,
     ) -> Result<Option<PasskeyPrompt>, EngineError> {
         let Some(webauthn) = self.relying_party.webauthn() else {
             return Ok(None);
         };
+        let kind = offered_kind(owned);
         let now = self.ports.clock.now_secs();
         let current = execution.passkey.take().filter(|ceremony| {
-            ceremony.step == index
-                && ceremony.kind == CeremonyKind::Discoverable
-                && ceremony.expires_at > now
+            ceremony.step == index && ceremony.kind == kind && ceremony.expires_at > now
         });
-        let ceremony = match current {
-            Some(ceremony) => ceremony,
-            None => passkeys::start_discoverable(webauthn)
-                .map(|started| self.ceremony(index, CeremonyKind::Discoverable, started))
+        let ceremony = match (current, owned) {
+            (Some(ceremony), _) => ceremony,
+            (None, None) => passkeys::start_discoverable(webauthn)
+                .map(|started| self.ceremony(index, kind, started))
+                .map_err(EngineError::Internal)?,
+            (None, Some(owned)) => passkeys::start_authentication(webauthn, owned)
+                .map(|started| self.ceremony(index, kind, started))
                 .map_err(EngineError::Internal)?,
         };
         let prompt = ceremony.prompt(&self.relying_party.settings);
@@ -310,22 +314,25 @@ impl Engine {
         Ok(Some(prompt))
     }
 
-    /// Signs in with the passkey an identifier prompt's autofill returned. `Ok` with the
-    /// refusal when it is refused: the caller shows its form again, with a new challenge
+    /// Signs in with the passkey that answered [`Engine::offer_sign_in`]'s offer. `Ok` with
+    /// the refusal when it is refused: the caller shows its form again, with a new challenge
     /// (already in the execution) and the attempt spent.
-    pub(super) fn autofill_sign_in(
+    pub(super) fn answer_offer(
         &self,
         execution: &mut Execution,
         index: usize,
+        owned: Option<&[crate::StoredPasskey]>,
         credential: &str,
     ) -> Result<Result<StepResult, (Refusal, Option<PasskeyPrompt>)>, EngineError> {
         let tenant = execution.tenant.clone();
-        let ceremony = execution.passkey.take().filter(|ceremony| {
-            ceremony.step == index && ceremony.kind == CeremonyKind::Discoverable
-        });
+        let kind = offered_kind(owned);
+        let ceremony = execution
+            .passkey
+            .take()
+            .filter(|ceremony| ceremony.step == index && ceremony.kind == kind);
         let verified = match &ceremony {
             Some(ceremony) if ceremony.expires_at > self.ports.clock.now_secs() => {
-                self.verify_assertion(&tenant, None, ceremony, credential)?
+                self.verify_assertion(&tenant, owned, ceremony, credential)?
             }
             Some(_) => Err(Refusal {
                 code: CHALLENGE_EXPIRED,
@@ -337,21 +344,25 @@ impl Engine {
             }),
         };
         match verified {
-            Ok((Some(user_id), used)) => {
+            Ok((owner, used)) => {
+                let Some(user_id) = owner.or_else(|| execution.user_id.clone()) else {
+                    return Err(EngineError::Internal(
+                        "a passkey sign-in without an owner".to_owned(),
+                    ));
+                };
                 self.ports
                     .users
                     .record_passkey_use(&tenant, &user_id, &used.passkey)?;
-                let user = self.ports.users.get(&tenant, &user_id)?;
-                execution.identifier = user.map(|user| user.identifier);
-                execution.user_id = Some(user_id);
+                if execution.user_id.is_none() {
+                    let user = self.ports.users.get(&tenant, &user_id)?;
+                    execution.identifier = user.map(|user| user.identifier);
+                    execution.user_id = Some(user_id);
+                }
                 add_method(execution, METHOD_WEBAUTHN);
                 Ok(Ok(StepResult::advance("accepted").with_detail("passkey")))
             }
-            Ok((None, _)) => Err(EngineError::Internal(
-                "a discoverable sign-in without an owner".to_owned(),
-            )),
             Err(refusal) => {
-                let renewed = self.autofill(execution, index)?;
+                let renewed = self.offer_sign_in(execution, index, owned)?;
                 Ok(Err((refusal, renewed)))
             }
         }
@@ -521,6 +532,15 @@ impl Engine {
             "No other way to continue is set up.",
             "chosen",
         )
+    }
+}
+
+/// The ceremony of an offered sign-in: discoverable without `owned` passkeys.
+fn offered_kind(owned: Option<&[crate::StoredPasskey]>) -> CeremonyKind {
+    if owned.is_some() {
+        CeremonyKind::Authentication
+    } else {
+        CeremonyKind::Discoverable
     }
 }
 

@@ -5,13 +5,13 @@ use flow_model::MfaMethod;
 use crate::engine::StepResult;
 use crate::events::{EventDraft, EventKind};
 use crate::forms::{self, At, with_errors};
-use crate::outcome::FIELD_CODE;
+use crate::outcome::{FIELD_CODE, FIELD_CREDENTIAL};
 use crate::{
     DEFAULT_TOTP_ISSUER, Engine, EngineError, Execution, FieldError, Submission, TotpCredential,
     TotpEnrollment, TotpSecret, totp,
 };
 
-use super::passkey::{PasskeyStep, signed_in_with_passkey};
+use super::passkey::{PasskeyStep, refusal_message, signed_in_with_passkey};
 use super::{METHOD_TOTP, MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED, Typed, add_method, typed};
 
 impl Engine {
@@ -106,11 +106,11 @@ impl Engine {
             (Some(id), true) => self.ports.users.totp_credential(&execution.tenant, id)?,
             _ => None,
         };
-        if credential.is_none()
-            && methods.contains(&MfaMethod::Webauthn)
-            && let Some(id) = &execution.user_id
-            && !self.ports.users.passkeys(&execution.tenant, id)?.is_empty()
-        {
+        let passkeys = match (&execution.user_id, methods.contains(&MfaMethod::Webauthn)) {
+            (Some(id), true) => self.ports.users.passkeys(&execution.tenant, id)?,
+            _ => Vec::new(),
+        };
+        if credential.is_none() && !passkeys.is_empty() {
             // No authenticator app, but passkeys: one of them is the second factor.
             let step = PasskeyStep {
                 index,
@@ -125,8 +125,41 @@ impl Engine {
                 "No second factor that this sign-in accepts is set up for this account.",
             ));
         };
-        let at = At::new(index, node_id).hinting(execution.identifier.as_deref());
-        let form = forms::verify_mfa(&at, credential.digits);
+        let hint = execution.identifier.clone();
+        let at = At::new(index, node_id).hinting(hint.as_deref());
+        // Both: the app's code, or one of the passkeys.
+        let owned = (!passkeys.is_empty()).then_some(passkeys.as_slice());
+        let mut offer = match owned {
+            Some(owned) => self.offer_sign_in(execution, index, Some(owned))?,
+            None => None,
+        };
+        let form = |offer: &Option<crate::PasskeyPrompt>| {
+            let form = forms::verify_mfa(&at, credential.digits);
+            match offer {
+                Some(prompt) => forms::offer_passkey(form, prompt.clone()),
+                None => form,
+            }
+        };
+        if offer.is_some()
+            && let Some(answer) = input.and_then(|input| input.raw(FIELD_CREDENTIAL))
+        {
+            match self.answer_offer(execution, index, owned, answer)? {
+                Ok(result) => return Ok(result),
+                Err((refusal, renewed)) => {
+                    offer = renewed;
+                    let error = FieldError::on(
+                        FIELD_CREDENTIAL,
+                        refusal.code,
+                        refusal_message(refusal.code),
+                    );
+                    let rejected = with_errors(form(&offer), vec![error]);
+                    return Ok(self
+                        .failed_attempt(execution, "passkey", rejected, refusal.code)
+                        .with_detail(refusal.detail));
+                }
+            }
+        }
+        let form = form(&offer);
         let candidate = match typed(&form, input, FIELD_CODE, Typed::Trimmed) {
             Ok(candidate) => candidate,
             Err(wait) => return Ok(*wait),

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use flow_compiler::Program;
 use flow_engine::{
-    ACTION_FALLBACK, CeremonyKind, EngineConfig, ExecutionId, FIELD_CREDENTIAL, FIELD_IDENTIFIER,
-    FIELD_ORIGIN, FIELD_PASSWORD, Form, FormPurpose, Outcome, PasskeySettings, RequestContext,
-    SessionUser, SignCountPolicy, Submission, TenantId, UserDirectory, UserId,
+    ACTION_FALLBACK, CeremonyKind, Clock, EngineConfig, ExecutionId, FIELD_CREDENTIAL,
+    FIELD_IDENTIFIER, FIELD_ORIGIN, FIELD_PASSWORD, Form, FormPurpose, Outcome, PasskeySettings,
+    RequestContext, SessionUser, SignCountPolicy, Submission, TenantId, UserDirectory, UserId,
 };
 use serde_json::{Value, json};
 use webauthn_authenticator_rs::prelude::{
@@ -609,4 +609,78 @@ fn the_default_flows_enrol_a_passkey_and_sign_in_with_its_autofill() {
         }
         other => panic!("expected a sign-in, got {other:?}"),
     }
+}
+
+#[test]
+fn a_user_with_an_app_and_a_passkey_gives_either_as_the_second_factor() {
+    let harness = harness();
+    let mut device = Device::new();
+    let user = enrolled(&harness, &mut device);
+    // And an authenticator app, through the default MFA setup's other way.
+    let (id, _) = harness
+        .engine
+        .start(
+            &crate::common::program("default-mfa-setup"),
+            signed_in(&harness, &user),
+        )
+        .unwrap();
+    let totp = harness
+        .engine
+        .resume_in(
+            &tenant(),
+            &id,
+            Submission {
+                action_id: Some(ACTION_FALLBACK.to_owned()),
+                ..Submission::default()
+            },
+        )
+        .unwrap();
+    let enrollment = form(&totp).totp.clone().unwrap();
+    let now = harness.memory.clock.as_ref().unwrap().now_secs();
+    let code = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&enrollment.secret).unwrap())
+        .build()
+        .unwrap()
+        .generate(u64::try_from(now).unwrap())
+        .to_string();
+    assert!(matches!(
+        harness.submit(&id, &[(flow_engine::FIELD_CODE, &code)]),
+        Outcome::Complete { .. }
+    ));
+
+    let (id, second) = harness.login(EMAIL, PASSWORD);
+    let second = form(&second);
+    assert_eq!(second.purpose, FormPurpose::VerifyMfa);
+    assert!(second.field(flow_engine::FIELD_CODE).unwrap().required);
+    let offered = second.passkey.as_ref().unwrap();
+    assert_eq!(offered.ceremony, CeremonyKind::Authentication);
+    // A refused passkey keeps the code form, with a new challenge.
+    let refused = answer(&harness, &id, "garbage");
+    assert_eq!(error_codes(&refused), vec!["credential_malformed"]);
+    assert_eq!(form(&refused).purpose, FormPurpose::VerifyMfa);
+    let assertion = device.get(form(&refused), None);
+    match answer(&harness, &id, &assertion) {
+        Outcome::Complete { methods, .. } => {
+            assert_eq!(methods, vec!["password".to_owned(), "webauthn".to_owned()]);
+        }
+        other => panic!("expected a sign-in, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_expired_challenge_is_refused_and_replaced() {
+    let harness = harness();
+    let mut device = Device::new();
+    enrolled(&harness, &mut device);
+    let (id, _) = harness.start(&login_flow());
+    let challenge = harness.submit(&id, &[(FIELD_IDENTIFIER, EMAIL)]);
+    let late = device.get(form(&challenge), None);
+    harness.memory.clock.as_ref().unwrap().advance_secs(301);
+    let refused = answer(&harness, &id, &late);
+    assert_eq!(error_codes(&refused), vec!["challenge_expired"]);
+    let fresh = device.get(form(&refused), None);
+    assert!(matches!(
+        answer(&harness, &id, &fresh),
+        Outcome::Complete { .. }
+    ));
 }
