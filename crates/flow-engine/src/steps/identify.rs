@@ -14,7 +14,6 @@ use crate::{
     identifier,
 };
 
-use super::passkey::refusal_message;
 use super::password::new_password;
 use super::{IDENTIFIER_INVALID_CHARACTERS, Typed, typed};
 
@@ -64,15 +63,8 @@ impl Engine {
                 Ok(result) => return Ok(result),
                 Err((refusal, renewed)) => {
                     autofill = renewed;
-                    let error = FieldError::on(
-                        FIELD_CREDENTIAL,
-                        refusal.code,
-                        refusal_message(refusal.code),
-                    );
-                    let rejected = form(None, vec![error], &autofill);
-                    return Ok(self
-                        .failed_attempt(execution, "passkey", rejected, refusal.code)
-                        .with_detail(refusal.detail));
+                    let shown = form(None, Vec::new(), &autofill);
+                    return Ok(self.refuse(execution, shown, &refusal));
                 }
             }
         }

@@ -497,15 +497,25 @@ impl Engine {
             .and_then(|prompt| prompt.origin.clone());
         let renewed = self.passkey_form(execution, at, &ceremony);
         execution.passkey = Some(ceremony);
+        Ok(self.refuse(execution, renewed, refusal))
+    }
+
+    /// Shows `form` (with its new challenge) again with the refusal on the credential, the
+    /// attempt spent, and webauthn-rs's reason in the trace.
+    pub(super) fn refuse(
+        &self,
+        execution: &mut Execution,
+        form: crate::Form,
+        refusal: &Refusal,
+    ) -> StepResult {
         let error = FieldError::on(
             FIELD_CREDENTIAL,
             refusal.code,
             refusal_message(refusal.code),
         );
-        let rejected = with_errors(renewed, vec![error]);
-        Ok(self
-            .failed_attempt(execution, "passkey", rejected, refusal.code)
-            .with_detail(refusal.detail.clone()))
+        let rejected = with_errors(form, vec![error]);
+        self.failed_attempt(execution, "passkey", rejected, refusal.code)
+            .with_detail(refusal.detail.clone())
     }
 
     /// The form of a ceremony.
@@ -577,7 +587,7 @@ fn unknown(detail: &str) -> Refusal {
 }
 
 /// What the person reads for a refused answer.
-pub(super) fn refusal_message(code: &str) -> &'static str {
+fn refusal_message(code: &str) -> &'static str {
     match code {
         passkeys::CREDENTIAL_MALFORMED => {
             "The passkey's answer could not be read. Please try again."

@@ -11,7 +11,7 @@ use crate::{
     TotpEnrollment, TotpSecret, totp,
 };
 
-use super::passkey::{PasskeyStep, refusal_message, signed_in_with_passkey};
+use super::passkey::{PasskeyStep, signed_in_with_passkey};
 use super::{METHOD_TOTP, MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED, Typed, add_method, typed};
 
 impl Engine {
@@ -147,15 +147,8 @@ impl Engine {
                 Ok(result) => return Ok(result),
                 Err((refusal, renewed)) => {
                     offer = renewed;
-                    let error = FieldError::on(
-                        FIELD_CREDENTIAL,
-                        refusal.code,
-                        refusal_message(refusal.code),
-                    );
-                    let rejected = with_errors(form(&offer), vec![error]);
-                    return Ok(self
-                        .failed_attempt(execution, "passkey", rejected, refusal.code)
-                        .with_detail(refusal.detail));
+                    let shown = form(&offer);
+                    return Ok(self.refuse(execution, shown, &refusal));
                 }
             }
         }
