@@ -11,7 +11,7 @@ if ! cargo fuzz --version > /dev/null 2>&1; then
 fi
 
 cd fuzz
-targets=(graph expression wso2_body authentik_body execution_record session import)
+targets=(graph expression wso2_body authentik_body execution_record session import passkey_credential)
 # The smoke run needs coverage, not speed: opt-level 1 builds in about half the time of the
 # release default (3). Long runs (docs/reliability.md) leave FUZZ_OPT_LEVEL unset in their own
 # shell and get the default.

@@ -18,6 +18,12 @@ mod invitation;
 pub mod memory;
 mod outcome;
 mod passkeys;
+
+/// Entry points for the fuzz targets in `fuzz/` (see `docs/reliability.md`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::passkeys::fuzz_credential as passkey_credential;
+}
 mod password;
 pub mod ports;
 mod programs;

@@ -357,6 +357,19 @@ pub(crate) fn read_credential<T: serde::de::DeserializeOwned>(text: &str) -> Res
         .map_err(|error| Refusal::new(CREDENTIAL_MALFORMED, error.to_string()))
 }
 
+/// Reads `text` as a client's credential the way the passkey steps do, both as a
+/// registration and as an assertion; the fuzz target's entry point. A refusal is always one
+/// of the codes the forms show.
+pub fn fuzz_credential(text: &str) -> Vec<Result<String, &'static str>> {
+    let registration = read_credential::<RegisterPublicKeyCredential>(text)
+        .map(|credential| credential_id_text(&credential.raw_id));
+    let assertion = read_assertion(text).map(|assertion| assertion.credential_id);
+    [registration, assertion]
+        .into_iter()
+        .map(|read| read.map_err(|refusal| refusal.code))
+        .collect()
+}
+
 /// The credential id of a stored or presented credential, base64url without padding.
 pub(crate) fn credential_id_text(raw: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(raw)

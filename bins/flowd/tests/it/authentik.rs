@@ -243,7 +243,7 @@ pub(crate) async fn register_over_wso2(base: &str, email: &str, password: &str) 
 }
 
 /// The id of the user with `email`, from the admin API.
-async fn user_id(base: &str, email: &str) -> String {
+pub(crate) async fn user_id(base: &str, email: &str) -> String {
     let users: Value = reqwest::Client::new()
         .get(format!("{base}/api/admin/users?identifier={email}"))
         .bearer_auth(TOKEN)

@@ -364,4 +364,39 @@ async fn passkeys_register_and_sign_in_over_the_authentik_executor() {
         .await;
     assert_eq!(done["component"], "xak-flow-redirect", "{done}");
     assert_eq!(done["to"], "/app/");
+
+    // The default login's identification offers the site's passkeys (`passkey_challenge`),
+    // answered with `passkey`: signed in without an identifier.
+    browser.new_browser();
+    let path = executor("default-login");
+    let (_, challenge) = browser.get(&path).await;
+    assert_eq!(challenge["component"], "ak-stage-identification");
+    let mut options = challenge["passkey_challenge"].clone();
+    assert_eq!(options["allowCredentials"], json!([]), "{challenge}");
+    let user = crate::authentik::user_id(&browser.base, email).await;
+    let credentials: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/admin/users/{user}/credentials",
+            browser.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let credential_id = credentials["items"][0]["id"].clone();
+    options["allowCredentials"] = json!([{"type": "public-key", "id": credential_id}]);
+    let mut assertion = get(&mut key, &options);
+    let handle = uuid::Uuid::parse_str(&user).unwrap();
+    assertion["response"]["userHandle"] =
+        json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(handle.as_bytes()));
+    let done = browser
+        .solve(
+            &path,
+            &json!({"component": "ak-stage-identification", "passkey": assertion}),
+        )
+        .await;
+    assert_eq!(done["component"], "xak-flow-redirect", "{done}");
 }
