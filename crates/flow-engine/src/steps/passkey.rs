@@ -108,25 +108,23 @@ impl Engine {
         let now = self.ports.clock.now_secs();
         let label = format!("Passkey {}", existing.len() + 1);
         let registered =
-            passkeys::finish_registration(webauthn, &ceremony.state, &credential, &label, now)
-                .and_then(|passkey| {
-                    match self
-                        .ports
-                        .users
-                        .passkey_by_credential(&execution.tenant, &passkey.credential_id)
-                    {
-                        Ok(None) => Ok(Ok(passkey)),
-                        Ok(Some(_)) => Ok(Err(Refusal {
-                            code: PASSKEY_ALREADY_REGISTERED,
-                            detail: "credential id already registered".to_owned(),
-                        })),
-                        Err(error) => Err(error),
-                    }
-                    .map_err(|error| Refusal {
-                        code: "store_error",
-                        detail: error.to_string(),
-                    })?
-                });
+            passkeys::finish_registration(webauthn, &ceremony.state, &credential, &label, now);
+        // A credential id registered before (to this account or another) is refused; a store
+        // failure is the store's error, not the person's.
+        let registered = match registered {
+            Ok(passkey) => match self
+                .ports
+                .users
+                .passkey_by_credential(&execution.tenant, &passkey.credential_id)?
+            {
+                None => Ok(passkey),
+                Some(_) => Err(Refusal {
+                    code: PASSKEY_ALREADY_REGISTERED,
+                    detail: "credential id already registered".to_owned(),
+                }),
+            },
+            Err(refusal) => Err(refusal),
+        };
         let passkey = match registered {
             Ok(passkey) => passkey,
             Err(refusal) => return self.refused(execution, at, form, &refusal, start),
