@@ -249,6 +249,19 @@ fn unsupported(what: &str) -> StepResult {
     )
 }
 
+/// The signed-in user of the execution (identified and authenticated by some method) with
+/// its identifier: whom an MFA setup step enrols a factor for.
+fn signed_in_user(execution: &Execution) -> Option<(crate::UserId, String)> {
+    match (
+        &execution.user_id,
+        &execution.identifier,
+        execution.methods.is_empty(),
+    ) {
+        (Some(id), Some(identifier), false) => Some((id.clone(), identifier.clone())),
+        _ => None,
+    }
+}
+
 fn add_method(execution: &mut Execution, method: &str) {
     if !execution.methods.iter().any(|done| done == method) {
         execution.methods.push(method.to_owned());

@@ -19,7 +19,7 @@ use crate::{
     Submission, UserId,
 };
 
-use super::{SIGN_IN_REQUIRED, add_method};
+use super::{SIGN_IN_REQUIRED, add_method, signed_in_user};
 
 /// The authentication method of a passkey.
 pub(crate) const METHOD_WEBAUTHN: &str = "webauthn";
@@ -81,11 +81,7 @@ impl Engine {
                 .clone();
             (passkeys::user_handle(&id), identifier, Vec::new())
         } else {
-            let (Some(id), Some(identifier), false) = (
-                execution.user_id.clone(),
-                execution.identifier.clone(),
-                execution.methods.is_empty(),
-            ) else {
+            let Some((id, identifier)) = signed_in_user(execution) else {
                 return Ok(StepResult::fail(
                     SIGN_IN_REQUIRED,
                     "Sign in before creating a passkey.",
@@ -189,17 +185,29 @@ impl Engine {
             Ok(found) => found,
             Err(refusal) => return self.refused(execution, at, form, &refusal, start),
         };
+        self.signed_in_with(execution, owner, &used)
+    }
+
+    /// Signs in the owner of a verified passkey (`owner`, or the identified user): records
+    /// the use, identifies the owner if nobody was yet, adds the method `webauthn`, and
+    /// reports a counter that did not increase (under the `report` policy).
+    fn signed_in_with(
+        &self,
+        execution: &mut Execution,
+        owner: Option<UserId>,
+        used: &passkeys::Used,
+    ) -> Result<StepResult, EngineError> {
         let Some(user_id) = owner.or_else(|| execution.user_id.clone()) else {
-            return Ok(StepResult::fail(
-                PASSKEY_NOT_CONFIGURED,
-                "No account was identified.",
+            return Err(EngineError::Internal(
+                "a passkey sign-in without an owner".to_owned(),
             ));
         };
+        let tenant = &execution.tenant;
         self.ports
             .users
-            .record_passkey_use(&tenant, &user_id, &used.passkey)?;
+            .record_passkey_use(tenant, &user_id, &used.passkey)?;
         if execution.user_id.is_none() {
-            let user = self.ports.users.get(&tenant, &user_id)?;
+            let user = self.ports.users.get(tenant, &user_id)?;
             execution.identifier = user.map(|user| user.identifier);
             execution.user_id = Some(user_id);
         }
@@ -343,21 +351,13 @@ impl Engine {
         };
         match verified {
             Ok((owner, used)) => {
-                let Some(user_id) = owner.or_else(|| execution.user_id.clone()) else {
-                    return Err(EngineError::Internal(
-                        "a passkey sign-in without an owner".to_owned(),
-                    ));
-                };
-                self.ports
-                    .users
-                    .record_passkey_use(&tenant, &user_id, &used.passkey)?;
-                if execution.user_id.is_none() {
-                    let user = self.ports.users.get(&tenant, &user_id)?;
-                    execution.identifier = user.map(|user| user.identifier);
-                    execution.user_id = Some(user_id);
-                }
-                add_method(execution, METHOD_WEBAUTHN);
-                Ok(Ok(StepResult::advance("accepted").with_detail("passkey")))
+                let result = self.signed_in_with(execution, owner, &used)?;
+                // The trace tells a passkey from the prompt's own answer.
+                Ok(Ok(if result.detail.is_none() {
+                    result.with_detail("passkey")
+                } else {
+                    result
+                }))
             }
             Err(refusal) => {
                 let renewed = self.offer_sign_in(execution, index, owned)?;

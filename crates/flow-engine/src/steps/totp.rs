@@ -12,7 +12,9 @@ use crate::{
 };
 
 use super::passkey::{PasskeyStep, signed_in_with_passkey};
-use super::{METHOD_TOTP, MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED, Typed, add_method, typed};
+use super::{
+    METHOD_TOTP, MFA_NOT_CONFIGURED, SIGN_IN_REQUIRED, Typed, add_method, signed_in_user, typed,
+};
 
 impl Engine {
     /// Sets up an authenticator app for the authenticated user: shows a fresh secret (kept in
@@ -29,11 +31,7 @@ impl Engine {
         period: u32,
         input: Option<&Submission>,
     ) -> Result<StepResult, EngineError> {
-        let (Some(user_id), Some(identifier), false) = (
-            execution.user_id.clone(),
-            execution.identifier.clone(),
-            execution.methods.is_empty(),
-        ) else {
+        let Some((user_id, identifier)) = signed_in_user(execution) else {
             return Ok(StepResult::fail(
                 SIGN_IN_REQUIRED,
                 "Sign in before setting up an authenticator.",
