@@ -500,6 +500,9 @@ async fn run(options: Options) -> Result<Value, String> {
 // The report goes to standard output and errors to standard error: this is a command-line tool.
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 fn main() -> std::process::ExitCode {
+    // reqwest may be built with `rustls-no-provider` (the workspace's flow-federation asks
+    // for it): a client needs the process's crypto provider first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let options = Options::parse();
     if let Some(path) = &options.serve_baseline {
         return match baseline::serve(path) {

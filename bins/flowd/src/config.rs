@@ -94,6 +94,9 @@ pub struct Config {
     /// the public URL's origin), `FLOWD_PASSKEY_RP_NAME` (`flowd`) and
     /// `FLOWD_PASSKEY_SIGN_COUNT` (`refuse` or `report` a counter that went backwards).
     pub passkeys: flow_engine::PasskeySettings,
+    /// `FLOWD_FEDERATION_TIMEOUT_MS`: how long one call to an identity provider may take
+    /// (discovery, token, userinfo; default 10000, 100 to 60000).
+    pub federation_timeout_ms: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -168,6 +171,7 @@ struct Raw {
     passkey_origins: Option<String>,
     passkey_rp_name: String,
     passkey_sign_count: String,
+    federation_timeout_ms: u64,
 }
 
 /// The variable name of a setting, for messages.
@@ -199,6 +203,7 @@ impl Config {
             .and_then(|b| b.set_default("password_hash_allow_weak", false))
             .and_then(|b| b.set_default("passkey_rp_name", "flowd"))
             .and_then(|b| b.set_default("passkey_sign_count", "refuse"))
+            .and_then(|b| b.set_default("federation_timeout_ms", 10_000))
             .map_err(|error| ConfigError::new("defaults", error.to_string()))?
             .add_source(
                 ::config::File::with_name(&file)
@@ -352,8 +357,15 @@ impl Config {
                 }
                 other => ConfigError::new("FLOWD_PAGES", other.to_string()),
             })?;
+        if !(100..=60_000).contains(&raw.federation_timeout_ms) {
+            return Err(ConfigError::new(
+                &var("federation_timeout_ms"),
+                "must be between 100 and 60000",
+            ));
+        }
         Ok(Self {
             passkeys,
+            federation_timeout_ms: raw.federation_timeout_ms,
             listen,
             database_url,
             admin_token: raw.admin_token,
@@ -401,6 +413,7 @@ impl Config {
             password_hash: HashParams::production(),
             pages: flow_pages::PagesSettings::default(),
             passkeys: flow_engine::PasskeySettings::for_public_url("http://127.0.0.1"),
+            federation_timeout_ms: 10_000,
         }
     }
 }
@@ -482,6 +495,7 @@ mod tests {
             passkey_origins: None,
             passkey_rp_name: "flowd".to_owned(),
             passkey_sign_count: "refuse".to_owned(),
+            federation_timeout_ms: 10_000,
         }
     }
 

@@ -10,8 +10,10 @@ use actix_web::{App, HttpResponse, HttpServer, middleware, web};
 use flow_admin_api::{AdminState, AdminToken, DEFAULT_BODY_LIMIT};
 use flow_authentik_api::{AuthentikSettings, AuthentikState, Sessions};
 use flow_engine::{
-    Engine, EngineConfig, FlowCatalog, FlowQuery, Mailer, OsRandom, SystemClock, TenantId,
+    Engine, EngineConfig, FederationSettings, FlowCatalog, FlowQuery, Mailer, OsRandom,
+    SystemClock, TenantId,
 };
+use flow_federation::{FederationOptions, HttpFederation};
 use flow_store::{Database, FileOutbox, SmtpMailer};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -93,9 +95,14 @@ impl Services {
             hash: config.password_hash,
             event_retention_secs: i64::from(config.event_retention_days).saturating_mul(86_400),
             passkeys: config.passkeys.clone(),
+            federation: FederationSettings::for_public_url(&config.public_url),
             ..EngineConfig::recommended()
         };
-        let engine = Arc::new(Engine::new(engine_config, database.ports(mailer))?);
+        let mut ports = database.ports(mailer);
+        ports.federation = Some(Arc::new(HttpFederation::new(FederationOptions {
+            timeout: Duration::from_millis(config.federation_timeout_ms),
+        })));
+        let engine = Arc::new(Engine::new(engine_config, ports)?);
         Ok(Self {
             database,
             catalog,

@@ -1,8 +1,13 @@
 //! Wire types of the admin API: the seed-002 response shapes. They carry no logic beyond the
 //! conversion from the catalog's types.
 
-use flow_engine::{Invitation, InvitationState, StoredFlow, TraceEntry};
-use flow_model::{Flow, FlowStatus, FlowType};
+use std::collections::BTreeMap;
+
+use flow_engine::{
+    IdentityLink, IdentityProvider, Invitation, InvitationState, LinkByEmail, ProviderProtocol,
+    StoredFlow, TraceEntry,
+};
+use flow_model::{Finding, Flow, FlowStatus, FlowType, Report};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -251,6 +256,46 @@ pub struct UserView {
     pub status: &'static str,
     /// When it was disabled (Unix seconds); `null` while active.
     pub disabled_at: Option<i64>,
+    /// The user's links to accounts at identity providers (social login), by provider. In
+    /// the answers about one user (`GET`, `POST`, `PATCH`, disable, enable), not in the list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_links: Option<Vec<IdentityLinkView>>,
+}
+
+impl UserView {
+    /// The view with the user's identity links.
+    pub fn with_links(mut self, links: &[IdentityLink]) -> Self {
+        self.identity_links = Some(links.iter().map(IdentityLinkView::from).collect());
+        self
+    }
+}
+
+/// A user's link to an account at an identity provider: a sign-in with that account signs
+/// the user in. `DELETE /api/admin/users/{id}/identity-links/{provider}` removes it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentityLinkView {
+    /// The identity provider's id.
+    #[schema(example = "google")]
+    pub provider: String,
+    /// The provider's id of the person (`sub`; GitHub: the numeric user id).
+    #[schema(example = "109876543210987654321")]
+    pub subject: String,
+    /// The e-mail address the provider gave when the link was made.
+    #[schema(example = "ann@example.com")]
+    pub email: Option<String>,
+    /// When the link was made (Unix seconds).
+    pub linked_at: i64,
+}
+
+impl From<&IdentityLink> for IdentityLinkView {
+    fn from(link: &IdentityLink) -> Self {
+        Self {
+            provider: link.provider.clone(),
+            subject: link.subject.clone(),
+            email: link.email.clone(),
+            linked_at: link.linked_at,
+        }
+    }
 }
 
 impl From<&flow_engine::User> for UserView {
@@ -267,6 +312,7 @@ impl From<&flow_engine::User> for UserView {
                 "active"
             },
             disabled_at: user.disabled_at,
+            identity_links: None,
         }
     }
 }
@@ -452,4 +498,175 @@ pub struct RecoveryMailSent {
     /// identifier).
     #[schema(example = "ann@example.com")]
     pub sent_to: String,
+}
+
+/// The validator's report as the admin API answers it: the model's findings, and the admin
+/// API's own warnings, which need the tenant's settings (a `social_provider_select` node
+/// naming a provider that is not configured). The OpenAPI document describes it as `Report`.
+#[derive(Debug, Serialize)]
+pub struct ValidationReport {
+    /// True when the flow can be compiled (the admin API's warnings never change it).
+    pub valid: bool,
+    /// Problems that stop compilation.
+    pub errors: Vec<Finding>,
+    /// Problems worth knowing about that do not stop compilation.
+    pub warnings: Vec<Warning>,
+}
+
+impl ValidationReport {
+    /// The model's `report` with the admin API's `extra` warnings after its own.
+    pub fn new(report: Report, extra: Vec<AdminFinding>) -> Self {
+        let mut warnings: Vec<Warning> = report.warnings.into_iter().map(Warning::Model).collect();
+        warnings.extend(extra.into_iter().map(Warning::Admin));
+        Self {
+            valid: report.valid,
+            errors: report.errors,
+            warnings,
+        }
+    }
+}
+
+/// One warning of a [`ValidationReport`].
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Warning {
+    /// The validator's.
+    Model(Finding),
+    /// The admin API's.
+    Admin(AdminFinding),
+}
+
+/// A finding of the admin API's own, shaped like the validator's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdminFinding {
+    /// The stable code (`social_provider_not_configured`).
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+    /// The node concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+}
+
+/// Which claims of the provider's answer mean what.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClaimsView {
+    /// The claim holding the provider's stable user id.
+    #[schema(example = "sub")]
+    pub subject: String,
+    /// The e-mail address claim.
+    #[schema(example = "email")]
+    pub email: String,
+    /// The claim saying the address was verified.
+    #[schema(example = "email_verified")]
+    pub email_verified: String,
+    /// The display name claim.
+    #[schema(example = "name")]
+    pub name: String,
+    /// The user name claim.
+    #[schema(example = "preferred_username")]
+    pub username: String,
+    /// More attributes of a created user: attribute name to claim name.
+    #[schema(example = json!({"given_name": "given_name"}))]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// An identity provider as the admin API shows it: never its client secret (only whether
+/// one is set), with the callback URL to register at the provider.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentityProviderView {
+    /// The id, which `social_provider_select` nodes name.
+    #[schema(example = "google")]
+    pub id: String,
+    /// `oidc` (OpenID Connect: discovery from the issuer, a signed ID token) or `oauth2`
+    /// (configured endpoints and userinfo).
+    #[serde(rename = "type")]
+    #[schema(value_type = crate::schemas::ProviderType)]
+    pub protocol: ProviderProtocol,
+    /// The button text.
+    #[schema(example = "Google")]
+    pub display_name: String,
+    /// An icon for the button.
+    pub icon_url: Option<String>,
+    /// The OpenID issuer.
+    #[schema(example = "https://accounts.google.com")]
+    pub issuer: Option<String>,
+    /// The authorization endpoint (OpenID Connect: overrides discovery).
+    pub authorize_url: Option<String>,
+    /// The token endpoint (OpenID Connect: overrides discovery).
+    pub token_url: Option<String>,
+    /// The userinfo endpoint (OpenID Connect: overrides discovery).
+    pub userinfo_url: Option<String>,
+    /// GitHub's list of the user's addresses.
+    pub emails_url: Option<String>,
+    /// The client id registered at the provider.
+    #[schema(example = "1234567890-abc.apps.googleusercontent.com")]
+    pub client_id: String,
+    /// Whether a client secret is stored (the secret itself is never shown).
+    pub has_client_secret: bool,
+    /// The scopes asked for.
+    #[schema(example = json!(["openid", "email", "profile"]))]
+    pub scopes: Vec<String>,
+    /// Where the provider sends API clients (the WSO2-style protocol) back to; `null` means
+    /// `callback_url`.
+    pub redirect_uri: Option<String>,
+    /// Which claims mean what.
+    pub claims: ClaimsView,
+    /// `never` (the person proves the existing account first) or `verified` (a verified
+    /// e-mail address of the provider joins the account that has it).
+    #[schema(value_type = crate::schemas::LinkByEmail)]
+    pub link_by_email: LinkByEmail,
+    /// Whether a first sign-in with no account to join creates one.
+    pub create_users: bool,
+    /// Shown first among the providers.
+    pub promoted: bool,
+    /// flowd's callback (`{public_url}/source/oauth/callback/{id}/`): register it at the
+    /// provider as the redirect URI.
+    #[schema(example = "https://id.example.com/source/oauth/callback/google/")]
+    pub callback_url: String,
+}
+
+impl IdentityProviderView {
+    /// The view of `provider` on the server at `public_url`.
+    pub fn new(provider: &IdentityProvider, public_url: &str) -> Self {
+        let claims = &provider.claims;
+        Self {
+            id: provider.id.clone(),
+            protocol: provider.protocol,
+            display_name: provider.display_name.clone(),
+            icon_url: provider.icon_url.clone(),
+            issuer: provider.issuer.clone(),
+            authorize_url: provider.authorize_url.clone(),
+            token_url: provider.token_url.clone(),
+            userinfo_url: provider.userinfo_url.clone(),
+            emails_url: provider.emails_url.clone(),
+            client_id: provider.client_id.clone(),
+            has_client_secret: provider.client_secret.is_some(),
+            scopes: provider.scopes.clone(),
+            redirect_uri: provider.redirect_uri.clone(),
+            claims: ClaimsView {
+                subject: claims.subject.clone(),
+                email: claims.email.clone(),
+                email_verified: claims.email_verified.clone(),
+                name: claims.name.clone(),
+                username: claims.username.clone(),
+                attributes: claims.attributes.clone(),
+            },
+            link_by_email: provider.link_by_email,
+            create_users: provider.create_users,
+            promoted: provider.promoted,
+            callback_url: format!(
+                "{}/source/oauth/callback/{}/",
+                public_url.trim_end_matches('/'),
+                provider.id
+            ),
+        }
+    }
+}
+
+/// `GET /api/admin/identity-providers`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentityProviderList {
+    /// Every identity provider of the tenant, by id.
+    pub items: Vec<IdentityProviderView>,
 }

@@ -79,6 +79,32 @@ pub enum AdminError {
     /// The user administration said no.
     #[error(transparent)]
     Account(#[from] AccountError),
+    /// An identity provider's settings break a rule (400): `code` says which, `field` names
+    /// the field of the body.
+    #[error("{}: {}", echo(field), echo(message))]
+    InvalidProvider {
+        /// The stable code (`invalid_provider_id`, `unknown_preset`,
+        /// `missing_provider_field`, `invalid_provider_field`, `invalid_url`, `insecure_url`,
+        /// `invalid_scope`, `value_too_long`).
+        code: &'static str,
+        /// The path of the field.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No identity provider of the tenant has this id (404).
+    #[error("no such identity provider")]
+    ProviderNotFound,
+    /// `POST` of an identity provider whose id is taken (409): PUT replaces one.
+    #[error("an identity provider with the id \"{}\" exists; PUT replaces it", echo(.0))]
+    ProviderExists(String),
+    /// The identity provider store failed (503).
+    #[error("identity provider store: {0}")]
+    ProviderStore(flow_engine::PortError),
+    /// The flow does not validate (422): the validator's report with the admin API's own
+    /// warnings (providers that are not configured).
+    #[error("the flow is invalid; see details")]
+    InvalidFlow(Box<crate::dto::ValidationReport>),
     /// The server could not run the request (its worker pool is gone).
     #[error("the server could not run the request")]
     Internal,
@@ -93,15 +119,18 @@ pub(crate) struct ErrorBody<'a> {
     /// `flow_not_found`, `execution_not_found`, `name_taken`, `invalid_flow`,
     /// `store_unavailable`, `internal_error`, `invalid_email`, `invalid_expiry`,
     /// `invitation_not_found`, `mail_unavailable`, `user_not_found`, `identifier_taken`,
-    /// `invalid_identifier`, `password_too_short`, ...).
+    /// `invalid_identifier`, `password_too_short`, `identity_provider_not_found`,
+    /// `identity_provider_exists`, `invalid_provider_id`, `invalid_url`, `insecure_url`,
+    /// `identity_link_not_found`, ...).
     #[schema(example = "flow_not_found")]
     code: &'a str,
     /// A sentence for people.
     #[schema(example = "no such flow")]
     message: String,
     /// Machine-readable detail, when there is any: `{line, column}` for `invalid_json`,
-    /// `{field}` for `invalid_request`, `{parameter}` for `invalid_query`, `{limit}` for
-    /// `payload_too_large`, the validator's report for `invalid_flow`.
+    /// `{field}` for `invalid_request` and the identity providers' codes, `{parameter}` for
+    /// `invalid_query`, `{limit}` for `payload_too_large`, the validator's report for
+    /// `invalid_flow`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     details: Option<Value>,
@@ -128,6 +157,11 @@ impl AdminError {
             Self::Invitation(InvitationError::Store(_)) => "store_unavailable",
             Self::Invitation(error) => error.code(),
             Self::Account(error) => error.code(),
+            Self::InvalidProvider { code, .. } => code,
+            Self::ProviderNotFound => "identity_provider_not_found",
+            Self::ProviderExists(_) => "identity_provider_exists",
+            Self::ProviderStore(_) => "store_unavailable",
+            Self::InvalidFlow(_) => "invalid_flow",
             Self::Internal => "internal_error",
         }
     }
@@ -139,6 +173,9 @@ impl AdminError {
             Self::InvalidQuery { parameter, .. } => Some(json!({"parameter": parameter})),
             Self::PayloadTooLarge { limit } => Some(json!({"limit": limit})),
             Self::Catalog(CatalogError::Invalid(report)) => serde_json::to_value(report).ok(),
+            Self::InvalidFlow(report) => serde_json::to_value(report).ok(),
+            Self::InvalidProvider { field, .. } => Some(json!({"field": field})),
+            Self::ProviderExists(_) => Some(json!({"field": "id"})),
             Self::Invitation(InvitationError::InvalidEmail) => Some(json!({"field": "email"})),
             Self::Account(AccountError::InvalidIdentifier | AccountError::IdentifierTaken) => {
                 Some(json!({"field": "identifier"}))
@@ -164,6 +201,7 @@ impl AdminError {
                 "the store is unavailable".to_owned()
             }
             Self::ExecutionStore(_) => "the execution store is unavailable".to_owned(),
+            Self::ProviderStore(_) => "the identity provider store is unavailable".to_owned(),
             Self::Invitation(InvitationError::Mail(_)) => {
                 "the invitation mail could not be sent; the invitation was revoked".to_owned()
             }
@@ -181,21 +219,27 @@ impl ResponseError for AdminError {
             | Self::InvalidRequest { .. }
             | Self::InvalidName
             | Self::InvalidQuery { .. }
+            | Self::InvalidProvider { .. }
             | Self::BodyUnreadable => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::CrossSite(_) => StatusCode::FORBIDDEN,
-            Self::NoRoute | Self::ExecutionNotFound | Self::Catalog(CatalogError::NotFound) => {
-                StatusCode::NOT_FOUND
+            Self::NoRoute
+            | Self::ExecutionNotFound
+            | Self::ProviderNotFound
+            | Self::Catalog(CatalogError::NotFound) => StatusCode::NOT_FOUND,
+            Self::Catalog(CatalogError::NameTaken(_)) | Self::ProviderExists(_) => {
+                StatusCode::CONFLICT
             }
-            Self::Catalog(CatalogError::NameTaken(_)) => StatusCode::CONFLICT,
-            Self::Catalog(CatalogError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Catalog(CatalogError::Invalid(_)) | Self::InvalidFlow(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::Catalog(CatalogError::Inactive(_) | CatalogError::NoDefault(_)) => {
                 StatusCode::CONFLICT
             }
-            Self::Catalog(CatalogError::Store(_)) | Self::ExecutionStore(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::Catalog(CatalogError::Store(_))
+            | Self::ExecutionStore(_)
+            | Self::ProviderStore(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Invitation(
                 InvitationError::InvalidEmail | InvitationError::InvalidExpiry { .. },
             ) => StatusCode::BAD_REQUEST,
@@ -204,9 +248,11 @@ impl ResponseError for AdminError {
             Self::Account(
                 AccountError::InvalidIdentifier | AccountError::PasswordRefused { .. },
             ) => StatusCode::BAD_REQUEST,
-            Self::Account(AccountError::NotFound | AccountError::CredentialNotFound) => {
-                StatusCode::NOT_FOUND
-            }
+            Self::Account(
+                AccountError::NotFound
+                | AccountError::CredentialNotFound
+                | AccountError::IdentityLinkNotFound,
+            ) => StatusCode::NOT_FOUND,
             Self::Account(
                 AccountError::IdentifierTaken
                 | AccountError::UserDisabled

@@ -5,6 +5,7 @@ mod body;
 pub mod dto;
 mod error;
 mod events;
+mod identity_providers;
 mod node_types;
 mod openapi;
 mod routes;
@@ -30,7 +31,9 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub struct AdminState {
     /// The flow catalog all flow calls go to.
     pub catalog: Arc<FlowCatalog>,
-    /// The engine, for `GET /api/admin/executions/:id/trace`; `None` answers 404 there.
+    /// The engine, for `GET /api/admin/executions/:id/trace` and the identity providers
+    /// (`/api/admin/identity-providers`, and the validation warnings on flows that name
+    /// providers); `None` answers 404 there and checks no provider.
     pub engine: Option<Arc<Engine>>,
     /// The invitation service, for `/api/admin/invitations`; `None` answers 404 there.
     pub invitations: Option<Arc<InvitationService>>,
@@ -43,7 +46,8 @@ pub struct AdminState {
     /// Origins whose pages may send changing requests besides flowd's own: a browser request
     /// from any other origin gets 403 `cross_site_request` before the token is looked at.
     pub origins: flow_http::OriginPolicy,
-    /// The server's public base URL: recovery mails link to its hosted pages.
+    /// The server's public base URL: recovery mails link to its hosted pages, and identity
+    /// providers send the person back to its callback.
     pub public_url: String,
 }
 
@@ -73,6 +77,26 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
             .route("/users", web::get().to(users::list_users))
             .route("/users", web::post().to(users::create_user))
             .route("/events", web::get().to(events::list_events))
+            .route(
+                "/identity-providers",
+                web::get().to(identity_providers::list_providers),
+            )
+            .route(
+                "/identity-providers",
+                web::post().to(identity_providers::create_provider),
+            )
+            .route(
+                "/identity-providers/{id}",
+                web::get().to(identity_providers::get_provider),
+            )
+            .route(
+                "/identity-providers/{id}",
+                web::put().to(identity_providers::put_provider),
+            )
+            .route(
+                "/identity-providers/{id}",
+                web::delete().to(identity_providers::delete_provider),
+            )
             .route("/users/import", web::post().to(users::import_users))
             .route("/users/export", web::get().to(users::export_users))
             .route("/users/{id}", web::get().to(users::get_user))
@@ -96,6 +120,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
             .route(
                 "/users/{id}/credentials/{type}",
                 web::delete().to(users::delete_credential),
+            )
+            .route(
+                "/users/{id}/identity-links/{provider}",
+                web::delete().to(users::delete_identity_link),
             )
             .route("/openapi.json", web::get().to(openapi::openapi_json))
             .route("/docs", web::get().to(openapi::docs_redirect))

@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::{AdminError, events, routes, users};
+use crate::{AdminError, events, identity_providers, routes, users};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/admin/openapi.json";
@@ -28,7 +28,7 @@ pub const DOCS_PATH: &str = "/api/admin/docs/";
         title = "flowd admin API",
         description = "The Flow Management admin API of flowd: seed 002's nine flow endpoints plus \
 flowd's extensions (`is_default`, import/export, the node-type catalogue, execution traces, \
-invitations).\n\n\
+invitations, users, events, identity providers).\n\n\
 Every operation requires `Authorization: Bearer <admin token>`; a missing or wrong token is 401 \
 with `WWW-Authenticate`. This document (`/api/admin/openapi.json`) and the docs page \
 (`/api/admin/docs/`) are served without the token: they describe only the API's shape.\n\n\
@@ -64,9 +64,15 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
         users::list_credentials,
         users::delete_credential,
         users::delete_passkey,
+        users::delete_identity_link,
         users::import_users,
         users::export_users,
         events::list_events,
+        identity_providers::list_providers,
+        identity_providers::get_provider,
+        identity_providers::create_provider,
+        identity_providers::put_provider,
+        identity_providers::delete_provider,
     ),
     components(responses(Unauthorized, FlowNotFound)),
     modifiers(&BearerScheme),
@@ -74,7 +80,8 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
     tags(
         (name = "flows", description = "The Flow Management endpoints of seed 002."),
         (name = "extensions", description = "flowd's extensions beyond seed 002."),
-        (name = "users", description = "The people who sign in: list, look up, create, delete, unlock, import, export."),
+        (name = "users", description = "The people who sign in: list, look up, create, delete, unlock, import, export, and their links to identity providers."),
+        (name = "identity-providers", description = "The identity providers of social login (OpenID Connect, OAuth2) that `social_provider_select` nodes offer: from a preset (`google`, `github`, `microsoft`, `gitlab`, `apple`) or from scratch. Client secrets are write-only."),
         (name = "events", description = "The event log: sign-ins, registrations, recoveries, lockouts, credential and administrators' changes."),
         (name = "invitations", description = "Invitations for the `invited_registration` flow (WSO2's `INVITED_USER_REGISTRATION`): the invitee receives a one-time code and a link by mail."),
     ),

@@ -6,19 +6,19 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use flow_engine::{
-    CatalogError, EngineError, ExecutionId, FlowCatalog, FlowPatch, FlowQuery, InvitationError,
-    InvitationId, InvitationService, NewFlow, TenantId,
+    CatalogError, Engine, EngineError, ExecutionId, FlowCatalog, FlowPatch, FlowQuery,
+    InvitationError, InvitationId, InvitationService, NewFlow, TenantId,
 };
-use flow_model::{Flow, FlowName, FlowStatus, FlowType, Graph};
+use flow_model::{Flow, FlowName, FlowStatus, FlowType, Graph, Report};
 use serde::Deserialize;
 
 use crate::body::{read_object, require, take};
 use crate::dto::{
     Activated, Compiled, CreatedFlow, Deactivated, FlowDetails, FlowList, FlowSummary,
-    InvitationList, InvitationView, Trace,
+    InvitationList, InvitationView, Trace, ValidationReport,
 };
 use crate::error::ErrorBody;
-use crate::{Admin, AdminError, AdminState, node_types};
+use crate::{Admin, AdminError, AdminState, identity_providers, node_types};
 
 /// Default page size of the list.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -44,6 +44,55 @@ where
         .await
         .map_err(|_| AdminError::Internal)?
         .map_err(AdminError::from)
+}
+
+/// Runs `call` (a compile or an activation of flow `id`) on the blocking pool like
+/// [`catalog`]; when the flow does not validate, the 422's report also holds the admin API's
+/// own warnings.
+async fn catalog_validating<T, F>(
+    state: &web::Data<AdminState>,
+    tenant: TenantId,
+    id: String,
+    call: F,
+) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&FlowCatalog, &TenantId, &str) -> Result<T, CatalogError> + Send + 'static,
+{
+    let catalog = state.catalog.clone();
+    let engine = state.engine.clone();
+    web::block(move || match call(&catalog, &tenant, &id) {
+        Err(CatalogError::Invalid(report)) => Err(invalid_flow(
+            &catalog,
+            engine.as_deref(),
+            &tenant,
+            &id,
+            report,
+        )),
+        other => other.map_err(AdminError::from),
+    })
+    .await
+    .map_err(|_| AdminError::Internal)?
+}
+
+/// The 422 of flow `id` with the validator's `report` and the admin API's warnings. The
+/// request fails anyway, so a store failure here only leaves those warnings out.
+fn invalid_flow(
+    catalog: &FlowCatalog,
+    engine: Option<&Engine>,
+    tenant: &TenantId,
+    id: &str,
+    report: Report,
+) -> AdminError {
+    let extra = match catalog.get(tenant, id) {
+        Ok(stored) => identity_providers::flow_warnings(engine, tenant, &stored.flow)
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "identity providers unreadable: the report lacks their warnings");
+                Vec::new()
+            }),
+        Err(_) => Vec::new(),
+    };
+    AdminError::InvalidFlow(Box::new(ValidationReport::new(report, extra)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -374,7 +423,9 @@ pub(crate) async fn delete_flow(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Validate a flow's current graph: 200 with the report, valid or not.
+/// Validate a flow's current graph: 200 with the report, valid or not. Besides the
+/// validator's findings, a `social_provider_select` node naming an identity provider the
+/// tenant has not configured is a warning (`social_provider_not_configured`).
 #[utoipa::path(
     post,
     path = "/api/admin/flows/{id}/validate",
@@ -396,7 +447,17 @@ pub(crate) async fn validate_flow(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let (tenant, id) = (tenant(&request), path.into_inner());
-    let report = catalog(&state, move |catalog| catalog.validate(&tenant, &id)).await?;
+    let catalog = state.catalog.clone();
+    let engine = state.engine.clone();
+    let report = web::block(move || {
+        let stored = catalog.get(&tenant, &id)?;
+        let report = catalog.validate(&tenant, &id)?;
+        let extra = identity_providers::flow_warnings(engine.as_deref(), &tenant, &stored.flow)
+            .map_err(AdminError::ProviderStore)?;
+        Ok::<_, AdminError>(ValidationReport::new(report, extra))
+    })
+    .await
+    .map_err(|_| AdminError::Internal)??;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -424,7 +485,10 @@ pub(crate) async fn compile_flow(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let (tenant, id) = (tenant(&request), path.into_inner());
-    let stored = catalog(&state, move |catalog| catalog.compile(&tenant, &id)).await?;
+    let stored = catalog_validating(&state, tenant, id, |catalog, tenant, id| {
+        catalog.compile(tenant, id)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(Compiled {
         id: stored.flow.id,
         compiled: stored.flow.compiled,
@@ -457,7 +521,10 @@ pub(crate) async fn activate_flow(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let (tenant, id) = (tenant(&request), path.into_inner());
-    let stored = catalog(&state, move |catalog| catalog.activate(&tenant, &id)).await?;
+    let stored = catalog_validating(&state, tenant, id, |catalog, tenant, id| {
+        catalog.activate(tenant, id)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(Activated {
         id: stored.flow.id,
         status: stored.flow.status,

@@ -258,7 +258,8 @@ pub(crate) struct EdgeRef {
     target: String,
 }
 
-/// The stable codes of validation findings. `unused_node` is a warning; the rest are errors.
+/// The stable codes of validation findings. `unused_node` and
+/// `social_provider_not_configured` are warnings; the rest are errors.
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case")]
 pub(crate) enum FindingCode {
@@ -296,6 +297,9 @@ pub(crate) enum FindingCode {
     TerminalHasOutgoingEdge,
     /// A condition or switch expression may cost more to evaluate than the limit allows.
     ExpressionTooCostly,
+    /// A `social_provider_select` node names an identity provider the tenant has not
+    /// configured (warning, from the admin API: the person is not offered it).
+    SocialProviderNotConfigured,
 }
 
 /// `GET /api/admin/node-types` (extension): the catalogue of built-in node types.
@@ -351,6 +355,129 @@ pub(crate) struct TraceEntry {
     detail: Option<String>,
     /// When the step ran (Unix milliseconds).
     at_ms: i64,
+}
+
+/// How an identity provider is spoken to.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub(crate) enum ProviderType {
+    /// OpenID Connect: discovery from `issuer`, a signed ID token, then userinfo.
+    Oidc,
+    /// Plain OAuth2: `authorize_url`, `token_url`, `userinfo_url` (and GitHub's `emails_url`).
+    Oauth2,
+}
+
+/// When a first sign-in with a provider may join an existing account with the provider's
+/// e-mail address.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub(crate) enum LinkByEmail {
+    /// Never by itself: the person proves the existing account first (the default).
+    Never,
+    /// Directly, when the provider asserts the address is verified.
+    Verified,
+}
+
+/// The built-in identity provider presets.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub(crate) enum ProviderPreset {
+    /// Google (OpenID Connect, `https://accounts.google.com`).
+    Google,
+    /// GitHub (OAuth2, with its e-mail endpoint).
+    Github,
+    /// Microsoft (OpenID Connect; set `issuer` to your directory's).
+    Microsoft,
+    /// GitLab.com (OpenID Connect).
+    Gitlab,
+    /// Sign in with Apple (OpenID Connect).
+    Apple,
+}
+
+/// Which claims mean what; a claim not given keeps the preset's (or the default: `sub`,
+/// `email`, `email_verified`, `name`, `preferred_username`). Another field is refused.
+#[derive(ToSchema)]
+pub(crate) struct ClaimsRequest {
+    /// The claim holding the provider's stable user id (1 to 100 characters).
+    #[schema(example = "sub", min_length = 1, max_length = 100)]
+    subject: Option<String>,
+    /// The e-mail address claim.
+    #[schema(min_length = 1, max_length = 100)]
+    email: Option<String>,
+    /// The claim saying the address was verified.
+    #[schema(min_length = 1, max_length = 100)]
+    email_verified: Option<String>,
+    /// The display name claim.
+    #[schema(min_length = 1, max_length = 100)]
+    name: Option<String>,
+    /// The user name claim.
+    #[schema(min_length = 1, max_length = 100)]
+    username: Option<String>,
+    /// More attributes of a created user: attribute name to claim name (at most 50).
+    #[schema(value_type = Option<Object>, example = json!({"given_name": "given_name"}))]
+    attributes: Option<serde_json::Map<String, Value>>,
+}
+
+/// Body of `POST /api/admin/identity-providers` and `PUT /api/admin/identity-providers/{id}`.
+///
+/// A preset (`preset`, or an `id` that names one: `google`, `github`, `microsoft`, `gitlab`,
+/// `apple`) fills in the type, display name, endpoints, scopes and claims; every field given
+/// overrides the preset's (`null` removes an optional one). Without a preset, `type` and
+/// `client_id` are required, and `issuer` (`oidc`) or `authorize_url`, `token_url` and
+/// `userinfo_url` (`oauth2`). Every URL is an absolute `https` URL (`http` only to
+/// `localhost`, `127.0.0.1` or `::1`). An unknown field is refused (400 `invalid_request`).
+#[derive(ToSchema)]
+pub(crate) struct IdentityProviderRequest {
+    /// 1 to 64 lowercase letters, digits and hyphens (else 400 `invalid_provider_id`); in a
+    /// PUT, the path's id (another one is refused).
+    #[schema(pattern = "^[a-z0-9-]{1,64}$", example = "google")]
+    id: Option<String>,
+    /// The preset to start from (else 400 `unknown_preset`).
+    preset: Option<ProviderPreset>,
+    /// `oidc` or `oauth2`.
+    #[schema(rename = "type")]
+    provider_type: Option<ProviderType>,
+    /// The button text (1 to 100 characters; default: the preset's name, or the id).
+    #[schema(example = "Google", max_length = 100)]
+    display_name: Option<String>,
+    /// An icon for the button.
+    icon_url: Option<String>,
+    /// The OpenID issuer.
+    #[schema(example = "https://accounts.google.com")]
+    issuer: Option<String>,
+    /// The authorization endpoint.
+    authorize_url: Option<String>,
+    /// The token endpoint.
+    token_url: Option<String>,
+    /// The userinfo endpoint.
+    userinfo_url: Option<String>,
+    /// GitHub's e-mail endpoint (`https://api.github.com/user/emails`).
+    emails_url: Option<String>,
+    /// The client id registered at the provider (1 to 512 characters).
+    #[schema(
+        example = "1234567890-abc.apps.googleusercontent.com",
+        max_length = 512
+    )]
+    client_id: Option<String>,
+    /// The client secret (1 to 512 characters); never shown again. A PUT without it keeps
+    /// the stored one; `null` removes it (a public client, PKCE only).
+    #[schema(max_length = 512)]
+    client_secret: Option<String>,
+    /// The scopes to ask for: at most 20, each 1 to 100 characters without spaces (else 400
+    /// `invalid_scope`).
+    #[schema(example = json!(["openid", "email", "profile"]))]
+    scopes: Option<Vec<String>>,
+    /// Where the provider sends API clients (WSO2-style protocol) back to; default flowd's
+    /// callback.
+    redirect_uri: Option<String>,
+    /// Which claims mean what.
+    claims: Option<ClaimsRequest>,
+    /// `never` (default) or `verified`.
+    link_by_email: Option<LinkByEmail>,
+    /// Whether a first sign-in with no account to join creates one (default `true`).
+    create_users: Option<bool>,
+    /// Shown first among the providers (default `false`).
+    promoted: Option<bool>,
 }
 
 /// The request examples of seed 002, shown as the request bodies' examples.

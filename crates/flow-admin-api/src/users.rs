@@ -1,11 +1,14 @@
-//! `/api/admin/users`: list, look up, create, delete and unlock users. The handlers extract
-//! and convert; every rule lives in `flow_engine::Accounts`.
+//! `/api/admin/users`: list, look up, create, delete and unlock users, and remove their links
+//! to identity providers. The handlers extract and convert; every rule lives in
+//! `flow_engine::Accounts`.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::sync::Arc;
 
-use flow_engine::{AccountError, Accounts, EventOrigin, NewAccount, UserId, UserQuery};
+use flow_engine::{
+    AccountError, Accounts, EventOrigin, NewAccount, TenantId, User, UserId, UserQuery,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -17,6 +20,17 @@ use crate::{Admin, AdminError, AdminState};
 
 type Result<T, E = AdminError> = std::result::Result<T, E>;
 
+/// The client of `request` as the event log records it: its address and user agent.
+pub(crate) fn origin(request: &HttpRequest) -> EventOrigin {
+    EventOrigin::new(
+        request.peer_addr().map(|address| address.ip().to_string()),
+        request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok()),
+    )
+}
+
 /// Runs `call` on the accounts service in the blocking pool, for the client of `request`
 /// (its address and user agent go into the event log).
 async fn accounts<T, F>(state: &web::Data<AdminState>, request: &HttpRequest, call: F) -> Result<T>
@@ -24,18 +38,18 @@ where
     T: Send + 'static,
     F: FnOnce(&Accounts) -> Result<T, AccountError> + Send + 'static,
 {
-    let origin = EventOrigin::new(
-        request.peer_addr().map(|address| address.ip().to_string()),
-        request
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok()),
-    );
+    let origin = origin(request);
     let service = state
         .accounts
         .as_ref()
         .map(|accounts| Arc::new(accounts.with_origin(origin)));
     on_service(service, call).await
+}
+
+/// The answer about one user: the user with its identity links.
+fn with_links(service: &Accounts, tenant: &TenantId, user: User) -> Result<UserView, AccountError> {
+    let links = service.identity_links(tenant, &user.id)?;
+    Ok(UserView::from(&user).with_links(&links))
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,7 +153,7 @@ pub(crate) async fn list_users(
     tag = "users",
     params(("id" = String, Path, description = "User id")),
     responses(
-        (status = 200, description = "The user.", body = UserView),
+        (status = 200, description = "The user, with its `identity_links`.", body = UserView),
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 404, description = "No user has this id (`user_not_found`).", body = ErrorBody,
             example = json!({"code": "user_not_found", "message": "no such user"})),
@@ -152,8 +166,12 @@ pub(crate) async fn get_user(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse> {
     let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
-    let user = accounts(&state, &request, move |service| service.get(&tenant, &id)).await?;
-    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+    let user = accounts(&state, &request, move |service| {
+        let user = service.get(&tenant, &id)?;
+        with_links(service, &tenant, user)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// Create a user, with or without a password. The identifier is normalized like a flow's
@@ -201,7 +219,7 @@ pub(crate) async fn create_user(
             header::LOCATION,
             format!("/api/admin/users/{}", user.id.as_str()),
         ))
-        .json(UserView::from(&user)))
+        .json(UserView::from(&user).with_links(&[])))
 }
 
 /// Change a user's profile attributes: the given keys are set, a key with `null` is removed,
@@ -235,15 +253,16 @@ pub(crate) async fn update_user(
     refuse_unknown(&object)?;
     let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
     let user = accounts(&state, &request, move |service| {
-        service.update_attributes(&tenant, &id, &attributes)
+        let user = service.update_attributes(&tenant, &id, &attributes)?;
+        with_links(service, &tenant, user)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// A field left in a body after the known ones were taken: refused, so that a misspelt one is
 /// never silently ignored.
-fn refuse_unknown(object: &Map<String, Value>) -> Result<()> {
+pub(crate) fn refuse_unknown(object: &Map<String, Value>) -> Result<()> {
     match object.keys().next() {
         Some(field) => Err(AdminError::InvalidRequest {
             field: field.clone(),
@@ -306,10 +325,11 @@ pub(crate) async fn disable_user(
 ) -> Result<HttpResponse> {
     let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
     let user = accounts(&state, &request, move |service| {
-        service.disable(&tenant, &id)
+        let user = service.disable(&tenant, &id)?;
+        with_links(service, &tenant, user)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// Enable a disabled user again; its password and authenticators are as they were.
@@ -334,10 +354,11 @@ pub(crate) async fn enable_user(
 ) -> Result<HttpResponse> {
     let (tenant, id) = (tenant(&request), UserId::new(path.into_inner()));
     let user = accounts(&state, &request, move |service| {
-        service.enable(&tenant, &id)
+        let user = service.enable(&tenant, &id)?;
+        with_links(service, &tenant, user)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// A user's credentials, without their secrets.
@@ -487,6 +508,41 @@ pub(crate) async fn delete_passkey(
     let (tenant, id) = (tenant(&request), UserId::new(id));
     accounts(&state, &request, move |service| {
         service.remove_passkey(&tenant, &id, &credential_id)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Remove a user's link to its account at an identity provider: a sign-in with that account
+/// no longer signs the user in (a later one is a first sign-in again, which links only as the
+/// provider's settings allow).
+#[utoipa::path(
+    delete,
+    path = "/api/admin/users/{id}/identity-links/{provider}",
+    operation_id = "delete_user_identity_link",
+    tag = "users",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("provider" = String, Path, description = "Identity provider id", example = "google"),
+    ),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "No user has this id (`user_not_found`), or it has no link to this provider (`identity_link_not_found`).", body = ErrorBody,
+            example = json!({"code": "identity_link_not_found", "message": "the user has no link to this identity provider"})),
+        (status = 503, description = "The store is down (`store_unavailable`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_identity_link(
+    _: Admin,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse> {
+    let (id, provider) = path.into_inner();
+    let (tenant, id) = (tenant(&request), UserId::new(id));
+    accounts(&state, &request, move |service| {
+        service.remove_identity_link(&tenant, &id, &provider)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -294,7 +294,7 @@ impl Executor {
     }
 
     /// Renders an outcome that is not a form: the end of the flow or a hand-over.
-    fn ended(
+    pub(crate) fn ended(
         &self,
         slug: &str,
         facts: &FlowFacts,
@@ -532,6 +532,7 @@ mod tests {
             errors: Vec::new(),
             totp: None,
             passkey: None,
+            social: None,
         };
         let mut body = object(json!({"code": 1234, "other": 7}));
         restore_leading_zeros(Stage::TotpSetup, &form, &mut body);

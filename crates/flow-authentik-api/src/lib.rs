@@ -9,6 +9,7 @@ pub mod redirect;
 pub mod render;
 mod routes;
 pub mod session;
+mod sources;
 
 use std::sync::Arc;
 
@@ -252,6 +253,18 @@ fn mount<S: SessionStore + 'static>(
                     .route(web::get().to(routes::me)),
             )
             .default_service(web::to(routes::not_found)),
+    )
+    .service(
+        web::resource("/source/oauth/login/{provider}/")
+            .app_data(state.clone())
+            .wrap(middleware())
+            .route(web::get().to(sources::login)),
+    )
+    .service(
+        web::resource("/source/oauth/callback/{provider}/")
+            .app_data(state.clone())
+            .wrap(middleware())
+            .route(web::get().to(sources::callback)),
     )
     .service(
         web::resource(render::CANCEL_PATH)

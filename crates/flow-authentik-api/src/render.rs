@@ -88,6 +88,11 @@ pub enum Stage {
     PasskeyValidation,
     /// `ak-stage-identification` with only `passkey_challenge`: any passkey of this site.
     PasskeyIdentification,
+    /// `ak-stage-identification` with only `sources`: sign in with an identity provider.
+    SourceSelection,
+    /// `xak-flow-redirect` to an identity provider; its callback comes back to
+    /// `/source/oauth/callback/{provider}/`, not to the executor.
+    SourceRedirect,
     /// `ak-stage-prompt`: anything else (new identifier, new password, profile fields).
     Prompt,
 }
@@ -115,6 +120,9 @@ impl Stage {
                 Self::PasskeyIdentification
             }
             FormPurpose::AuthenticatePasskey => Self::PasskeyValidation,
+            FormPurpose::SelectProvider => Self::SourceSelection,
+            FormPurpose::FederatedRedirect => Self::SourceRedirect,
+            FormPurpose::LinkAccount => Self::Password,
             _ => Self::Prompt,
         }
     }
@@ -122,7 +130,10 @@ impl Stage {
     /// The `component` of this stage's challenge (and of its responses).
     pub fn component(self) -> &'static str {
         match self {
-            Self::Identification | Self::PasskeyIdentification => "ak-stage-identification",
+            Self::Identification | Self::PasskeyIdentification | Self::SourceSelection => {
+                "ak-stage-identification"
+            }
+            Self::SourceRedirect => "xak-flow-redirect",
             Self::Password => "ak-stage-password",
             Self::CodeValidation | Self::MfaValidation | Self::PasskeyValidation => {
                 "ak-stage-authenticator-validate"
@@ -204,6 +215,21 @@ pub fn form_challenge(facts: &FlowFacts, form: &Form) -> ChallengeEnvelope {
             false,
             Some(public_key_options(form)),
         )),
+        Stage::SourceSelection => {
+            let mut challenge = identification(facts, Vec::new(), false, None);
+            challenge.sources = sources(form);
+            challenge.show_source_labels = true;
+            Challenge::Identification(challenge)
+        }
+        // Through the source's login path, which sends the browser on to the provider.
+        Stage::SourceRedirect => Challenge::Redirect(crate::challenge::RedirectChallenge {
+            to: form
+                .social
+                .as_ref()
+                .and_then(|social| social.provider.as_deref())
+                .map(source_login_path)
+                .unwrap_or_default(),
+        }),
         Stage::PasskeySetup => Challenge::AuthenticatorWebauthn(AuthenticatorWebauthnChallenge {
             pending_user,
             pending_user_avatar: DEFAULT_AVATAR.to_owned(),
@@ -308,6 +334,35 @@ fn identification(
         enable_remember_me: false,
         passkey_challenge,
     }
+}
+
+/// The path that sends the browser to an identity provider (authentik's OAuth source login).
+pub fn source_login_path(provider: &str) -> String {
+    format!("/source/oauth/login/{provider}/")
+}
+
+/// The `sources` of an identification challenge: one per offered provider, each a redirect to
+/// its login path (promoted ones first, as authentik lists them).
+fn sources(form: &Form) -> Vec<serde_json::Value> {
+    let Some(social) = &form.social else {
+        return Vec::new();
+    };
+    let mut providers: Vec<_> = social.providers.iter().collect();
+    providers.sort_by_key(|provider| !provider.promoted);
+    providers
+        .into_iter()
+        .map(|provider| {
+            serde_json::json!({
+                "name": provider.name,
+                "icon_url": provider.icon_url,
+                "promoted": provider.promoted,
+                "challenge": {
+                    "component": "xak-flow-redirect",
+                    "to": source_login_path(&provider.id),
+                },
+            })
+        })
+        .collect()
 }
 
 /// The `webauthn` device of a validation challenge: all the user's passkeys in one request.
@@ -417,6 +472,7 @@ mod tests {
             errors: Vec::new(),
             totp: None,
             passkey: None,
+            social: None,
         }
     }
 

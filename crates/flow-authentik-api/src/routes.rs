@@ -48,9 +48,11 @@ fn request_context(request: &HttpRequest, tenant: TenantId) -> RequestContext {
         header(header::ORIGIN),
         header(header::ACCEPT_LANGUAGE),
     )
+    // Identity providers come back to `/source/oauth/callback/{provider}/`, in this session.
+    .returning_to_server()
 }
 
-fn executor(state: &AuthentikState, request: &HttpRequest) -> Executor {
+pub(crate) fn executor(state: &AuthentikState, request: &HttpRequest) -> Executor {
     Executor {
         engine: state.engine.clone(),
         catalog: state.catalog.clone(),

@@ -49,6 +49,14 @@ impl<'a> FlowSession<'a> {
             .unwrap_or_default()
     }
 
+    /// Every flow's running execution, by slug.
+    pub fn all_plans(&self) -> Vec<(String, ExecutionId)> {
+        self.plans()
+            .into_iter()
+            .filter_map(|(slug, id)| ExecutionId::parse(&id).map(|id| (slug, id)))
+            .collect()
+    }
+
     /// The execution running for the flow `slug`, if any.
     pub fn plan(&self, slug: &str) -> Option<ExecutionId> {
         self.plans().get(slug).and_then(|id| ExecutionId::parse(id))

@@ -104,6 +104,30 @@ pub struct EngineConfig {
     /// The relying party of passkeys (recommended: [`PasskeySettings::for_public_url`] of the
     /// server's public URL; `http://localhost` here).
     pub passkeys: PasskeySettings,
+    /// Social login: where identity providers send the person back to the server.
+    pub federation: FederationSettings,
+}
+
+/// Settings of sign-ins through identity providers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FederationSettings {
+    /// The server's public URL (`https://id.example.com`, no trailing slash): the server's
+    /// callback is `{public_url}/source/oauth/callback/{provider}/`.
+    pub public_url: String,
+}
+
+impl FederationSettings {
+    /// Settings for a server reachable at `public_url`.
+    pub fn for_public_url(public_url: &str) -> Self {
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The server's callback URL for `provider`.
+    pub fn callback_url(&self, provider: &str) -> String {
+        format!("{}/source/oauth/callback/{provider}/", self.public_url)
+    }
 }
 
 impl EngineConfig {
@@ -126,6 +150,7 @@ impl EngineConfig {
             program_cache_capacity: DEFAULT_PROGRAM_CACHE_CAPACITY,
             event_retention_secs: 90 * 86_400,
             passkeys: PasskeySettings::for_public_url("http://localhost"),
+            federation: FederationSettings::for_public_url("http://localhost:8080"),
         }
     }
 }

@@ -355,6 +355,7 @@ impl Engine {
             totp_secret: None,
             passkey: None,
             new_passkey: None,
+            federation: None,
             new_user_id: None,
             invitation: None,
             prompt: None,
@@ -978,6 +979,7 @@ fn clear_secrets(execution: &mut Execution) {
     execution.totp_secret = None;
     execution.passkey = None;
     execution.new_passkey = None;
+    execution.federation = None;
     execution.prompt = None;
 }
 

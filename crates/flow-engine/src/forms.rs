@@ -4,12 +4,14 @@ use flow_compiler::PasswordPolicy;
 use flow_model::{IdentifierType, PromptField, PromptFieldType};
 
 use crate::code::CODE_DIGITS;
+use crate::federation::SocialPrompt;
 use crate::identifier;
 use crate::outcome::{
     ACTION_FALLBACK, ACTION_SUBMIT, FIELD_CODE, FIELD_CONFIRMATION_CODE, FIELD_CREDENTIAL,
     FIELD_IDENTIFIER, FIELD_ORIGIN, FIELD_PASSWORD, FIELD_PASSWORD_CONFIRM,
 };
 use crate::password::MAX_PASSWORD_BYTES;
+use crate::steps::{FIELD_ERROR, FIELD_STATE};
 use crate::{
     Action, CeremonyKind, Field, FieldError, FieldHints, FieldKind, Form, FormPurpose,
     PasskeyPrompt, TotpEnrollment,
@@ -53,6 +55,7 @@ impl<'a> At<'a> {
             errors: Vec::new(),
             totp: None,
             passkey: None,
+            social: None,
         }
     }
 }
@@ -281,6 +284,52 @@ pub(crate) fn offer_passkey(mut form: Form, prompt: PasskeyPrompt) -> Form {
         identifier.hints.autocomplete = Some("username webauthn".to_owned());
     }
     form.passkey = Some(Box::new(prompt));
+    form
+}
+
+/// Pick an identity provider: one action per provider, the first primary.
+pub(crate) fn social_choice(at: &At<'_>, prompt: SocialPrompt) -> Form {
+    let mut form = at.form(FormPurpose::SelectProvider, Vec::new(), "");
+    form.actions = prompt
+        .providers
+        .iter()
+        .enumerate()
+        .map(|(index, provider)| Action {
+            id: provider.id.clone(),
+            label: format!("Continue with {}", provider.name),
+            primary: index == 0,
+        })
+        .collect();
+    form.social = Some(Box::new(prompt));
+    form
+}
+
+/// Go to the provider at `prompt.redirect_url`; the callback brings `code` and `state` (or
+/// the provider's `error` with `state`).
+pub(crate) fn social_redirect(at: &At<'_>, prompt: SocialPrompt) -> Form {
+    let fields = vec![
+        Field::new(FIELD_CODE, FieldKind::Code, "Code", true),
+        Field::new(FIELD_STATE, FieldKind::Text, "State", true),
+        Field::new(FIELD_ERROR, FieldKind::Text, "Error", false),
+    ];
+    let mut form = at.form(FormPurpose::FederatedRedirect, fields, "Continue");
+    form.social = Some(Box::new(prompt));
+    form
+}
+
+/// The password of the existing account that a provider's e-mail address named, before the
+/// provider is linked to it.
+pub(crate) fn social_link(at: &At<'_>, prompt: SocialPrompt) -> Form {
+    let password = with_hints(
+        Field::new(FIELD_PASSWORD, FieldKind::Password, "Password", true),
+        FieldHints {
+            max_length: u32::try_from(MAX_PASSWORD_BYTES).ok(),
+            autocomplete: Some("current-password".to_owned()),
+            ..FieldHints::default()
+        },
+    );
+    let mut form = at.form(FormPurpose::LinkAccount, vec![password], "Link account");
+    form.social = Some(Box::new(prompt));
     form
 }
 

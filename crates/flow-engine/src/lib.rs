@@ -9,6 +9,7 @@ mod engine;
 mod error;
 mod events;
 mod expr;
+mod federation;
 mod flows;
 mod forms;
 mod handler;
@@ -37,13 +38,21 @@ pub use accounts::{
     PasskeySummary, RECOVERY_LINK_TEMPLATE, UserPage, UserRecord,
 };
 pub use catalog::{ActiveFlow, FLOW_ID_PREFIX, FlowCatalog, FlowPatch, MAX_FLOW_ID_LEN, NewFlow};
-pub use config::{EngineConfig, HashParams};
+pub use config::{EngineConfig, FederationSettings, HashParams};
 pub use engine::{
     ACCOUNT_LOCKED, Engine, FLOW_UNAVAILABLE, MAX_TRACE_ENTRIES, Opened, TOO_MANY_ATTEMPTS,
     UNSUPPORTED_STEP,
 };
 pub use error::{CatalogError, EngineError, InvitationError, PortError};
 pub use events::{Event, EventKind, EventLog, EventOrigin, EventOutcome, EventQuery};
+pub use federation::{
+    AuthorizationRequest, ClaimMapping, CodeRedemption, ExternalIdentity, FederationClient,
+    FederationError, FederationState, IdentityLink, IdentityLinks, IdentityProvider,
+    IdentityProviderStore, LinkByEmail, PROVIDER_PRESETS, PendingLink, ProviderChoice,
+    ProviderProtocol, SOCIAL_ACCESS_DENIED, SOCIAL_ACCOUNT_EXISTS, SOCIAL_ACCOUNT_NOT_FOUND,
+    SOCIAL_CODE_REJECTED, SOCIAL_INVALID_RESPONSE, SOCIAL_INVALID_TOKEN,
+    SOCIAL_PROVIDER_UNAVAILABLE, SOCIAL_PROVIDERS_UNAVAILABLE, SOCIAL_STATE_MISMATCH, SocialPrompt,
+};
 /// The model's flow type and status, which every adapter speaks: re-exported so that an adapter
 /// depends on the engine alone.
 pub use flow_model::{FlowStatus, FlowType};
@@ -72,8 +81,8 @@ pub use ports::{
 };
 pub use programs::DEFAULT_PROGRAM_CACHE_CAPACITY;
 pub use steps::{
-    CREDENTIALS_CHANGED, IDENTIFIER_INVALID_CHARACTERS, MFA_NOT_CONFIGURED, PASSKEY_NOT_CONFIGURED,
-    PASSKEYS_UNAVAILABLE, SIGN_IN_REQUIRED,
+    CREDENTIALS_CHANGED, FIELD_ERROR, FIELD_STATE, IDENTIFIER_INVALID_CHARACTERS,
+    MFA_NOT_CONFIGURED, PASSKEY_NOT_CONFIGURED, PASSKEYS_UNAVAILABLE, SIGN_IN_REQUIRED,
 };
 pub use totp::{DEFAULT_TOTP_ISSUER, TotpCredential, TotpSecret};
 pub use types::CredentialKind;

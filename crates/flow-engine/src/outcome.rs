@@ -98,6 +98,14 @@ pub enum FormPurpose {
     RegisterPasskey,
     /// Sign in with a passkey (`navigator.credentials.get` with [`Form::passkey`]'s options).
     AuthenticatePasskey,
+    /// Pick an identity provider (one action per provider, [`Form::social`] lists them).
+    SelectProvider,
+    /// Go to the provider at [`SocialPrompt::redirect_url`](crate::SocialPrompt) and come
+    /// back with its `code` and `state`.
+    FederatedRedirect,
+    /// Enter the password of the existing account a provider's e-mail address named, so that
+    /// the provider is linked to it.
+    LinkAccount,
     /// A form of an embedder's node type.
     Custom(String),
 }
@@ -128,6 +136,11 @@ pub struct Form {
     /// [`FormPurpose::AuthenticatePasskey`] forms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passkey: Option<Box<PasskeyPrompt>>,
+    /// The providers to offer, or the one chosen and where to go; on
+    /// [`FormPurpose::SelectProvider`], [`FormPurpose::FederatedRedirect`] and
+    /// [`FormPurpose::LinkAccount`] forms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub social: Option<Box<crate::SocialPrompt>>,
 }
 
 /// What a client needs to run a passkey ceremony, and how far it got.
@@ -364,6 +377,7 @@ mod tests {
             errors: Vec::new(),
             totp: None,
             passkey: None,
+            social: None,
         };
         form.errors
             .push(FieldError::on(FIELD_PASSWORD, "invalid_credentials", "No."));

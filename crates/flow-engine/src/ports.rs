@@ -567,6 +567,12 @@ pub struct Ports {
     pub mailer: Arc<dyn Mailer>,
     /// Text messages; without one, `send_sms` steps fail with `unsupported_step`.
     pub sms: Option<Arc<dyn SmsSender>>,
+    /// The tenants' identity providers (social login).
+    pub identity_providers: Arc<dyn crate::IdentityProviderStore>,
+    /// The users' links to provider accounts.
+    pub identity_links: Arc<dyn crate::IdentityLinks>,
+    /// Talks to identity providers; without one, social login steps offer no provider.
+    pub federation: Option<Arc<dyn crate::FederationClient>>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Randomness for ids, codes and salts.
@@ -577,6 +583,7 @@ impl std::fmt::Debug for Ports {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ports")
             .field("sms", &self.sms.is_some())
+            .field("federation", &self.federation.is_some())
             .finish_non_exhaustive()
     }
 }

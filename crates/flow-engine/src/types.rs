@@ -124,6 +124,11 @@ pub struct RequestContext {
     /// `mfa_setup` flows, which start with this user identified and authenticated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<SessionUser>,
+    /// Whether identity providers send the person back to the server's own callback (the
+    /// session protocol and the hosted pages), not to the provider's `redirect_uri` (API
+    /// clients).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub server_callback: bool,
 }
 
 /// A user signed in by an adapter's session (authentik's cookie session, say), handed to the
@@ -172,7 +177,15 @@ impl RequestContext {
                     .filter(|tag| !tag.is_empty() && tag != "*")
             }),
             user: None,
+            server_callback: false,
         }
+    }
+
+    /// The same context, for an adapter whose identity-provider sign-ins come back to the
+    /// server's own callback ([`RequestContext::server_callback`]).
+    pub fn returning_to_server(mut self) -> Self {
+        self.server_callback = true;
+        self
     }
 
     /// The same context with the user the adapter's session signed in.
@@ -378,6 +391,10 @@ pub struct Execution {
     /// registered for it (the passkey carries it as its user handle).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_user_id: Option<UserId>,
+    /// A sign-in with an identity provider between its redirect and its callback (`state`,
+    /// nonce, PKCE verifier), or an account waiting to be proven before it is linked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federation: Option<crate::FederationState>,
     /// The invitation redeemed by an `invited_registration` flow; it is consumed when the
     /// user is created.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -132,6 +132,20 @@
     return href && safeTarget(href) ? el("p", { class: "link" }, [el("a", { href, id, text })]) : null;
   }
 
+  /** One link per identity provider (authentik's `sources`), each going to its login path. */
+  function sourceButtons(sources) {
+    const usable = (sources || []).filter((source) => source.challenge && safeTarget(source.challenge.to));
+    if (!usable.length) return null;
+    return el("div", { class: "sources" }, usable.map((source, index) => el("a", {
+      class: "button source",
+      id: "source-" + index,
+      href: source.challenge.to,
+    }, [
+      source.icon_url && safeTarget(source.icon_url) ? el("img", { src: source.icon_url, alt: "", class: "source-icon" }) : null,
+      t("continue_with").replace("{name}", source.name),
+    ])));
+  }
+
   function pendingUser(name) {
     return name ? el("p", { class: "pending-user" }, [t("pending_user") + " ", el("strong", { text: name })]) : null;
   }
@@ -299,6 +313,11 @@
           ceremony: () => navigator.credentials.get({ publicKey: requestOptions(challenge.passkey_challenge) }),
         });
       }
+      const sources = sourceButtons(challenge.sources);
+      if (!(challenge.user_fields || []).length) {
+        // Nothing to type: sign in with one of the identity providers.
+        return [el("p", { text: t("sources_intro"), tabindex: "-1", "data-focus": true }), sources];
+      }
       if (challenge.passkey_challenge) offerAutofill(challenge, challenge.passkey_challenge);
       const emailOnly = Array.isArray(challenge.user_fields) && challenge.user_fields.length === 1 && challenge.user_fields[0] === "email";
       const fields = [{
@@ -311,7 +330,7 @@
         fields.push({ name: "password", label: t("password_label"), type: "password", autocomplete: "current-password" });
       }
       const built = form(challenge.component, fields, errors, { submit: t("sign_in") });
-      return [built.node, link(challenge.recovery_url, t("forgot_password"), "recovery-link"), link(challenge.enroll_url, t("enroll"), "enroll-link")];
+      return [built.node, sources, link(challenge.recovery_url, t("forgot_password"), "recovery-link"), link(challenge.enroll_url, t("enroll"), "enroll-link")];
     },
 
     "ak-stage-password"(challenge, errors) {

@@ -6,6 +6,7 @@ mod db;
 mod error;
 mod events;
 mod executions;
+mod federation;
 mod flows;
 mod group_commit;
 mod invitations;
@@ -33,8 +34,9 @@ pub mod fuzzing {
 }
 
 impl Database {
-    /// The engine's ports on this database: executions, users, codes, invitations and failed
-    /// sign-ins here, `mailer` for e-mail, no SMS sender, the system clock and the OS random
+    /// The engine's ports on this database: executions, flows, users, codes, invitations,
+    /// failed sign-ins, events, identity providers and identity links here, `mailer` for
+    /// e-mail, no SMS sender, no federation client, the system clock and the OS random
     /// generator.
     /// Replace fields of the returned [`Ports`] to change any of them.
     pub fn ports(self: &Arc<Self>, mailer: Arc<dyn Mailer>) -> Ports {
@@ -48,6 +50,9 @@ impl Database {
             events: self.clone(),
             mailer,
             sms: None,
+            identity_providers: self.clone(),
+            identity_links: self.clone(),
+            federation: None,
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
         }

@@ -136,15 +136,17 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Credentials of users (password hashes now; TOTP secrets and passkeys later).
+    /// Credentials of users: the password hash, passkeys, and links to identity-provider
+    /// accounts.
     credentials (tenant_id, user_id, kind, credential_id) {
         /// Owning tenant.
         tenant_id -> Text,
         /// The user.
         user_id -> Text,
-        /// Kind (`password`).
+        /// Kind (`password`, `passkey`, `federated`).
         kind -> Text,
-        /// Tells several credentials of one kind apart (`""` for the password).
+        /// Tells several credentials of one kind apart (`""` for the password, the credential
+        /// id of a passkey, `{provider}:{subject}` of a link).
         credential_id -> Text,
         /// Format of `secret`.
         secret_format -> Integer,
@@ -305,5 +307,23 @@ diesel::table! {
         client_address -> Nullable<Text>,
         /// The client's `User-Agent`.
         user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Identity providers (social login) per tenant.
+    identity_providers (tenant_id, id) {
+        /// Owning tenant.
+        tenant_id -> Text,
+        /// Provider id (slug; never contains `:`).
+        id -> Text,
+        /// Format of `settings`.
+        settings_format -> Integer,
+        /// The provider as JSON (with its client secret).
+        settings -> Text,
+        /// Creation time.
+        created_at -> BigInt,
+        /// Last change.
+        updated_at -> BigInt,
     }
 }

@@ -67,6 +67,9 @@ pub(crate) fn render(
             let (step_type, data) = passkey_step(&form);
             (INCOMPLETE, step_type, data)
         }
+        Outcome::Prompt(form) if form.purpose == FormPurpose::FederatedRedirect => {
+            (INCOMPLETE, StepType::Redirection, federated_redirect(&form))
+        }
         Outcome::Prompt(form) => (INCOMPLETE, StepType::View, view(&form)),
         Outcome::Redirect { url } => (
             INCOMPLETE,
@@ -154,13 +157,21 @@ fn completion_view(message: Option<String>) -> Data {
 /// A VIEW of a form, with the last submission's errors.
 fn view(form: &Form) -> Data {
     let mut children: Vec<Component> = form.fields.iter().map(input).collect();
-    children.extend(form.actions.iter().map(button));
+    let social = form.purpose == FormPurpose::SelectProvider;
+    children.extend(form.actions.iter().map(|action| button_of(action, social)));
     let mut components = Vec::new();
     if let Some(hint) = &form.user_hint {
         components.push(typography(
             &format!("{}_user_hint", form.node_id),
             "BODY1",
             hint,
+        ));
+    }
+    if form.purpose == FormPurpose::LinkAccount {
+        components.push(typography(
+            &format!("{}_link_account", form.node_id),
+            "BODY1",
+            "An account with this e-mail address exists. Enter its password to link your sign-in to it.",
         ));
     }
     if let Some(totp) = &form.totp {
@@ -262,8 +273,35 @@ fn passkey_step(form: &Form) -> (StepType, Data) {
     (StepType::Webauthn, data)
 }
 
+/// The redirect to an identity provider, the way WSO2's federated executors send it:
+/// `data.redirectURL` (and the seed's `data.url`), with `requiredParams` naming what the client
+/// brings back from the provider's callback (`code`, `state`).
+fn federated_redirect(form: &Form) -> Data {
+    let url = form
+        .social
+        .as_ref()
+        .and_then(|social| social.redirect_url.clone());
+    Data {
+        url: url.clone(),
+        redirect_url: url,
+        required_params: Some(
+            form.fields
+                .iter()
+                .filter(|field| field.required)
+                .map(|field| field.name.clone())
+                .collect(),
+        ),
+        ..Data::default()
+    }
+}
+
 /// A `BUTTON` of an action.
 fn button(action: &flow_engine::Action) -> Component {
+    button_of(action, false)
+}
+
+/// A `BUTTON` of an action; `social` for a provider's (variant `SOCIAL`).
+fn button_of(action: &flow_engine::Action, social: bool) -> Component {
     let mut config = Map::new();
     config.insert("text".to_owned(), json!(action.label));
     config.insert("type".to_owned(), json!("submit"));
@@ -271,7 +309,9 @@ fn button(action: &flow_engine::Action) -> Component {
         id: action.id.clone(),
         action_id: Some(action.id.clone()),
         component_type: "BUTTON",
-        variant: Some(if action.primary {
+        variant: Some(if social {
+            "SOCIAL"
+        } else if action.primary {
             "PRIMARY"
         } else {
             "SECONDARY"

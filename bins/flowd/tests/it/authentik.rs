@@ -55,7 +55,7 @@ impl Browser {
     }
 
     fn client(jar: &Arc<reqwest::cookie::Jar>) -> reqwest::Client {
-        reqwest::Client::builder()
+        crate::support::http_builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -212,7 +212,7 @@ pub(crate) async fn register_here(browser: &Browser, email: &str, password: &str
 
 /// Registers over the WSO2 Flow Execution API (no cookies, `flowId` in every call).
 pub(crate) async fn register_over_wso2(base: &str, email: &str, password: &str) {
-    let client = reqwest::Client::new();
+    let client = crate::support::http();
     let url = format!("{base}/api/server/v1/flow/execute");
     let mut view: Value = client
         .post(&url)
@@ -244,7 +244,7 @@ pub(crate) async fn register_over_wso2(base: &str, email: &str, password: &str) 
 
 /// The id of the user with `email`, from the admin API.
 pub(crate) async fn user_id(base: &str, email: &str) -> String {
-    let users: Value = reqwest::Client::new()
+    let users: Value = crate::support::http()
         .get(format!("{base}/api/admin/users?identifier={email}"))
         .bearer_auth(TOKEN)
         .send()
@@ -342,7 +342,7 @@ async fn registered_here_signs_in_over_wso2() {
     assert_eq!(status, StatusCode::OK, "registration signs in: {me}");
     assert_eq!(me["user"]["name"], "Ada Lovelace");
 
-    let client = reqwest::Client::new();
+    let client = crate::support::http();
     let url = format!("{}/api/server/v1/flow/execute", browser.base);
     let call = |body: Value| {
         let request = client.post(&url).json(&body);
@@ -611,7 +611,7 @@ async fn sessions_in_redis_serve_any_replica_and_get_a_new_id_on_sign_in() {
     let replica = Application::build(&config).await.unwrap();
     let replica_base = format!("http://127.0.0.1:{}", replica.port);
     actix_web::rt::spawn(replica.server);
-    let response = reqwest::Client::new()
+    let response = crate::support::http()
         .get(format!("{replica_base}{path}"))
         .header("cookie", cookie)
         .send()
@@ -625,7 +625,7 @@ async fn sessions_in_redis_serve_any_replica_and_get_a_new_id_on_sign_in() {
     let done = browser.password(&path, PASSWORD).await;
     assert_eq!(done["component"], "xak-flow-redirect", "{done}");
     let me = |cookie: String| {
-        let request = reqwest::Client::new()
+        let request = crate::support::http()
             .get(format!("{}/api/v3/core/users/me/", browser.base))
             .header("cookie", cookie);
         async move { request.send().await.unwrap().status() }
@@ -641,7 +641,7 @@ async fn an_invitation_link_registers_the_invitee_here_once() {
     let smtp = SmtpReceiver::start();
     let mut browser =
         Browser::start_with(|config| config.smtp_url = Some(smtp.url().to_owned())).await;
-    let response = reqwest::Client::new()
+    let response = crate::support::http()
         .post(format!("{}/api/admin/invitations", browser.base))
         .bearer_auth(TOKEN)
         .json(&json!({"email": INVITEE}))
@@ -821,7 +821,7 @@ async fn a_guessable_password_is_refused_alike_over_both_protocols() {
     assert_eq!(executor_error["code"], "password_too_weak", "{challenge}");
 
     // WSO2: the same code and message on the re-shown view.
-    let client = reqwest::Client::new();
+    let client = crate::support::http();
     let url = format!("{}/api/server/v1/flow/execute", browser.base);
     let mut view: Value = client
         .post(&url)
@@ -861,7 +861,7 @@ async fn create_and_activate(
     flow_type: &str,
     graph: Value,
 ) -> (StatusCode, Value) {
-    let admin = reqwest::Client::new();
+    let admin = crate::support::http();
     let body = json!({"name": name, "display_name": name, "type": flow_type, "graph": graph});
     let created = admin
         .post(format!("{}/api/admin/flows", browser.base))
@@ -1013,7 +1013,7 @@ async fn a_disabled_user_loses_its_session_and_is_told_what_a_wrong_password_is_
         StatusCode::OK
     );
 
-    let admin = reqwest::Client::new();
+    let admin = crate::support::http();
     let id = user_id(&browser.base, EMAIL).await;
     let base = browser.base.clone();
     let set = |action: &'static str| {
@@ -1063,7 +1063,7 @@ async fn a_password_change_ends_the_users_sessions() {
     // Changes count from the next second on (sessions keep their sign-in time in seconds).
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 
-    let admin = reqwest::Client::new();
+    let admin = crate::support::http();
     let id = user_id(&browser.base, EMAIL).await;
     let removed = admin
         .delete(format!(
@@ -1098,7 +1098,7 @@ async fn a_password_change_ends_the_users_sessions() {
 async fn an_administrator_sends_a_recovery_mail_that_links_the_recovery_page() {
     let browser = Browser::start().await;
     register_over_wso2(&browser.base, EMAIL, PASSWORD).await;
-    let admin = reqwest::Client::new();
+    let admin = crate::support::http();
     let id = user_id(&browser.base, EMAIL).await;
     let send = |id: String| {
         admin
@@ -1163,7 +1163,7 @@ async fn an_imported_user_signs_in_here_and_is_rehashed() {
         .find(|vector| vector["name"] == "django-pbkdf2-sha256")
         .unwrap();
     let line = crate::user_import::line_of(vector, EMAIL).to_string();
-    let imported: Value = reqwest::Client::new()
+    let imported: Value = crate::support::http()
         .post(format!("{}/api/admin/users/import", browser.base))
         .bearer_auth(TOKEN)
         .body(line)
@@ -1178,7 +1178,7 @@ async fn an_imported_user_signs_in_here_and_is_rehashed() {
     let path = executor("default-login");
     let done = sign_in_here(&browser, &path, EMAIL, old_password).await;
     assert_eq!(done["component"], "xak-flow-redirect", "{done}");
-    let export = reqwest::Client::new()
+    let export = crate::support::http()
         .get(format!(
             "{}/api/admin/users/export?password_hashes=true",
             browser.base

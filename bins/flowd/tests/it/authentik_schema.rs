@@ -261,6 +261,9 @@ fn every_challenge_flowd_can_render_is_valid() {
         FormPurpose::AuthenticatePasskey,
         FormPurpose::Custom("discoverable".to_owned()),
         FormPurpose::Custom("code-or-passkey".to_owned()),
+        FormPurpose::SelectProvider,
+        FormPurpose::FederatedRedirect,
+        FormPurpose::LinkAccount,
     ];
     for purpose in purposes {
         // The last entry stands for a sign-in without an identifier.
@@ -352,6 +355,25 @@ fn every_challenge_flowd_can_render_is_valid() {
                     period: 30,
                 }),
                 passkey: passkey.clone(),
+                // Providers with and without an icon, one promoted.
+                social: Some(Box::new(flow_engine::SocialPrompt {
+                    providers: vec![
+                        flow_engine::ProviderChoice {
+                            id: "google".to_owned(),
+                            name: "Google".to_owned(),
+                            icon_url: Some("/static/google.svg".to_owned()),
+                            promoted: true,
+                        },
+                        flow_engine::ProviderChoice {
+                            id: "github".to_owned(),
+                            name: "GitHub".to_owned(),
+                            icon_url: None,
+                            promoted: false,
+                        },
+                    ],
+                    provider: Some("google".to_owned()),
+                    redirect_url: Some("https://accounts.google.com/o/oauth2/v2/auth".to_owned()),
+                })),
             };
             let value = serde_json::to_value(form_challenge(&facts, &form)).unwrap();
             schema.check_challenge(&value);

@@ -90,7 +90,7 @@ async fn connections_over_the_cap_are_refused_but_health_checks_answer() {
     let _second = held_connection(&server).await;
 
     // A third connection from the same address: refused, coded, closed.
-    let client = reqwest::Client::builder()
+    let client = crate::support::http_builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
@@ -188,7 +188,7 @@ async fn executor_post(
     content_type: &str,
     origin: Option<&str>,
 ) -> (StatusCode, Value) {
-    let client = reqwest::Client::builder()
+    let client = crate::support::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -229,7 +229,7 @@ async fn cross_site_posts_are_refused_on_the_executor_and_the_admin_api() {
         );
     }
 
-    let admin = reqwest::Client::new()
+    let admin = crate::support::http()
         .post(format!("{}/api/admin/flows", server.base))
         .bearer_auth(TOKEN)
         .header("origin", "https://evil.example")
@@ -240,7 +240,7 @@ async fn cross_site_posts_are_refused_on_the_executor_and_the_admin_api() {
     assert_eq!(admin.status(), StatusCode::FORBIDDEN);
     let body: Value = admin.json().await.unwrap();
     assert_eq!(body["code"], "cross_site_request");
-    let fetch = reqwest::Client::new()
+    let fetch = crate::support::http()
         .delete(format!(
             "{}/api/admin/flows/flow_default_login",
             server.base
@@ -260,7 +260,7 @@ async fn cross_site_posts_are_refused_on_the_executor_and_the_admin_api() {
 #[actix_web::test]
 async fn repeated_keys_are_refused_by_all_three_apis() {
     let server = TestServer::start().await;
-    let client = reqwest::Client::new();
+    let client = crate::support::http();
     let cases = [
         (
             "/api/server/v1/flow/execute",

@@ -24,7 +24,7 @@ const ORIGIN: &str = "http://localhost";
 
 /// Creates and activates a flow of `flow_type` named `name`.
 async fn install(base: &str, name: &str, flow_type: &str, nodes: Value, edges: Value) {
-    let client = reqwest::Client::new();
+    let client = crate::support::http();
     let flow = json!({
         "name": name, "display_name": name, "type": flow_type,
         "graph": {"nodes": nodes, "edges": edges}
@@ -374,7 +374,7 @@ async fn passkeys_register_and_sign_in_over_the_authentik_executor() {
     let mut options = challenge["passkey_challenge"].clone();
     assert_eq!(options["allowCredentials"], json!([]), "{challenge}");
     let user = crate::authentik::user_id(&browser.base, email).await;
-    let credentials: Value = reqwest::Client::new()
+    let credentials: Value = crate::support::http()
         .get(format!(
             "{}/api/admin/users/{user}/credentials",
             browser.base

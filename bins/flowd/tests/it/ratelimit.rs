@@ -17,7 +17,7 @@ async fn an_address_over_its_limit_gets_429_on_flow_endpoints_only() {
     let application = Application::build(&config).await.unwrap();
     let base = format!("http://127.0.0.1:{}", application.port);
     actix_web::rt::spawn(application.server);
-    let client = reqwest::Client::new();
+    let client = crate::support::http();
     let execute = format!("{base}/api/server/v1/flow/execute");
 
     for _ in 0..3 {

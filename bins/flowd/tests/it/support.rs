@@ -40,6 +40,18 @@ pub(crate) fn skip(reason: &str) {
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
+/// A client builder, after the process's TLS crypto provider is installed (reqwest is built
+/// with `rustls-no-provider` for flow-federation, so a client cannot be made before).
+pub(crate) fn http_builder() -> reqwest::ClientBuilder {
+    flow_federation::install_crypto_provider();
+    reqwest::Client::builder()
+}
+
+/// A plain client (see [`http_builder`]).
+pub(crate) fn http() -> reqwest::Client {
+    http_builder().build().unwrap()
+}
+
 /// A running server with its own SQLite file.
 pub(crate) struct TestServer {
     pub(crate) base: String,
@@ -70,7 +82,7 @@ impl TestServer {
         actix_web::rt::spawn(application.server);
         Self {
             base: format!("http://127.0.0.1:{}", application.port),
-            client: reqwest::Client::new(),
+            client: crate::support::http(),
             generated_token: None,
             _temp: Some(temp),
         }
@@ -96,7 +108,7 @@ impl TestServer {
         actix_web::rt::spawn(application.server);
         Self {
             base,
-            client: reqwest::Client::new(),
+            client: crate::support::http(),
             generated_token: application.generated_admin_token,
             _temp: None,
         }
@@ -114,7 +126,7 @@ impl TestServer {
         actix_web::rt::spawn(application.server);
         Self {
             base: format!("http://127.0.0.1:{}", application.port),
-            client: reqwest::Client::new(),
+            client: crate::support::http(),
             generated_token: None,
             _temp: Some(temp),
         }

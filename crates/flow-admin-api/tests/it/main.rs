@@ -6,6 +6,7 @@
 mod support;
 
 mod errors;
+mod identity_providers;
 mod invitations;
 mod openapi;
 mod seed;

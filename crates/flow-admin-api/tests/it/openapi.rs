@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{app, app_with_limit, call, seed, send};
 
-const OPERATIONS: [&str; 31] = [
+const OPERATIONS: [&str; 37] = [
     "list_flows",
     "get_flow",
     "create_flow",
@@ -42,6 +42,12 @@ const OPERATIONS: [&str; 31] = [
     "delete_user_passkey",
     "delete_user_credential",
     "update_user",
+    "delete_user_identity_link",
+    "list_identity_providers",
+    "get_identity_provider",
+    "create_identity_provider",
+    "put_identity_provider",
+    "delete_identity_provider",
 ];
 
 /// The nine endpoints of seed 002.
@@ -60,7 +66,7 @@ const SEED_ENDPOINTS: [(&str, &str); 9] = [
 const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
 
 /// Fetches the document without a token.
-async fn document() -> Value {
+pub(crate) async fn document() -> Value {
     let app = app().await;
     let response = test::call_service(
         &app,
@@ -169,15 +175,19 @@ async fn the_path_list() {
         listed,
         [
             "DELETE /api/admin/flows/{id} \"delete_flow\"",
+            "DELETE /api/admin/identity-providers/{id} \"delete_identity_provider\"",
             "DELETE /api/admin/invitations/{id} \"revoke_invitation\"",
             "DELETE /api/admin/users/{id} \"delete_user\"",
             "DELETE /api/admin/users/{id}/credentials/passkey/{credential_id} \"delete_user_passkey\"",
             "DELETE /api/admin/users/{id}/credentials/{type} \"delete_user_credential\"",
+            "DELETE /api/admin/users/{id}/identity-links/{provider} \"delete_user_identity_link\"",
             "GET /api/admin/events \"list_events\"",
             "GET /api/admin/executions/{id}/trace \"get_execution_trace\"",
             "GET /api/admin/flows \"list_flows\"",
             "GET /api/admin/flows/{id} \"get_flow\"",
             "GET /api/admin/flows/{id}/export \"export_flow\"",
+            "GET /api/admin/identity-providers \"list_identity_providers\"",
+            "GET /api/admin/identity-providers/{id} \"get_identity_provider\"",
             "GET /api/admin/invitations \"list_invitations\"",
             "GET /api/admin/node-types \"list_node_types\"",
             "GET /api/admin/users \"list_users\"",
@@ -191,6 +201,7 @@ async fn the_path_list() {
             "POST /api/admin/flows/{id}/compile \"compile_flow\"",
             "POST /api/admin/flows/{id}/deactivate \"deactivate_flow\"",
             "POST /api/admin/flows/{id}/validate \"validate_flow\"",
+            "POST /api/admin/identity-providers \"create_identity_provider\"",
             "POST /api/admin/invitations \"create_invitation\"",
             "POST /api/admin/users \"create_user\"",
             "POST /api/admin/users/import \"import_users\"",
@@ -199,6 +210,7 @@ async fn the_path_list() {
             "POST /api/admin/users/{id}/recovery \"send_user_recovery_mail\"",
             "POST /api/admin/users/{id}/unlock \"unlock_user\"",
             "PUT /api/admin/flows/{id} \"update_flow\"",
+            "PUT /api/admin/identity-providers/{id} \"put_identity_provider\"",
         ]
     );
 }
@@ -206,7 +218,7 @@ async fn the_path_list() {
 #[actix_web::test]
 async fn every_operation_documents_its_statuses_and_the_error_shape() {
     let doc = document().await;
-    let expected: [(&str, &[&str]); 16] = [
+    let expected: [(&str, &[&str]); 22] = [
         ("list_flows", &["200", "400", "401"]),
         ("get_flow", &["200", "401", "404"]),
         ("create_flow", &["201", "400", "401", "409", "413"]),
@@ -223,6 +235,18 @@ async fn every_operation_documents_its_statuses_and_the_error_shape() {
         ("create_invitation", &["201", "400", "401", "413", "503"]),
         ("list_invitations", &["200", "401"]),
         ("revoke_invitation", &["200", "401", "404"]),
+        ("list_identity_providers", &["200", "401", "503"]),
+        ("get_identity_provider", &["200", "401", "404", "503"]),
+        (
+            "create_identity_provider",
+            &["201", "400", "401", "409", "413", "503"],
+        ),
+        (
+            "put_identity_provider",
+            &["200", "201", "400", "401", "413", "503"],
+        ),
+        ("delete_identity_provider", &["204", "401", "404", "503"]),
+        ("delete_user_identity_link", &["204", "401", "404", "503"]),
     ];
     for (id, codes) in expected {
         let operation = operation(&doc, id);
@@ -247,6 +271,8 @@ async fn every_operation_documents_its_statuses_and_the_error_shape() {
     assert!(operation(&doc, "update_flow")["requestBody"].is_object());
     assert!(operation(&doc, "import_flow")["requestBody"].is_object());
     assert!(operation(&doc, "create_invitation")["requestBody"]["required"] == true);
+    assert!(operation(&doc, "create_identity_provider")["requestBody"]["required"] == true);
+    assert!(operation(&doc, "put_identity_provider")["requestBody"]["required"] == true);
 
     let unauthorized = &doc["components"]["responses"]["Unauthorized"];
     assert!(
@@ -314,9 +340,11 @@ async fn the_mirrored_enums_match_the_model() {
         .map(|t| t.as_str().to_owned())
         .collect();
     assert_eq!(values("FlowType"), flow_types);
+    // The model's codes, then the admin API's own (warnings that need the tenant's settings).
     let codes: Vec<String> = FindingCode::ALL
         .iter()
         .map(|code| code.as_str().to_owned())
+        .chain(["social_provider_not_configured".to_owned()])
         .collect();
     assert_eq!(values("FindingCode"), codes);
     // An exhaustive match: a new status fails to compile here until the mirror learns it.
@@ -362,7 +390,7 @@ fn kind(value: &Value) -> &'static str {
 
 /// Asserts that `value` fits `schema`: declared properties only, required ones present, enum
 /// values and JSON types respected, recursively.
-fn assert_fits(doc: &Value, schema: &Value, value: &Value, at: &str) {
+pub(crate) fn assert_fits(doc: &Value, schema: &Value, value: &Value, at: &str) {
     let mut all = Vec::new();
     parts(doc, schema, &mut all);
     for part in &all {
@@ -415,7 +443,7 @@ fn assert_fits(doc: &Value, schema: &Value, value: &Value, at: &str) {
 }
 
 /// Asserts that a real answer fits what the document says operation `id` answers with `status`.
-fn assert_documented(doc: &Value, id: &str, status: StatusCode, body: &Value) {
+pub(crate) fn assert_documented(doc: &Value, id: &str, status: StatusCode, body: &Value) {
     let response = resolve(doc, &operation(doc, id)["responses"][status.as_str()]);
     assert!(response.is_object(), "{id} does not document {status}");
     if body.is_null() {

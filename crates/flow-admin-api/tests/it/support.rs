@@ -6,8 +6,8 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::{App, test, web};
 use flow_admin_api::{AdminState, AdminToken, DEFAULT_BODY_LIMIT};
-use flow_engine::InvitationService;
 use flow_engine::memory::MemoryPorts;
+use flow_engine::{Accounts, Engine, EngineConfig, HashParams, InvitationService};
 use serde_json::Value;
 
 pub(crate) const TOKEN: &str = "test-admin-token";
@@ -35,6 +35,38 @@ pub(crate) async fn app_with_limit(
         public_url: "https://id.example.com".to_owned(),
     });
     test::init_service(App::new().configure(|cfg| flow_admin_api::configure(cfg, state))).await
+}
+
+/// The test app with an engine and the accounts service over the same memory ports: the
+/// identity providers, the users and their links. The engine comes along for the tests to
+/// reach its ports.
+pub(crate) async fn app_with_engine() -> (
+    impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+    Arc<Engine>,
+) {
+    let memory = MemoryPorts::new();
+    let config = EngineConfig {
+        hash: HashParams {
+            m_cost: 8,
+            t_cost: 1,
+            p_cost: 1,
+        },
+        ..EngineConfig::recommended()
+    };
+    let engine = Arc::new(Engine::new(config, memory.ports()).unwrap());
+    let state = web::Data::new(AdminState {
+        catalog: Arc::new(memory.catalog()),
+        engine: Some(engine.clone()),
+        invitations: None,
+        accounts: Some(Arc::new(Accounts::new(engine.clone()))),
+        token: AdminToken::from_token(TOKEN),
+        body_limit: DEFAULT_BODY_LIMIT,
+        origins: flow_http::OriginPolicy::default(),
+        public_url: "https://id.example.com/".to_owned(),
+    });
+    let app =
+        test::init_service(App::new().configure(|cfg| flow_admin_api::configure(cfg, state))).await;
+    (app, engine)
 }
 
 pub(crate) fn seed(name: &str) -> Value {

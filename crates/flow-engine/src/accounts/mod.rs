@@ -4,6 +4,7 @@
 //! passwords through the same policy and hashing.
 
 mod import;
+mod links;
 
 use std::sync::Arc;
 
@@ -40,6 +41,9 @@ pub enum AccountError {
     /// The user has no credential of this kind (or the kind is not one flowd knows).
     #[error("the user has no such credential")]
     CredentialNotFound,
+    /// The user has no link to an account at this identity provider.
+    #[error("the user has no link to this identity provider")]
+    IdentityLinkNotFound,
     /// The identifier, or one that looks like it, belongs to another user.
     #[error("a user with this identifier (or one that looks like it) exists")]
     IdentifierTaken,
@@ -78,6 +82,7 @@ impl AccountError {
         match self {
             Self::NotFound => "user_not_found",
             Self::CredentialNotFound => "credential_not_found",
+            Self::IdentityLinkNotFound => "identity_link_not_found",
             Self::IdentifierTaken => "identifier_taken",
             Self::InvalidIdentifier => "invalid_identifier",
             Self::PasswordRefused { code, .. } => code,

@@ -4,12 +4,14 @@
 use std::sync::Arc;
 
 use crate::FlowCatalog;
+use crate::federation::FederationClient;
 use crate::ports::{Clock, OsRandom, Ports, SystemClock};
 
 mod clock;
 mod codes;
 mod events;
 mod executions;
+mod federation;
 mod flows;
 mod invitations;
 mod keys;
@@ -21,6 +23,7 @@ pub use clock::ManualClock;
 pub use codes::MemoryCodeStore;
 pub use events::MemoryEventLog;
 pub use executions::MemoryExecutionStore;
+pub use federation::MemoryIdentityProviders;
 pub use flows::MemoryFlowRepository;
 pub use invitations::MemoryInvitationStore;
 pub use keys::MemoryKeyStore;
@@ -29,7 +32,7 @@ pub use outbox::MemoryOutbox;
 pub use users::MemoryUserDirectory;
 
 /// The memory ports with typed handles, so tests can look into the outbox or move the clock.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MemoryPorts {
     /// The execution store.
     pub executions: Arc<MemoryExecutionStore>,
@@ -51,6 +54,11 @@ pub struct MemoryPorts {
     /// The signing keys (not part of [`Ports`]: protocol adapters sign tokens, the engine
     /// does not).
     pub keys: Arc<MemoryKeyStore>,
+    /// The identity providers.
+    pub identity_providers: Arc<MemoryIdentityProviders>,
+    /// The client that talks to identity providers (none by default: social login steps fail
+    /// with `social_providers_unavailable` until a test or embedder sets one).
+    pub federation: Option<Arc<dyn FederationClient>>,
     /// The manual clock, when built with [`MemoryPorts::with_manual_clock`].
     pub clock: Option<Arc<ManualClock>>,
 }
@@ -68,6 +76,8 @@ impl MemoryPorts {
             outbox: Arc::new(MemoryOutbox::new()),
             flows: Arc::new(MemoryFlowRepository::new()),
             keys: Arc::new(MemoryKeyStore::new()),
+            identity_providers: Arc::new(MemoryIdentityProviders::new()),
+            federation: None,
             clock: None,
         }
     }
@@ -106,9 +116,20 @@ impl MemoryPorts {
             events: self.events.clone(),
             mailer: self.outbox.clone(),
             sms: Some(self.outbox.clone()),
+            identity_providers: self.identity_providers.clone(),
+            identity_links: self.users.clone(),
+            federation: self.federation.clone(),
             clock,
             random: Arc::new(OsRandom),
         }
+    }
+}
+
+impl std::fmt::Debug for MemoryPorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryPorts")
+            .field("federation", &self.federation.is_some())
+            .finish_non_exhaustive()
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
+use crate::federation::{IdentityLink, IdentityLinks};
 use crate::ports::UserDirectory;
 use crate::{
     NewUser, PortError, TenantId, TotpCredential, User, UserId, UserQuery, identifier_skeleton,
@@ -17,6 +18,7 @@ struct UserRow {
     password_hash: Option<String>,
     totp: Option<TotpCredential>,
     passkeys: Vec<crate::StoredPasskey>,
+    links: Vec<IdentityLink>,
 }
 
 #[derive(Debug, Default)]
@@ -25,6 +27,8 @@ struct Users {
     by_identifier: HashMap<(TenantId, String), UserId>,
     /// Confusable skeletons ([`identifier_skeleton`]) of the identifiers, per tenant.
     by_skeleton: HashMap<(TenantId, String), UserId>,
+    /// Identity-provider links: (tenant, provider, subject) to the user.
+    by_link: HashMap<(TenantId, String, String), UserId>,
 }
 
 /// Users per tenant, with a unique identifier index and a unique index of the identifiers'
@@ -285,6 +289,11 @@ impl UserDirectory for MemoryUserDirectory {
             .by_id
             .remove(&(tenant.clone(), id.clone()))
             .ok_or(PortError::NotFound)?;
+        for link in row.links {
+            users
+                .by_link
+                .remove(&(tenant.clone(), link.provider, link.subject));
+        }
         let identifier = row.user.identifier;
         users
             .by_skeleton
@@ -323,6 +332,7 @@ impl UserDirectory for MemoryUserDirectory {
                 password_hash: new.password_hash,
                 totp: None,
                 passkeys: Vec::new(),
+                links: Vec::new(),
             },
         );
         Ok(user)
@@ -417,6 +427,67 @@ impl UserDirectory for MemoryUserDirectory {
         }
         credential.last_step = Some(step);
         Ok(true)
+    }
+}
+
+impl IdentityLinks for MemoryUserDirectory {
+    fn linked_user(
+        &self,
+        tenant: &TenantId,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<UserId>, PortError> {
+        Ok(lock(&self.users)
+            .by_link
+            .get(&(tenant.clone(), provider.to_owned(), subject.to_owned()))
+            .cloned())
+    }
+
+    fn link(&self, tenant: &TenantId, user: &UserId, link: &IdentityLink) -> Result<(), PortError> {
+        let mut users = lock(&self.users);
+        let key = (tenant.clone(), link.provider.clone(), link.subject.clone());
+        if users.by_link.contains_key(&key) {
+            return Err(PortError::Duplicate);
+        }
+        let row = users
+            .by_id
+            .get_mut(&(tenant.clone(), user.clone()))
+            .ok_or(PortError::NotFound)?;
+        row.links.push(link.clone());
+        users.by_link.insert(key, user.clone());
+        Ok(())
+    }
+
+    fn links(&self, tenant: &TenantId, user: &UserId) -> Result<Vec<IdentityLink>, PortError> {
+        let users = lock(&self.users);
+        let mut links = users
+            .by_id
+            .get(&(tenant.clone(), user.clone()))
+            .map(|row| row.links.clone())
+            .unwrap_or_default();
+        links.sort_by(|a, b| a.provider.cmp(&b.provider).then(a.subject.cmp(&b.subject)));
+        Ok(links)
+    }
+
+    fn unlink(&self, tenant: &TenantId, user: &UserId, provider: &str) -> Result<(), PortError> {
+        let mut users = lock(&self.users);
+        let row = users
+            .by_id
+            .get_mut(&(tenant.clone(), user.clone()))
+            .ok_or(PortError::NotFound)?;
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut row.links)
+            .into_iter()
+            .partition(|link| link.provider == provider);
+        row.links = kept;
+        if gone.is_empty() {
+            return Err(PortError::NotFound);
+        }
+        for link in gone {
+            users
+                .by_link
+                .remove(&(tenant.clone(), link.provider, link.subject));
+        }
+        Ok(())
     }
 }
 

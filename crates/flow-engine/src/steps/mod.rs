@@ -5,6 +5,7 @@ mod codes;
 mod identify;
 mod passkey;
 mod password;
+mod social;
 mod succeed;
 mod totp;
 
@@ -22,6 +23,7 @@ use attributes::{prompt, set_path};
 use codes::Channel;
 use passkey::PasskeyStep;
 pub use passkey::{PASSKEY_NOT_CONFIGURED, PASSKEYS_UNAVAILABLE};
+pub use social::{FIELD_ERROR, FIELD_STATE};
 
 /// The failure code of a step that needs a signed-in user and has none (`enroll_totp`).
 pub const SIGN_IN_REQUIRED: &str = "sign_in_required";
@@ -179,9 +181,16 @@ impl Engine {
                 },
                 input,
             ),
-            Op::SelectSocialProvider { .. } | Op::CallWebhook { .. } => {
-                Ok(unsupported(step.op.name()))
-            }
+            Op::SelectSocialProvider { providers } => self.select_social_provider(
+                execution,
+                &social::SocialStep {
+                    index,
+                    node_id,
+                    providers,
+                },
+                input,
+            ),
+            Op::CallWebhook { .. } => Ok(unsupported(step.op.name())),
         }
     }
 

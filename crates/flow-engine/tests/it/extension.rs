@@ -46,6 +46,7 @@ impl NodeHandler for AcceptTerms {
                 errors: Vec::new(),
                 totp: None,
                 passkey: None,
+                social: None,
             }));
         };
         if submission.action_id.as_deref() == Some("decline") {

@@ -3,7 +3,8 @@
 //! `FLOWD_TEST_DATABASE_URL` is set). Each test gets a fresh store and unique tenants.
 
 use crate::contract::{
-    codes, events, executions, flows, invitations, keys, login_attempts, programs, users,
+    codes, events, executions, federation, flows, invitations, keys, login_attempts, programs,
+    users,
 };
 use crate::support::Backend;
 
@@ -252,6 +253,45 @@ macro_rules! contract_suite {
             fn login_attempts_concurrent_failures_count_exactly() {
                 let Some(b) = backend() else { return };
                 login_attempts::concurrent_failures_count_exactly(&*b.login_attempts, &b.tenant);
+            }
+
+            #[test]
+            fn identity_providers_put_get_list_delete() {
+                let Some(b) = backend() else { return };
+                federation::providers_put_get_list_delete(
+                    &*b.identity_providers,
+                    &b.tenant,
+                    &b.other_tenant,
+                );
+            }
+
+            #[test]
+            fn identity_links_find_list_and_unlink() {
+                let Some(b) = backend() else { return };
+                federation::links_find_list_and_unlink(
+                    &*b.users,
+                    &*b.identity_links,
+                    &b.tenant,
+                    &b.other_tenant,
+                );
+            }
+
+            #[test]
+            fn identity_links_go_with_their_user() {
+                let Some(b) = backend() else { return };
+                federation::links_go_with_their_user(&b);
+            }
+
+            #[test]
+            fn identity_links_concurrent_links_one_wins() {
+                let Some(b) = backend() else { return };
+                federation::concurrent_links_one_wins(&*b.users, &*b.identity_links, &b.tenant);
+            }
+
+            #[test]
+            fn identity_corrupt_records_are_errors() {
+                let Some(b) = backend() else { return };
+                federation::corrupt_records_are_errors(&b);
             }
 
             #[test]

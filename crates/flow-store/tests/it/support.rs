@@ -13,7 +13,8 @@ use flow_compiler::{PROGRAM_FORMAT, Program};
 use flow_engine::memory::MemoryPorts;
 use flow_engine::{
     CodeStore, Execution, ExecutionId, ExecutionStatus, ExecutionStore, FlowRepository,
-    InvitationStore, KeyStore, LoginAttempts, RequestContext, TenantId, UserDirectory,
+    IdentityLinks, IdentityProviderStore, InvitationStore, KeyStore, LoginAttempts, RequestContext,
+    TenantId, UserDirectory,
 };
 use flow_model::{Flow, FlowType};
 use flow_store::Database;
@@ -32,13 +33,28 @@ pub(crate) struct Backend {
     pub(crate) invitations: Arc<dyn InvitationStore>,
     pub(crate) login_attempts: Arc<dyn LoginAttempts>,
     pub(crate) events: Arc<dyn flow_engine::EventLog>,
+    pub(crate) identity_providers: Arc<dyn IdentityProviderStore>,
+    /// The user directory's links to provider accounts (on the memory backend the directory
+    /// itself, so that deleting a user removes its links).
+    pub(crate) identity_links: Arc<dyn IdentityLinks>,
     /// Unique per test, so tests never see each other's rows even in a shared database.
     pub(crate) tenant: TenantId,
     /// The same prefix, another tenant.
     pub(crate) other_tenant: TenantId,
     /// The database, for SQL backends.
     pub(crate) database: Option<Arc<Database>>,
+    /// Where a raw connection to the database goes, for SQL backends that can be opened
+    /// twice (not a private in-memory SQLite database).
+    raw: Option<RawTarget>,
     _keep: Keep,
+}
+
+/// The database of a raw connection ([`Backend::raw_sql`]).
+enum RawTarget {
+    /// A SQLite file at this path.
+    Sqlite(String),
+    /// PostgreSQL at this URL (with the test's schema as search path).
+    Postgres(String),
 }
 
 /// What a backend keeps alive (held only for its `Drop`): a temporary directory or a
@@ -63,7 +79,7 @@ fn tenants() -> (TenantId, TenantId) {
 }
 
 impl Backend {
-    fn sql(database: Database, keep: Keep) -> Self {
+    fn sql(database: Database, raw: Option<RawTarget>, keep: Keep) -> Self {
         let database = Arc::new(database);
         let (tenant, other_tenant) = tenants();
         Self {
@@ -75,9 +91,12 @@ impl Backend {
             invitations: database.clone(),
             login_attempts: database.clone(),
             events: database.clone(),
+            identity_providers: database.clone(),
+            identity_links: database.clone(),
             tenant,
             other_tenant,
             database: Some(database),
+            raw,
             _keep: keep,
         }
     }
@@ -95,9 +114,12 @@ impl Backend {
             invitations: memory.invitations.clone(),
             login_attempts: memory.login_attempts.clone(),
             events: memory.events.clone(),
+            identity_providers: memory.identity_providers.clone(),
+            identity_links: memory.users.clone(),
             tenant,
             other_tenant,
             database: None,
+            raw: None,
             _keep: Keep::Nothing,
         }
     }
@@ -105,13 +127,18 @@ impl Backend {
     /// A SQLite file in a fresh temporary directory (in a subdirectory that open creates).
     pub(crate) fn sqlite_file() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("data/flowd.db").display());
-        Self::sql(Database::open(&url).unwrap(), Keep::Dir(dir))
+        let path = dir.path().join("data/flowd.db").display().to_string();
+        let database = Database::open(&format!("sqlite://{path}")).unwrap();
+        Self::sql(database, Some(RawTarget::Sqlite(path)), Keep::Dir(dir))
     }
 
     /// A private in-memory SQLite database.
     pub(crate) fn sqlite_memory() -> Self {
-        Self::sql(Database::open("sqlite::memory:").unwrap(), Keep::Nothing)
+        Self::sql(
+            Database::open("sqlite::memory:").unwrap(),
+            None,
+            Keep::Nothing,
+        )
     }
 
     /// A fresh schema on the PostgreSQL server of `FLOWD_TEST_DATABASE_URL`, or `None` (with a
@@ -119,7 +146,29 @@ impl Backend {
     pub(crate) fn postgres() -> Option<Self> {
         let (url, guard) = postgres_schema()?;
         let database = Database::open(&url).unwrap();
-        Some(Self::sql(database, Keep::Schema(guard)))
+        Some(Self::sql(
+            database,
+            Some(RawTarget::Postgres(url)),
+            Keep::Schema(guard),
+        ))
+    }
+
+    /// Runs `statement` on a connection of its own to the backend's database and returns the
+    /// rows it changed; `None` on backends without one (memory, in-memory SQLite).
+    pub(crate) fn raw_sql(&self, statement: &str) -> Option<usize> {
+        use diesel::{RunQueryDsl, SqliteConnection};
+
+        Some(match self.raw.as_ref()? {
+            RawTarget::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path).unwrap();
+                conn.batch_execute("PRAGMA busy_timeout = 5000").unwrap();
+                diesel::sql_query(statement).execute(&mut conn).unwrap()
+            }
+            RawTarget::Postgres(url) => {
+                let mut conn = PgConnection::establish(url).unwrap();
+                diesel::sql_query(statement).execute(&mut conn).unwrap()
+            }
+        })
     }
 }
 
@@ -213,6 +262,7 @@ pub(crate) fn execution(tenant: &TenantId, expires_at: i64) -> Execution {
         totp_secret: None,
         passkey: None,
         new_passkey: None,
+        federation: None,
         new_user_id: None,
         invitation: None,
         prompt: None,

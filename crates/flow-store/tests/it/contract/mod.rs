@@ -4,6 +4,7 @@
 pub(crate) mod codes;
 pub(crate) mod events;
 pub(crate) mod executions;
+pub(crate) mod federation;
 pub(crate) mod flows;
 pub(crate) mod invitations;
 pub(crate) mod keys;

@@ -30,6 +30,9 @@ fn ports(backend: &Backend) -> Ports {
         events: backend.events.clone(),
         mailer: Arc::new(MemoryOutbox::new()),
         sms: None,
+        identity_providers: backend.identity_providers.clone(),
+        identity_links: backend.identity_links.clone(),
+        federation: None,
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
     }

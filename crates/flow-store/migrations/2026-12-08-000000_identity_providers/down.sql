@@ -1,0 +1,2 @@
+DROP INDEX credentials_federated_id;
+DROP TABLE identity_providers;
