@@ -97,6 +97,9 @@ pub struct Config {
     /// `FLOWD_FEDERATION_TIMEOUT_MS`: how long one call to an identity provider may take
     /// (discovery, token, userinfo; default 10000, 100 to 60000).
     pub federation_timeout_ms: u64,
+    /// `[[identity_providers]]` in `flowd.toml`: providers written to the default tenant at
+    /// every start (replacing one with the same id), read like an admin API body.
+    pub identity_providers: Vec<flow_engine::IdentityProvider>,
 }
 
 impl std::fmt::Debug for Config {
@@ -125,6 +128,7 @@ impl std::fmt::Debug for Config {
             )
             .field("password_hash", &self.password_hash)
             .field("passkeys", &self.passkeys)
+            .field("identity_providers", &self.identity_providers)
             .finish()
     }
 }
@@ -172,6 +176,9 @@ struct Raw {
     passkey_rp_name: String,
     passkey_sign_count: String,
     federation_timeout_ms: u64,
+    /// `[[identity_providers]]` tables of the file (no environment form).
+    #[serde(default)]
+    identity_providers: Vec<serde_json::Value>,
 }
 
 /// The variable name of a setting, for messages.
@@ -363,8 +370,10 @@ impl Config {
                 "must be between 100 and 60000",
             ));
         }
+        let identity_providers = identity_providers(raw.identity_providers)?;
         Ok(Self {
             passkeys,
+            identity_providers,
             federation_timeout_ms: raw.federation_timeout_ms,
             listen,
             database_url,
@@ -414,8 +423,27 @@ impl Config {
             pages: flow_pages::PagesSettings::default(),
             passkeys: flow_engine::PasskeySettings::for_public_url("http://127.0.0.1"),
             federation_timeout_ms: 10_000,
+            identity_providers: Vec::new(),
         }
     }
+}
+
+/// The `[[identity_providers]]` tables, each read like an admin API body (presets, checks).
+fn identity_providers(
+    tables: Vec<serde_json::Value>,
+) -> Result<Vec<flow_engine::IdentityProvider>, ConfigError> {
+    tables
+        .into_iter()
+        .enumerate()
+        .map(|(index, table)| {
+            let setting = format!("identity_providers[{index}]");
+            let serde_json::Value::Object(body) = table else {
+                return Err(ConfigError::new(&setting, "must be a table"));
+            };
+            flow_admin_api::provider_from_settings(body)
+                .map_err(|error| ConfigError::new(&setting, error.to_string()))
+        })
+        .collect()
 }
 
 /// The `FLOWD_PASSKEY_*` values as read.
@@ -496,6 +524,7 @@ mod tests {
             passkey_rp_name: "flowd".to_owned(),
             passkey_sign_count: "refuse".to_owned(),
             federation_timeout_ms: 10_000,
+            identity_providers: Vec::new(),
         }
     }
 
@@ -601,6 +630,31 @@ mod tests {
             let error = Config::check(raw).unwrap_err();
             assert_eq!(error.setting, setting, "{error}");
         }
+    }
+
+    #[test]
+    fn identity_providers_of_the_file_are_read_like_admin_bodies() {
+        let mut raw = raw();
+        raw.identity_providers = vec![serde_json::json!({
+            "id": "google", "client_id": "cid", "client_secret": "provider-secret-xyz"
+        })];
+        let config = Config::check(raw).unwrap();
+        let google = &config.identity_providers[0];
+        assert_eq!(
+            google.issuer.as_deref(),
+            Some("https://accounts.google.com")
+        );
+        assert_eq!(google.client_secret.as_deref(), Some("provider-secret-xyz"));
+        assert!(!format!("{config:?}").contains("provider-secret"));
+        let mut raw = super::tests::raw();
+        raw.identity_providers = vec![serde_json::json!({
+            "id": "corp", "type": "oidc", "client_id": "cid", "issuer": "http://idp.example.com"
+        })];
+        let error = Config::check(raw).unwrap_err();
+        assert!(
+            error.to_string().contains("identity_providers[0]"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -102,6 +102,13 @@ impl Services {
         ports.federation = Some(Arc::new(HttpFederation::new(FederationOptions {
             timeout: Duration::from_millis(config.federation_timeout_ms),
         })));
+        // The file's providers are the default tenant's, as written there (admin API changes
+        // to them last until the next start).
+        for provider in &config.identity_providers {
+            ports
+                .identity_providers
+                .put(&TenantId::default(), provider)?;
+        }
         let engine = Arc::new(Engine::new(engine_config, ports)?);
         Ok(Self {
             database,

@@ -298,6 +298,17 @@ fn take_secret(body: &mut Map<String, Value>) -> Result<Given<String>> {
     }
 }
 
+/// A provider from the server's configuration file (`[[identity_providers]]` in
+/// `flowd.toml`), read by the same rules as a POST body: presets, checks, the secret.
+pub fn provider_from_settings(body: Map<String, Value>) -> Result<IdentityProvider> {
+    let ProviderRequest {
+        mut provider,
+        secret,
+    } = parse_provider(body, None)?;
+    assign(&mut provider.client_secret, secret);
+    Ok(provider)
+}
+
 /// What a body asks for, before the stored provider (of a PUT) is known.
 struct ProviderRequest {
     provider: IdentityProvider,

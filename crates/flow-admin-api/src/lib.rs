@@ -19,6 +19,7 @@ use flow_engine::{Accounts, Engine, FlowCatalog, InvitationService};
 
 pub use auth::{Admin, AdminToken};
 pub use error::AdminError;
+pub use identity_providers::provider_from_settings;
 pub use openapi::{DOCS_PATH, OPENAPI_PATH, openapi};
 pub use routes::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use users::MAX_IMPORT_BYTES;

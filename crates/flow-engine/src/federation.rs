@@ -434,6 +434,9 @@ pub struct FederationState {
     /// After the callback: the existing account the person must prove before it is linked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_link: Option<PendingLink>,
+    /// In a flow that creates the account: the link to make once it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_on_create: Option<IdentityLink>,
 }
 
 impl std::fmt::Debug for FederationState {

@@ -569,3 +569,63 @@ async fn sources_sign_in_over_the_authentik_executor() {
         "{challenge}"
     );
 }
+
+#[actix_web::test]
+async fn a_registration_flow_creates_the_account_and_links_it() {
+    let Some(idp) = provider(json!({})) else {
+        return;
+    };
+    let server = TestServer::start().await;
+    configure_google(&server, idp.issuer(), json!({})).await;
+    let flow = json!({
+        "name": "social-signup", "display_name": "Sign up", "type": "registration",
+        "graph": {
+            "nodes": [
+                {"id": "start", "type": "start"},
+                {"id": "social", "type": "social_provider_select",
+                    "config": {"providers": ["google"]}},
+                {"id": "done", "type": "success"}
+            ],
+            "edges": [
+                {"source": "start", "target": "social"},
+                {"source": "social", "target": "done"}
+            ]
+        }
+    });
+    let (status, created) = server.call("POST", "/api/admin/flows", Some(&flow)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let (status, _) = server
+        .call("POST", &format!("/api/admin/flows/{id}/activate"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let register = || {
+        execute(
+            &server,
+            json!({"flowType": "REGISTRATION", "flowName": "social-signup"}),
+        )
+    };
+
+    let step = register().await;
+    let callback = idp.sign_in(&redirect_url(&step), "alice").await;
+    let done = come_back(&server, &step, &callback).await;
+    assert_eq!(done["flowStatus"], "COMPLETE", "{done}");
+    let alice = users_named(&server, "alice@example.com").await;
+    assert_eq!(alice.len(), 1);
+    let (_, record) = server
+        .call(
+            "GET",
+            &format!("/api/admin/users/{}", alice[0]["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(record["identity_links"][0]["subject"], "alice", "{record}");
+    assert_eq!(record["attributes"]["name"], "Alice", "{record}");
+
+    // Registering again with the same provider account: refused, nothing created.
+    let step = register().await;
+    let callback = idp.sign_in(&redirect_url(&step), "alice").await;
+    let refused = come_back(&server, &step, &callback).await;
+    assert_eq!(error_code(&refused), "social_account_exists", "{refused}");
+    assert_eq!(users_named(&server, "alice@example.com").await.len(), 1);
+}

@@ -149,6 +149,7 @@ impl Engine {
             redirect_uri,
             url,
             pending_link: None,
+            link_on_create: None,
         };
         let form = redirect_form(at, &started);
         execution.federation = Some(started);
@@ -244,7 +245,11 @@ impl Engine {
     ) -> Result<StepResult, EngineError> {
         let tenant = execution.tenant.clone();
         let links = &self.ports.identity_links;
-        if let Some(id) = links.linked_user(&tenant, &provider.id, &identity.subject)? {
+        let linked = links.linked_user(&tenant, &provider.id, &identity.subject)?;
+        if execution.program.flow_type.creates_user() {
+            return self.register_with(execution, at, offered, provider, state, identity, linked);
+        }
+        if let Some(id) = linked {
             return match self.ports.users.get(&tenant, &id)? {
                 Some(user) if user.disabled_at.is_none() => {
                     Ok(self.signed_in(execution, &user, &provider.id, "linked"))
@@ -326,6 +331,51 @@ impl Engine {
         Ok(self
             .signed_in(execution, &user, &provider.id, "created")
             .with_event(EventDraft::success(EventKind::Registration).because("social")))
+    }
+
+    /// In a flow that creates the account (registration): the provider's answer fills in the
+    /// identifier and attributes, and the link is made when the account is created. An
+    /// account that is linked already, or that has the provider's e-mail address, is refused:
+    /// the person signs in instead.
+    #[allow(clippy::too_many_arguments)]
+    fn register_with(
+        &self,
+        execution: &mut Execution,
+        at: &SocialStep<'_>,
+        offered: &[IdentityProvider],
+        provider: &IdentityProvider,
+        state: FederationState,
+        identity: ExternalIdentity,
+        linked: Option<crate::UserId>,
+    ) -> Result<StepResult, EngineError> {
+        let identifier = identifier::canonical_identifier(&new_identifier(provider, &identity));
+        let taken = match &identifier {
+            Some(identifier) => self
+                .ports
+                .users
+                .find_by_identifier(&execution.tenant, identifier)?
+                .is_some(),
+            None => true,
+        };
+        let Some(identifier) = identifier.filter(|_| linked.is_none() && !taken) else {
+            return Ok(self.social_refused(at, offered, SOCIAL_ACCOUNT_EXISTS, REGISTERED_MESSAGE));
+        };
+        execution.identifier = Some(identifier);
+        for (key, value) in federated_attributes(&identity) {
+            execution.attributes.entry(key).or_insert(value);
+        }
+        let link = IdentityLink {
+            provider: provider.id.clone(),
+            subject: identity.subject,
+            email: identity.email,
+            linked_at: self.ports.clock.now_secs(),
+        };
+        execution.federation = Some(FederationState {
+            link_on_create: Some(link),
+            ..state
+        });
+        add_method(execution, METHOD_SOCIAL);
+        Ok(StepResult::advance("accepted").with_detail(format!("{}:register", provider.id)))
     }
 
     /// The password of the account the provider's e-mail named: right, and the account is
@@ -410,30 +460,12 @@ impl Engine {
         provider: &IdentityProvider,
         identity: &ExternalIdentity,
     ) -> Result<Option<User>, EngineError> {
-        let verified_email = identity
-            .email
-            .as_deref()
-            .filter(|_| identity.email_verified);
-        let wanted = verified_email
-            .map(str::to_owned)
-            .or_else(|| identity.username.clone())
-            .unwrap_or_else(|| format!("{}-{}", provider.id, identity.subject));
-        let Some(identifier) = identifier::canonical_identifier(&wanted) else {
+        let Some(identifier) =
+            identifier::canonical_identifier(&new_identifier(provider, identity))
+        else {
             return Ok(None);
         };
-        let mut attributes = identity.attributes.clone();
-        if let Some(email) = &identity.email {
-            attributes.insert("email".to_owned(), Value::String(email.clone()));
-            attributes.insert(
-                "email_verified".to_owned(),
-                Value::Bool(identity.email_verified),
-            );
-        }
-        if let Some(name) = &identity.name {
-            attributes
-                .entry("name".to_owned())
-                .or_insert_with(|| Value::String(name.clone()));
-        }
+        let attributes = federated_attributes(identity);
         let user = NewUser {
             id: self.new_user_id(),
             identifier,
@@ -518,6 +550,41 @@ const REJECTED_MESSAGE: &str = "The sign-in could not be verified. Please try ag
 const NOT_FOUND_MESSAGE: &str = "No account is linked to this sign-in.";
 const ACCOUNT_EXISTS_MESSAGE: &str =
     "An account with this e-mail address exists. Sign in to it first, then link this provider.";
+
+const REGISTERED_MESSAGE: &str =
+    "An account exists already for this sign-in or its e-mail address. Sign in instead.";
+
+/// The identifier of an account made from `identity`: its verified e-mail address, else its
+/// user name, else `{provider}-{subject}` (an unverified address is never an identifier:
+/// whoever owns it could not register it then).
+fn new_identifier(provider: &IdentityProvider, identity: &ExternalIdentity) -> String {
+    identity
+        .email
+        .as_deref()
+        .filter(|_| identity.email_verified)
+        .map(str::to_owned)
+        .or_else(|| identity.username.clone())
+        .unwrap_or_else(|| format!("{}-{}", provider.id, identity.subject))
+}
+
+/// The attributes of an account made from `identity`: the mapped ones, `email` with
+/// `email_verified`, and `name`.
+fn federated_attributes(identity: &ExternalIdentity) -> serde_json::Map<String, Value> {
+    let mut attributes = identity.attributes.clone();
+    if let Some(email) = &identity.email {
+        attributes.insert("email".to_owned(), Value::String(email.clone()));
+        attributes.insert(
+            "email_verified".to_owned(),
+            Value::Bool(identity.email_verified),
+        );
+    }
+    if let Some(name) = &identity.name {
+        attributes
+            .entry("name".to_owned())
+            .or_insert_with(|| Value::String(name.clone()));
+    }
+    attributes
+}
 
 /// The choice of providers: one action per provider.
 fn choice_form(at: &SocialStep<'_>, offered: &[IdentityProvider]) -> Form {

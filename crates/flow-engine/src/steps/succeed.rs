@@ -193,6 +193,28 @@ impl Engine {
                         Err(other) => return Err(other.into()),
                     }
                 }
+                if let Some(link) = execution
+                    .federation
+                    .take()
+                    .and_then(|federation| federation.link_on_create)
+                {
+                    match self
+                        .ports
+                        .identity_links
+                        .link(&execution.tenant, &user.id, &link)
+                    {
+                        Ok(()) => {}
+                        Err(PortError::Duplicate) => {
+                            // Another registration linked that provider account first.
+                            self.ports.users.delete(&execution.tenant, &user.id)?;
+                            return Ok(Some(StepResult::fail(
+                                crate::SOCIAL_ACCOUNT_EXISTS,
+                                "An account is already linked to this sign-in. Sign in instead.",
+                            )));
+                        }
+                        Err(other) => return Err(other.into()),
+                    }
+                }
                 execution.user_id = Some(user.id);
                 Ok(None)
             }
