@@ -293,7 +293,14 @@ fn test_config() -> Value {
 
 async fn discovery(provider: &OidcProvider) -> Value {
     let url = format!("{}/.well-known/openid-configuration", provider.issuer());
-    reqwest::get(&url).await.unwrap().json().await.unwrap()
+    crate::support::http()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn authorization_url(discovery: &Value, state: &str) -> String {

@@ -20,7 +20,10 @@
 // client_secret_basic (client_secret_post and none are the usual alternatives).
 //
 // Interactions (no browser needed; the cookies set by /auth must be sent back):
-//   GET  /interaction/:uid          JSON: the uid, the prompt and the two URLs below
+//   GET  /interaction/:uid          JSON: the uid, the prompt and the two URLs below; a
+//                                   request whose Accept names text/html (a browser) gets an
+//                                   HTML page instead: a form (field `login`, button #sign-in)
+//                                   posting to the login URL and a link #abort to the abort URL
 //   POST /interaction/:uid/login    form `login=<account>`: signs in and grants every requested
 //                                   scope at once (no consent page); 303 back to /auth/:uid
 //   GET|POST /interaction/:uid/abort  303 back to /auth/:uid, which redirects to the client
@@ -115,6 +118,38 @@ async function formBody(req) {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+// The interaction for a browser: sign in as an account (for the login prompt; a consent prompt
+// only asks to continue), or cancel.
+function loginPage(ctx, { uid, prompt, clientId }) {
+  const login = escapeHtml(`/interaction/${uid}/login`);
+  const abort = escapeHtml(`/interaction/${uid}/abort`);
+  const field = prompt === 'login'
+    ? '<p><label for="login">Account</label> <input id="login" name="login" autocomplete="username" required autofocus></p>'
+    : '';
+  ctx.status = 200;
+  ctx.type = 'html';
+  ctx.body = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in at the test provider</title></head>
+<body>
+<main>
+<h1>Sign in at the test provider</h1>
+<p>Client <code>${escapeHtml(clientId)}</code> asks you to sign in (${escapeHtml(prompt)}).</p>
+<form method="post" action="${login}">
+${field}
+<p><button id="sign-in" type="submit">${prompt === 'login' ? 'Sign in' : 'Continue'}</button></p>
+</form>
+<p><a id="abort" href="${abort}">Cancel</a></p>
+</main>
+</body>
+</html>
+`;
+}
+
 function json(ctx, status, body) {
   ctx.status = status;
   ctx.type = 'json';
@@ -163,6 +198,10 @@ provider.use(async (ctx, next) => {
     return;
   }
   if (action === undefined && ctx.method === 'GET') {
+    if ((ctx.get('accept') || '').includes('text/html')) {
+      loginPage(ctx, { uid, prompt: details.prompt.name, clientId: details.params.client_id });
+      return;
+    }
     json(ctx, 200, {
       uid,
       prompt: details.prompt.name,
