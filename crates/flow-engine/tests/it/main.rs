@@ -14,3 +14,4 @@ mod mfa;
 mod passkeys;
 mod recovery;
 mod registration;
+mod social;
