@@ -414,6 +414,18 @@ async fn another_signing_key_a_slow_or_a_missing_provider_are_step_errors() {
     assert_eq!(error_code(&refused), "social_invalid_token", "{refused}");
     assert!(users_named(&server, "alice@example.com").await.is_empty());
 
+    // A code redeemed after it expired.
+    let Some(short) = provider(json!({"code_ttl_s": 1})) else {
+        return;
+    };
+    configure_google(&server, short.issuer(), json!({})).await;
+    let step = start(&server).await;
+    let callback = short.sign_in(&redirect_url(&step), "alice").await;
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let refused = come_back(&server, &step, &callback).await;
+    assert_eq!(error_code(&refused), "social_code_rejected", "{refused}");
+    assert!(users_named(&server, "alice@example.com").await.is_empty());
+
     configure_google(&server, slow.issuer(), json!({})).await;
     let step = start(&server).await;
     let callback = slow.sign_in(&redirect_url(&step), "alice").await;
