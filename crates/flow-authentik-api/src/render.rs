@@ -122,6 +122,12 @@ impl Stage {
             FormPurpose::AuthenticatePasskey => Self::PasskeyValidation,
             FormPurpose::SelectProvider => Self::SourceSelection,
             FormPurpose::FederatedRedirect => Self::SourceRedirect,
+            // An account without a password is proven with one of its passkeys.
+            FormPurpose::LinkAccount
+                if form.field(flow_engine::FIELD_PASSWORD).is_none() && form.passkey.is_some() =>
+            {
+                Self::PasskeyValidation
+            }
             FormPurpose::LinkAccount => Self::Password,
             _ => Self::Prompt,
         }

@@ -318,8 +318,8 @@ pub(crate) fn social_redirect(at: &At<'_>, prompt: SocialPrompt) -> Form {
 }
 
 /// The password of the existing account that a provider's e-mail address named, before the
-/// provider is linked to it.
-pub(crate) fn social_link(at: &At<'_>, prompt: SocialPrompt) -> Form {
+/// provider is linked to it (without one, the caller offers the account's passkeys).
+pub(crate) fn social_link(at: &At<'_>, prompt: SocialPrompt, with_password: bool) -> Form {
     let password = with_hints(
         Field::new(FIELD_PASSWORD, FieldKind::Password, "Password", true),
         FieldHints {
@@ -328,7 +328,12 @@ pub(crate) fn social_link(at: &At<'_>, prompt: SocialPrompt) -> Form {
             ..FieldHints::default()
         },
     );
-    let mut form = at.form(FormPurpose::LinkAccount, vec![password], "Link account");
+    let fields = if with_password {
+        vec![password]
+    } else {
+        Vec::new()
+    };
+    let mut form = at.form(FormPurpose::LinkAccount, fields, "Link account");
     form.social = Some(Box::new(prompt));
     form
 }

@@ -52,7 +52,7 @@ async fn install(base: &str, name: &str, flow_type: &str, nodes: Value, edges: V
 }
 
 /// A registration flow: the e-mail address, then a passkey instead of a password.
-async fn install_signup(base: &str) {
+pub(crate) async fn install_signup(base: &str) {
     install(
         base,
         "passkey-signup",
@@ -101,14 +101,14 @@ fn origin() -> Url {
 }
 
 /// The credential a browser makes for creation options `public_key`, as JSON.
-fn create(key: &mut SoftPasskey, public_key: &Value) -> Value {
+pub(crate) fn create(key: &mut SoftPasskey, public_key: &Value) -> Value {
     let options: CreationChallengeResponse =
         serde_json::from_value(json!({"publicKey": public_key})).unwrap();
     serde_json::to_value(key.do_registration(origin(), options).unwrap()).unwrap()
 }
 
 /// The assertion a browser makes for request options `public_key`, as JSON.
-fn get(key: &mut SoftPasskey, public_key: &Value) -> Value {
+pub(crate) fn get(key: &mut SoftPasskey, public_key: &Value) -> Value {
     let options: RequestChallengeResponse =
         serde_json::from_value(json!({"publicKey": public_key})).unwrap();
     serde_json::to_value(key.do_authentication(origin(), options).unwrap()).unwrap()

@@ -641,3 +641,63 @@ async fn a_registration_flow_creates_the_account_and_links_it() {
     assert_eq!(error_code(&refused), "social_account_exists", "{refused}");
     assert_eq!(users_named(&server, "alice@example.com").await.len(), 1);
 }
+
+#[actix_web::test]
+async fn an_account_without_a_password_is_proven_with_its_passkey() {
+    let Some(idp) = provider(json!({})) else {
+        return;
+    };
+    let server = TestServer::start().await;
+    install_seed_flow(&server).await;
+    configure_google(&server, idp.issuer(), json!({})).await;
+    crate::passkeys::install_signup(&server.base).await;
+    let mut key = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
+    let next = |step: &Value, inputs: Value| {
+        execute(
+            &server,
+            json!({"flowId": step["flowId"], "actionId": "", "inputs": inputs}),
+        )
+    };
+
+    // An account with a passkey and no password.
+    let view = execute(
+        &server,
+        json!({"flowType": "REGISTRATION", "flowName": "passkey-signup"}),
+    )
+    .await;
+    let prompt = next(&view, json!({"identifier": "carol@example.com"})).await;
+    let ceremony = next(&prompt, json!({"origin": "http://localhost"})).await;
+    let options = &ceremony["data"]["webAuthnData"]["publicKeyCredentialCreationOptions"];
+    let credential = crate::passkeys::create(&mut key, options);
+    let done = next(&ceremony, json!({"credential": credential.to_string()})).await;
+    assert_eq!(done["flowStatus"], "COMPLETE", "{done}");
+
+    // The provider names that account: its passkey proves it.
+    let step = start(&server).await;
+    let callback = idp.sign_in(&redirect_url(&step), "carol").await;
+    let prove = come_back(&server, &step, &callback).await;
+    assert_eq!(prove["type"], "VIEW", "{prove}");
+    assert_eq!(prove["data"]["requiredParams"], json!([]), "{prove}");
+    assert_eq!(prove["data"]["webAuthnData"]["action"], "WEBAUTHN_GET");
+    let request = &prove["data"]["webAuthnData"]["publicKeyCredentialRequestOptions"];
+    assert_eq!(
+        request["allowCredentials"].as_array().map(Vec::len),
+        Some(1)
+    );
+    let assertion = crate::passkeys::get(&mut key, request);
+    let done = next(&step, json!({"credential": assertion.to_string()})).await;
+    assert_eq!(done["flowStatus"], "COMPLETE", "{done}");
+    let carol = users_named(&server, "carol@example.com").await;
+    assert_eq!(carol.len(), 1);
+    let (_, record) = server
+        .call(
+            "GET",
+            &format!("/api/admin/users/{}", carol[0]["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        record["identity_links"][0]["provider"], "google",
+        "{record}"
+    );
+}

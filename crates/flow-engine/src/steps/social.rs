@@ -282,7 +282,8 @@ impl Engine {
             if provider.link_by_email == LinkByEmail::Verified && identity.email_verified {
                 return self.link_and_sign_in(execution, at, offered, &user, &link, "linked:email");
             }
-            if self.ports.users.password_hash(&tenant, &user.id)?.is_none() {
+            let proofs = self.proofs(&tenant, &user.id)?;
+            if !proofs.any() {
                 return Ok(self.social_refused(
                     at,
                     offered,
@@ -297,7 +298,7 @@ impl Engine {
                 subject: identity.subject,
                 email: identity.email,
             });
-            let form = link_form(at, &state);
+            let form = self.link_prompt(execution, at, &state, &proofs)?;
             execution.federation = Some(state);
             return Ok(StepResult::wait(form, "prove_account"));
         }
@@ -391,20 +392,18 @@ impl Engine {
         let Some(pending) = state.pending_link.clone() else {
             return Ok(StepResult::wait(choice_form(at, offered), "prompt"));
         };
-        let form = link_form(at, &state);
-        let password = match typed(&form, Some(input), FIELD_PASSWORD, Typed::Raw) {
-            Ok(password) => password,
-            Err(wait) => return Ok(*wait),
-        };
-        // The password is checked as the account's, with its lockout; the execution holds
-        // the user only while it is.
+        let proofs = self.proofs(&execution.tenant, &pending.user_id)?;
+        // The answer is checked as the account's own (its lockout, its passkeys' counters);
+        // the execution holds the user only while it is.
         execution.user_id = Some(pending.user_id.clone());
         execution.identifier = Some(pending.identifier.clone());
-        let checked = self.check_password(execution, password, form)?;
+        let checked = self.check_proof(execution, at, &state, &proofs, input)?;
         if !matches!(checked.next, Next::Advance) {
             execution.user_id = None;
             execution.identifier = None;
-            execution.methods.retain(|method| method != "password");
+            execution
+                .methods
+                .retain(|method| method != "password" && method != super::passkey::METHOD_WEBAUTHN);
             return Ok(checked);
         }
         execution.federation = None;
@@ -422,7 +421,83 @@ impl Engine {
             email: pending.email,
             linked_at: self.ports.clock.now_secs(),
         };
-        self.link_and_sign_in(execution, at, offered, &user, &link, "linked:password")
+        let how = checked.detail.as_deref().unwrap_or("password").to_owned();
+        self.link_and_sign_in(
+            execution,
+            at,
+            offered,
+            &user,
+            &link,
+            &format!("linked:{how}"),
+        )
+    }
+
+    /// What the account can be proven with: its password, its passkeys.
+    fn proofs(
+        &self,
+        tenant: &crate::TenantId,
+        user: &crate::UserId,
+    ) -> Result<Proofs, EngineError> {
+        Ok(Proofs {
+            password: self.ports.users.password_hash(tenant, user)?.is_some(),
+            passkeys: self.ports.users.passkeys(tenant, user)?,
+        })
+    }
+
+    /// The link form: the account's password, and its passkeys offered beside it (a new
+    /// challenge, or the one the execution holds for this step).
+    fn link_prompt(
+        &self,
+        execution: &mut Execution,
+        at: &SocialStep<'_>,
+        state: &FederationState,
+        proofs: &Proofs,
+    ) -> Result<Form, EngineError> {
+        let offer = if proofs.passkeys.is_empty() {
+            None
+        } else {
+            self.offer_sign_in(execution, at.index, Some(&proofs.passkeys))?
+        };
+        Ok(link_form(at, state, proofs.password, offer))
+    }
+
+    /// Checks the person's answer on the link form: a passkey of the account, or its
+    /// password. Advances when it proves the account (the detail says how).
+    fn check_proof(
+        &self,
+        execution: &mut Execution,
+        at: &SocialStep<'_>,
+        state: &FederationState,
+        proofs: &Proofs,
+        input: &Submission,
+    ) -> Result<StepResult, EngineError> {
+        let form = self.link_prompt(execution, at, state, proofs)?;
+        if form.passkey.is_some()
+            && let Some(answer) = input.raw(crate::FIELD_CREDENTIAL)
+        {
+            return Ok(
+                match self.answer_offer(execution, at.index, Some(&proofs.passkeys), answer)? {
+                    Ok(result) => result.with_detail("passkey"),
+                    Err((refusal, renewed)) => {
+                        let shown = link_form(at, state, proofs.password, renewed);
+                        self.refuse(execution, shown, &refusal)
+                    }
+                },
+            );
+        }
+        if !proofs.password {
+            return Ok(StepResult::wait(form, "prompt"));
+        }
+        let password = match typed(&form, Some(input), FIELD_PASSWORD, Typed::Raw) {
+            Ok(password) => password,
+            Err(wait) => return Ok(*wait),
+        };
+        let checked = self.check_password(execution, password, form)?;
+        Ok(if matches!(checked.next, Next::Advance) {
+            checked.with_detail("password")
+        } else {
+            checked
+        })
     }
 
     fn link_and_sign_in(
@@ -619,20 +694,43 @@ fn redirect_form(at: &SocialStep<'_>, state: &FederationState) -> Form {
     )
 }
 
-/// The password of the existing account, before it is linked.
-fn link_form(at: &SocialStep<'_>, state: &FederationState) -> Form {
+/// What an existing account can be proven with.
+struct Proofs {
+    password: bool,
+    passkeys: Vec<crate::StoredPasskey>,
+}
+
+impl Proofs {
+    fn any(&self) -> bool {
+        self.password || !self.passkeys.is_empty()
+    }
+}
+
+/// The proof of the existing account, before it is linked: its password (when it has one)
+/// and its passkeys (`offer`).
+fn link_form(
+    at: &SocialStep<'_>,
+    state: &FederationState,
+    password: bool,
+    offer: Option<crate::PasskeyPrompt>,
+) -> Form {
     let hint = state
         .pending_link
         .as_ref()
         .map(|pending| pending.identifier.as_str());
-    forms::social_link(
+    let form = forms::social_link(
         &At::new(at.index, at.node_id).hinting(hint),
         SocialPrompt {
             providers: Vec::new(),
             provider: Some(state.provider.clone()),
             redirect_url: None,
         },
-    )
+        password,
+    );
+    match offer {
+        Some(prompt) => forms::offer_passkey(form, prompt),
+        None => form,
+    }
 }
 
 /// At most 200 bytes of a provider's text, for the trace.
