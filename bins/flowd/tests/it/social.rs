@@ -286,6 +286,24 @@ async fn seed_social_login_signs_in_creates_and_links_over_wso2() {
     let second = redirect_url(&again);
     assert_ne!(query_param(&second, "state"), query_param(&url, "state"));
     assert!(users_named(&server, "dave@example.com").await.is_empty());
+    // Each refusal is one of the execution's attempts: the fifth ends it.
+    for attempt in 2..=5 {
+        let forged = json!({"flowId": step["flowId"], "actionId": "",
+            "inputs": {"code": "x", "state": "forged"}});
+        let (status, answer) = server.call_as(None, "POST", EXECUTE, Some(&forged)).await;
+        if attempt < 5 {
+            assert_eq!(error_code(&answer), "social_state_mismatch", "{answer}");
+            let picked = execute(
+                &server,
+                json!({"flowId": step["flowId"], "actionId": "google", "inputs": {}}),
+            )
+            .await;
+            redirect_url(&picked);
+        } else {
+            assert_ne!(status, StatusCode::OK, "{answer}");
+            assert_eq!(answer["code"], "FE-60015", "{answer}");
+        }
+    }
 
     // The person declines at the provider: access_denied.
     let step = start(&server).await;

@@ -137,7 +137,7 @@ impl Engine {
             Ok(url) => url,
             Err(error) => {
                 execution.federation = None;
-                return Ok(self.social_error(at, offered, &error));
+                return Ok(self.social_error(execution, at, offered, &error));
             }
         };
         let started = FederationState {
@@ -170,6 +170,7 @@ impl Engine {
         let returned = input.value(FIELD_STATE).unwrap_or_default();
         if !constant_time_eq(returned.as_bytes(), state.state.as_bytes()) {
             return Ok(self.social_refused(
+                execution,
                 at,
                 offered,
                 SOCIAL_STATE_MISMATCH,
@@ -178,11 +179,18 @@ impl Engine {
         }
         if let Some(error) = input.value(FIELD_ERROR) {
             return Ok(self
-                .social_refused(at, offered, SOCIAL_ACCESS_DENIED, ACCESS_DENIED_MESSAGE)
+                .social_refused(
+                    execution,
+                    at,
+                    offered,
+                    SOCIAL_ACCESS_DENIED,
+                    ACCESS_DENIED_MESSAGE,
+                )
                 .with_detail(cut(error)));
         }
         let Some(code) = input.value(FIELD_CODE) else {
             return Ok(self.social_refused(
+                execution,
                 at,
                 offered,
                 SOCIAL_INVALID_RESPONSE,
@@ -194,6 +202,7 @@ impl Engine {
             .find(|provider| provider.id == state.provider)
         else {
             return Ok(self.social_refused(
+                execution,
                 at,
                 offered,
                 SOCIAL_PROVIDER_UNAVAILABLE,
@@ -202,6 +211,7 @@ impl Engine {
         };
         let Some(client) = &self.ports.federation else {
             return Ok(self.social_refused(
+                execution,
                 at,
                 offered,
                 SOCIAL_PROVIDER_UNAVAILABLE,
@@ -217,11 +227,12 @@ impl Engine {
         });
         let claims = match claims {
             Ok(claims) => claims,
-            Err(error) => return Ok(self.social_error(at, offered, &error)),
+            Err(error) => return Ok(self.social_error(execution, at, offered, &error)),
         };
         let Some(identity) = ExternalIdentity::from_claims(&claims, &provider.claims) else {
             return Ok(self
                 .social_refused(
+                    execution,
                     at,
                     offered,
                     SOCIAL_INVALID_RESPONSE,
@@ -255,7 +266,13 @@ impl Engine {
                     Ok(self.signed_in(execution, &user, &provider.id, "linked"))
                 }
                 _ => Ok(self
-                    .social_refused(at, offered, SOCIAL_ACCOUNT_NOT_FOUND, NOT_FOUND_MESSAGE)
+                    .social_refused(
+                        execution,
+                        at,
+                        offered,
+                        SOCIAL_ACCOUNT_NOT_FOUND,
+                        NOT_FOUND_MESSAGE,
+                    )
                     .with_detail("linked user disabled or gone")),
             };
         }
@@ -276,7 +293,13 @@ impl Engine {
         if let Some(user) = existing {
             if user.disabled_at.is_some() {
                 return Ok(self
-                    .social_refused(at, offered, SOCIAL_ACCOUNT_NOT_FOUND, NOT_FOUND_MESSAGE)
+                    .social_refused(
+                        execution,
+                        at,
+                        offered,
+                        SOCIAL_ACCOUNT_NOT_FOUND,
+                        NOT_FOUND_MESSAGE,
+                    )
                     .with_detail("user disabled"));
             }
             if provider.link_by_email == LinkByEmail::Verified && identity.email_verified {
@@ -285,6 +308,7 @@ impl Engine {
             let proofs = self.proofs(&tenant, &user.id)?;
             if !proofs.any() {
                 return Ok(self.social_refused(
+                    execution,
                     at,
                     offered,
                     SOCIAL_ACCOUNT_EXISTS,
@@ -304,6 +328,7 @@ impl Engine {
         }
         if !provider.create_users {
             return Ok(self.social_refused(
+                execution,
                 at,
                 offered,
                 SOCIAL_ACCOUNT_NOT_FOUND,
@@ -314,7 +339,13 @@ impl Engine {
             Some(user) => user,
             None => {
                 return Ok(self
-                    .social_refused(at, offered, SOCIAL_ACCOUNT_EXISTS, ACCOUNT_EXISTS_MESSAGE)
+                    .social_refused(
+                        execution,
+                        at,
+                        offered,
+                        SOCIAL_ACCOUNT_EXISTS,
+                        ACCOUNT_EXISTS_MESSAGE,
+                    )
                     .with_detail("identifier taken"));
             }
         };
@@ -324,7 +355,13 @@ impl Engine {
                 // Another request linked this provider account first: it keeps it.
                 self.ports.users.delete(&tenant, &user.id)?;
                 return Ok(self
-                    .social_refused(at, offered, SOCIAL_ACCOUNT_EXISTS, ACCOUNT_EXISTS_MESSAGE)
+                    .social_refused(
+                        execution,
+                        at,
+                        offered,
+                        SOCIAL_ACCOUNT_EXISTS,
+                        ACCOUNT_EXISTS_MESSAGE,
+                    )
                     .with_detail("linked concurrently"));
             }
             Err(other) => return Err(other.into()),
@@ -359,7 +396,13 @@ impl Engine {
             None => true,
         };
         let Some(identifier) = identifier.filter(|_| linked.is_none() && !taken) else {
-            return Ok(self.social_refused(at, offered, SOCIAL_ACCOUNT_EXISTS, REGISTERED_MESSAGE));
+            return Ok(self.social_refused(
+                execution,
+                at,
+                offered,
+                SOCIAL_ACCOUNT_EXISTS,
+                REGISTERED_MESSAGE,
+            ));
         };
         execution.identifier = Some(identifier);
         for (key, value) in federated_attributes(&identity) {
@@ -409,6 +452,7 @@ impl Engine {
         execution.federation = None;
         let Some(user) = self.ports.users.get(&execution.tenant, &pending.user_id)? else {
             return Ok(self.social_refused(
+                execution,
                 at,
                 offered,
                 SOCIAL_ACCOUNT_NOT_FOUND,
@@ -517,7 +561,13 @@ impl Engine {
             Ok(()) => {}
             Err(PortError::Duplicate) => {
                 return Ok(self
-                    .social_refused(at, offered, SOCIAL_ACCOUNT_EXISTS, ACCOUNT_EXISTS_MESSAGE)
+                    .social_refused(
+                        execution,
+                        at,
+                        offered,
+                        SOCIAL_ACCOUNT_EXISTS,
+                        ACCOUNT_EXISTS_MESSAGE,
+                    )
                     .with_detail("linked concurrently"));
             }
             Err(other) => return Err(other.into()),
@@ -574,6 +624,7 @@ impl Engine {
     /// The choice again, with the error of `error`.
     fn social_error(
         &self,
+        execution: &mut Execution,
         at: &SocialStep<'_>,
         offered: &[IdentityProvider],
         error: &FederationError,
@@ -584,13 +635,15 @@ impl Engine {
             }
             FederationError::CodeRejected(_) | FederationError::InvalidToken(_) => REJECTED_MESSAGE,
         };
-        self.social_refused(at, offered, error.code(), message)
+        self.social_refused(execution, at, offered, error.code(), message)
             .with_detail(cut(&error.to_string()))
     }
 
-    /// The choice again with a form error `code`.
+    /// The choice again with a form error `code`; the failure counts as one of the
+    /// execution's attempts (each one may cost a call to the provider).
     fn social_refused(
         &self,
+        execution: &mut Execution,
         at: &SocialStep<'_>,
         offered: &[IdentityProvider],
         code: &str,
@@ -604,7 +657,7 @@ impl Engine {
                 message: message.to_owned(),
             }],
         );
-        StepResult::wait(form, format!("rejected:{code}"))
+        self.failed_attempt(execution, "social", form, code)
     }
 
     /// A random URL-safe token of 32 bytes (`state`, nonce, PKCE verifier: 43 characters).
