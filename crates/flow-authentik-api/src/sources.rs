@@ -92,7 +92,11 @@ impl Executor {
                 SourceTurn::to(location, Some(slug))
             }
             // Anything else (the provider is down, the flow moved on): the page shows it.
-            _ => SourceTurn::to(page, Some(slug)),
+            Ok(_) => SourceTurn::to(page, Some(slug)),
+            Err(error) => {
+                tracing::warn!(request_id = %self.request_id, error = %error, "source login");
+                SourceTurn::to(page, Some(slug))
+            }
         }
     }
 

@@ -313,6 +313,15 @@ pub(crate) fn social_redirect(at: &At<'_>, prompt: SocialPrompt) -> Form {
         Field::new(FIELD_ERROR, FieldKind::Text, "Error", false),
     ];
     let mut form = at.form(FormPurpose::FederatedRedirect, fields, "Continue");
+    // Its one action is the provider: choosing it again starts over with a fresh `state`
+    // (the sources' login path does, whenever the browser comes to it).
+    if let Some(provider) = &prompt.provider {
+        form.actions = vec![Action {
+            id: provider.clone(),
+            label: "Continue".to_owned(),
+            primary: true,
+        }];
+    }
     form.social = Some(Box::new(prompt));
     form
 }

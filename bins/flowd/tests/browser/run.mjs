@@ -5,6 +5,10 @@
 //   FLOWD_SHOTS       where the screenshot of each page state goes
 //   FLOWD_CHROMIUM    the browser (default /usr/bin/chromium)
 //   FLOWD_TOKEN       the admin token (the flows of fixtures/ are installed with it)
+//   FLOWD_OIDC_ISSUER, FLOWD_OIDC_CLIENT_ID, FLOWD_OIDC_CLIENT_SECRET
+//                     an OpenID provider (tests/oidc/provider.mjs) with account `sam` and this
+//                     client, whose redirect URIs include {FLOWD_BASE}/source/oauth/callback/google/;
+//                     without an issuer the social login (section 12) is left out
 // Every page state is checked with axe-core (no serious or critical violation) and saved as a
 // screenshot; a Content-Security-Policy violation or a page error fails the run.
 import { createHmac } from "node:crypto";
@@ -75,22 +79,25 @@ function mailedCode(to) {
   return match[1];
 }
 
-/** Creates, compiles and activates the flow of `fixtures/<name>.json` over the admin API. */
-async function install(name) {
-  const flow = JSON.parse(readFileSync(new URL(`fixtures/${name}.json`, import.meta.url), "utf8"));
-  const admin = async (method, route, body) => {
-    const response = await fetch(base + "/api/admin/flows" + route, {
-      method,
-      headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
-      body: body && JSON.stringify(body),
-    });
-    const answer = await response.json();
-    check(response.ok, `${method} ${route}: ${response.status} ${JSON.stringify(answer)}`);
-    return answer;
-  };
-  const { id } = await admin("POST", "", flow);
-  await admin("POST", `/${id}/compile`);
-  await admin("POST", `/${id}/activate`);
+/** An admin API call (`route` under /api/admin) with the admin token; the JSON answer. */
+async function admin(method, route, body) {
+  const response = await fetch(base + "/api/admin" + route, {
+    method,
+    headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+    body: body && JSON.stringify(body),
+  });
+  const answer = await response.json();
+  check(response.ok, `${method} ${route}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** Creates, compiles and activates a flow over the admin API: the one of
+ *  `fixtures/<flow>.json`, or `flow` itself when it is a flow definition. */
+async function install(flow) {
+  if (typeof flow === "string") flow = JSON.parse(readFileSync(new URL(`fixtures/${flow}.json`, import.meta.url), "utf8"));
+  const { id } = await admin("POST", "/flows", flow);
+  await admin("POST", `/flows/${id}/compile`);
+  await admin("POST", `/flows/${id}/activate`);
 }
 
 async function expectAutocomplete(page, name, value) {
@@ -331,12 +338,29 @@ try {
   await waitField(page, "nickname");
   await page.context().close();
 
-  // 10. A step this server cannot run yet ends in access denied, with the server's reason.
-  await install("social-login");
+  // 10. A step this server cannot run yet (a webhook) ends in access denied, with the
+  // server's reason.
+  await install({
+    name: "webhook-step",
+    display_name: "Webhook Step",
+    type: "login",
+    graph: {
+      nodes: [
+        { id: "start", type: "start" },
+        { id: "hook", type: "webhook", config: { url: "https://hooks.example/flowd" } },
+        { id: "success", type: "success" },
+      ],
+      edges: [
+        { source: "start", target: "hook" },
+        { source: "hook", target: "success" },
+      ],
+    },
+  });
   page = await newPage();
-  await page.goto(base + "/if/flow/social-login/");
+  await page.goto(base + "/if/flow/webhook-step/");
   await page.locator("#denied-message").waitFor();
-  check(/does not support/.test(await page.locator("#denied-message").textContent()), "the reason is shown");
+  const unsupported = await page.locator("#denied-message").textContent();
+  check(/does not support/.test(unsupported), "the reason is shown: " + unsupported);
   await snap(page, "unsupported-step");
   await page.context().close();
 
@@ -406,6 +430,88 @@ try {
   check((await page.locator("#signed-in-as strong").textContent()) === PASSKEY_EMAIL, "signed in as the passkey's owner");
   console.log("ok a passkey signs in without an identifier");
   await page.context().close();
+
+  // 12. Social login: seed 002's `social-login` flow (google and github) at a real OpenID
+  // provider, through its login page and back through the server's callback: first with
+  // google alone (straight to the provider), then with both (the choice).
+  const issuer = process.env.FLOWD_OIDC_ISSUER;
+  if (!issuer) {
+    console.log("skipped social login: no FLOWD_OIDC_ISSUER");
+  } else {
+    const SOCIAL_EMAIL = "sam@example.com";
+    const flowPage = base + "/if/flow/social-login/";
+    const me = async (page) => {
+      const response = await page.request.get(base + "/api/v3/core/users/me/");
+      return response.ok() ? (await response.json()).user.username : null;
+    };
+    const atProvider = (page) => page.waitForURL((url) => url.origin === issuer && url.pathname.startsWith("/interaction/"));
+    /** Picks Google on the flow page, signs `login` in at the provider, waits to be back. */
+    const signInWithGoogle = async (page, login) => {
+      await page.goto(flowPage);
+      await page.locator("#source-0").click();
+      await atProvider(page);
+      await page.locator('[name="login"]').fill(login);
+      await page.locator("#sign-in").click();
+      await page.waitForURL((url) => url.origin === base && !url.pathname.startsWith("/source/") && url.pathname !== "/if/flow/social-login/");
+    };
+    await admin("PUT", "/identity-providers/google", {
+      client_id: process.env.FLOWD_OIDC_CLIENT_ID,
+      client_secret: process.env.FLOWD_OIDC_CLIENT_SECRET,
+      issuer,
+    });
+    await install(JSON.parse(readFileSync(new URL("../../../../fixtures/seed-002/create-flow-request.json", import.meta.url), "utf8")));
+
+    // Google alone: the flow page goes straight to the provider's login page.
+    page = await newPage();
+    await page.goto(flowPage);
+    await atProvider(page);
+    await page.locator('[name="login"]').fill("sam");
+    await page.locator("#sign-in").click();
+    await page.waitForURL((url) => url.origin === base && !url.pathname.startsWith("/source/") && url.pathname !== "/if/flow/social-login/");
+    check((await me(page)) === SOCIAL_EMAIL, "signed in through the only provider as " + SOCIAL_EMAIL);
+    console.log("ok social login with one provider goes straight to it");
+    await page.context().close();
+
+    // GitHub is offered, never followed (its preset points at github.com).
+    await admin("PUT", "/identity-providers/github", {
+      client_id: "flowd-browser-github",
+      client_secret: "flowd-browser-github-secret",
+    });
+
+    // The page offers both providers; Google's login page signs Sam in again.
+    page = await newPage();
+    await page.goto(flowPage);
+    await page.locator("#source-1").waitFor();
+    const names = await page.locator("#stage a.button.source").allTextContents();
+    check(names.length === 2 && /Google/.test(names[0]) && /GitHub/.test(names[1]), "the sources: " + JSON.stringify(names));
+    await snap(page, "social-choice");
+    await signInWithGoogle(page, "sam");
+    check((await me(page)) === SOCIAL_EMAIL, "signed in as " + SOCIAL_EMAIL + " at " + page.url());
+    console.log("ok social login at the provider ended at " + page.url());
+    await page.context().close();
+
+    // Cancelled at the provider: back on the flow page, with the reason and the choice again.
+    page = await newPage();
+    await page.goto(flowPage);
+    await page.locator("#source-0").click();
+    await atProvider(page);
+    await page.locator("#abort").click();
+    await page.waitForURL(flowPage);
+    await page.locator("#announce", { hasText: "The sign-in was cancelled." }).waitFor();
+    await page.locator("#source-0").waitFor();
+    check((await me(page)) === null, "not signed in after the cancel");
+    await snap(page, "social-cancelled");
+    await page.context().close();
+
+    // Signing in again finds the linked account: still one.
+    page = await newPage();
+    await signInWithGoogle(page, "sam");
+    check((await me(page)) === SOCIAL_EMAIL, "signed in again as " + SOCIAL_EMAIL);
+    const users = await admin("GET", "/users?identifier=" + encodeURIComponent(SOCIAL_EMAIL));
+    check(users.items.filter((user) => user.identifier === SOCIAL_EMAIL).length === 1, "one account: " + JSON.stringify(users.items));
+    console.log("ok social login again signs in the linked account");
+    await page.context().close();
+  }
 
   check(problems.length === 0, "page problems:\n" + problems.join("\n"));
   console.log("ok all page states");

@@ -719,3 +719,43 @@ async fn an_account_without_a_password_is_proven_with_its_passkey() {
         "{record}"
     );
 }
+
+#[actix_web::test]
+async fn with_one_provider_the_executor_goes_straight_to_it() {
+    let Some(idp) = provider(json!({})) else {
+        return;
+    };
+    let browser = Browser::start().await;
+    install_seed_flow(&browser).await;
+    configure_google(&browser, idp.issuer(), json!({})).await;
+    let path = executor("social-login");
+    let (_, challenge) = browser.get(&path).await;
+    assert_eq!(challenge["component"], "xak-flow-redirect", "{challenge}");
+    assert_eq!(challenge["to"], "/source/oauth/login/google/");
+    // Each visit of the login path sends the browser to the provider with a fresh state.
+    let mut states = Vec::new();
+    for _ in 0..2 {
+        let (status, location, _) = browser
+            .send(
+                browser
+                    .client
+                    .get(format!("{}/source/oauth/login/google/", browser.base)),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FOUND);
+        let url = location.unwrap();
+        assert!(url.starts_with(idp.issuer()), "{url}");
+        states.push(query_param(&url, "state"));
+    }
+    assert_ne!(states[0], states[1]);
+    // A login path for a provider no execution of this session offers: back to the root.
+    let (status, location, _) = browser
+        .send(
+            browser
+                .client
+                .get(format!("{}/source/oauth/login/octo/", browser.base)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(location.as_deref(), Some("/"));
+}
