@@ -481,6 +481,7 @@ async fn a_plain_oauth2_provider_signs_in_through_userinfo() {
                 "authorize_url": format!("{issuer}/auth"),
                 "token_url": format!("{issuer}/token"),
                 "userinfo_url": format!("{issuer}/oauth/user"),
+                "emails_url": format!("{issuer}/oauth/user/emails"),
                 "scopes": ["email"],
                 "redirect_uri": APP_CALLBACK,
             })),
@@ -508,7 +509,29 @@ async fn a_plain_oauth2_provider_signs_in_through_userinfo() {
     let callback = idp.sign_in(&url, "alice").await;
     let done = come_back(&server, &step, &callback).await;
     assert_eq!(done["flowStatus"], "COMPLETE", "{done}");
-    assert_eq!(users_named(&server, "alice@example.com").await.len(), 1);
+    // The user endpoint gives no address: the e-mail list's primary one, verified, is it.
+    let alice = users_named(&server, "alice@example.com").await;
+    assert_eq!(alice.len(), 1);
+    let (_, record) = server
+        .call(
+            "GET",
+            &format!("/api/admin/users/{}", alice[0]["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(record["attributes"]["email_verified"], true, "{record}");
+    assert_eq!(record["identity_links"][0]["provider"], "octo", "{record}");
+
+    // dave's primary address is not verified: the account is named by the user name.
+    let step = execute(
+        &server,
+        json!({"flowType": "AUTHENTICATION", "flowName": "octo-login"}),
+    )
+    .await;
+    let callback = idp.sign_in(&redirect_url(&step), "dave").await;
+    let done = come_back(&server, &step, &callback).await;
+    assert_eq!(done["flowStatus"], "COMPLETE", "{done}");
+    assert_eq!(users_named(&server, "dave").await.len(), 1);
 }
 
 #[actix_web::test]

@@ -29,7 +29,9 @@
 //   GET|POST /interaction/:uid/abort  303 back to /auth/:uid, which redirects to the client
 //                                   with error=access_denied&state=...
 // Plain OAuth2 (GitHub-like): GET /oauth/user with `Authorization: Bearer <access token>`
-// answers the account's claims whatever the token's scope (/me requires the openid scope).
+// answers the account's claims whatever the token's scope (/me requires the openid scope),
+// without `email` (GitHub's private-address case); GET /oauth/user/emails answers GitHub's
+// list: [{email, primary: true, verified: <email_verified>}].
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -166,7 +168,7 @@ provider.use(async (ctx, next) => {
   if (mode.token_delay_ms && ctx.path === '/token') {
     await new Promise((resolve) => { setTimeout(resolve, mode.token_delay_ms); });
   }
-  if (ctx.path === '/oauth/user' && ctx.method === 'GET') {
+  if ((ctx.path === '/oauth/user' || ctx.path === '/oauth/user/emails') && ctx.method === 'GET') {
     const header = ctx.get('authorization');
     const token = header.startsWith('Bearer ')
       ? await provider.AccessToken.find(header.slice('Bearer '.length))
@@ -176,7 +178,16 @@ provider.use(async (ctx, next) => {
       json(ctx, 401, { error: 'invalid_token' });
       return;
     }
-    json(ctx, 200, claimsOf(token.accountId));
+    const claims = claimsOf(token.accountId);
+    if (ctx.path === '/oauth/user/emails') {
+      json(ctx, 200, [
+        { email: 'old-' + claims.email, primary: false, verified: true },
+        { email: claims.email, primary: true, verified: claims.email_verified === true },
+      ]);
+      return;
+    }
+    const { email, email_verified, ...user } = claims;
+    json(ctx, 200, user);
     return;
   }
   const match = /^\/interaction\/([^/]+)(?:\/(login|abort))?$/.exec(ctx.path);
