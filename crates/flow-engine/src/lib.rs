@@ -31,6 +31,7 @@ mod programs;
 mod steps;
 mod totp;
 mod types;
+mod webhooks;
 
 pub use accounts::{
     ADMIN_PASSWORD_MIN_LENGTH, AccountError, Accounts, CredentialSummary, ImportReport,
@@ -85,6 +86,10 @@ pub use steps::{
     MFA_NOT_CONFIGURED, PASSKEY_NOT_CONFIGURED, PASSKEYS_UNAVAILABLE, SIGN_IN_REQUIRED,
 };
 pub use totp::{DEFAULT_TOTP_ISSUER, TotpCredential, TotpSecret};
+pub use webhooks::{
+    MAX_WEBHOOK_RESPONSE_BYTES, MAX_WEBHOOK_TIMEOUT_MS, WebhookClient, WebhookError,
+    WebhookRequest, WebhookResponse,
+};
 pub use types::CredentialKind;
 pub use types::{
     DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, ProgramRef,

@@ -573,6 +573,9 @@ pub struct Ports {
     pub identity_links: Arc<dyn crate::IdentityLinks>,
     /// Talks to identity providers; without one, social login steps offer no provider.
     pub federation: Option<Arc<dyn crate::FederationClient>>,
+    /// Sends webhook calls; without one, `webhook` steps take their `false` edge
+    /// (`webhook_unavailable`).
+    pub webhooks: Option<Arc<dyn crate::WebhookClient>>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Randomness for ids, codes and salts.

@@ -53,6 +53,7 @@ impl Database {
             identity_providers: self.clone(),
             identity_links: self.clone(),
             federation: None,
+            webhooks: None,
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
         }

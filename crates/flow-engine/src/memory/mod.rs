@@ -59,6 +59,8 @@ pub struct MemoryPorts {
     /// The client that talks to identity providers (none by default: social login steps fail
     /// with `social_providers_unavailable` until a test or embedder sets one).
     pub federation: Option<Arc<dyn FederationClient>>,
+    /// The webhook client (none by default: `webhook` steps take their `false` edge).
+    pub webhooks: Option<Arc<dyn crate::WebhookClient>>,
     /// The manual clock, when built with [`MemoryPorts::with_manual_clock`].
     pub clock: Option<Arc<ManualClock>>,
 }
@@ -78,6 +80,7 @@ impl MemoryPorts {
             keys: Arc::new(MemoryKeyStore::new()),
             identity_providers: Arc::new(MemoryIdentityProviders::new()),
             federation: None,
+            webhooks: None,
             clock: None,
         }
     }
@@ -119,6 +122,7 @@ impl MemoryPorts {
             identity_providers: self.identity_providers.clone(),
             identity_links: self.users.clone(),
             federation: self.federation.clone(),
+            webhooks: self.webhooks.clone(),
             clock,
             random: Arc::new(OsRandom),
         }

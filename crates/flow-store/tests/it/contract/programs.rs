@@ -33,6 +33,7 @@ fn ports(backend: &Backend) -> Ports {
         identity_providers: backend.identity_providers.clone(),
         identity_links: backend.identity_links.clone(),
         federation: None,
+        webhooks: None,
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
     }
