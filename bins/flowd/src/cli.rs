@@ -153,6 +153,7 @@ impl From<crate::startup::StartError> for Failure {
             StartError::Database(flow_store::StoreError::UnsupportedUrl { .. })
             | StartError::Mail(_)
             | StartError::Sessions(_)
+            | StartError::Webhooks(_)
             | StartError::Listen { .. } => FailureKind::Configuration,
             StartError::Database(_) | StartError::Port(_) => FailureKind::StoreUnavailable,
             StartError::Catalog(_) | StartError::Model(_) | StartError::Engine(_) => {

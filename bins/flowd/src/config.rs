@@ -100,6 +100,15 @@ pub struct Config {
     /// `[[identity_providers]]` in `flowd.toml`: providers written to the default tenant at
     /// every start (replacing one with the same id), read like an admin API body.
     pub identity_providers: Vec<flow_engine::IdentityProvider>,
+    /// `FLOWD_WEBHOOK_SECRET`: comma-separated `whsec_…` secrets webhook calls are signed
+    /// with (several during a rotation); none: one generated for the tenant at the first
+    /// start, shown by `GET /api/admin/webhooks/secret`.
+    pub webhook_secrets: Vec<String>,
+    /// `FLOWD_WEBHOOK_ALLOW`: comma-separated addresses, CIDRs or host names webhooks may
+    /// reach although they are loopback, private, link-local or metadata addresses.
+    pub webhook_allow: Vec<String>,
+    /// `FLOWD_WEBHOOK_MAX_IN_FLIGHT`: webhook calls at once (default 32).
+    pub webhook_max_in_flight: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -129,6 +138,8 @@ impl std::fmt::Debug for Config {
             .field("password_hash", &self.password_hash)
             .field("passkeys", &self.passkeys)
             .field("identity_providers", &self.identity_providers)
+            .field("webhook_secrets", &self.webhook_secrets.len())
+            .field("webhook_allow", &self.webhook_allow)
             .finish()
     }
 }
@@ -176,6 +187,9 @@ struct Raw {
     passkey_rp_name: String,
     passkey_sign_count: String,
     federation_timeout_ms: u64,
+    webhook_secret: Option<String>,
+    webhook_allow: Option<String>,
+    webhook_max_in_flight: usize,
     /// `[[identity_providers]]` tables of the file (no environment form).
     #[serde(default)]
     identity_providers: Vec<serde_json::Value>,
@@ -211,6 +225,12 @@ impl Config {
             .and_then(|b| b.set_default("passkey_rp_name", "flowd"))
             .and_then(|b| b.set_default("passkey_sign_count", "refuse"))
             .and_then(|b| b.set_default("federation_timeout_ms", 10_000))
+            .and_then(|b| {
+                b.set_default(
+                    "webhook_max_in_flight",
+                    i64::try_from(flow_webhooks::DEFAULT_MAX_IN_FLIGHT).unwrap_or(32),
+                )
+            })
             .map_err(|error| ConfigError::new("defaults", error.to_string()))?
             .add_source(
                 ::config::File::with_name(&file)
@@ -371,9 +391,34 @@ impl Config {
             ));
         }
         let identity_providers = identity_providers(raw.identity_providers)?;
+        let list = |text: Option<&str>| -> Vec<String> {
+            text.unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|entry| !entry.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let webhook_secrets = list(raw.webhook_secret.as_deref());
+        let webhook_allow = list(raw.webhook_allow.as_deref());
+        if let Err(error) = flow_webhooks::WebhookSender::new(flow_webhooks::WebhookOptions {
+            secrets: webhook_secrets.clone(),
+            allow: webhook_allow.clone(),
+            max_in_flight: raw.webhook_max_in_flight,
+        }) {
+            let setting = match error {
+                flow_webhooks::WebhookConfigError::InvalidSecret { .. } => "webhook_secret",
+                flow_webhooks::WebhookConfigError::InvalidAllowEntry { .. } => "webhook_allow",
+                _ => "webhook_max_in_flight",
+            };
+            return Err(ConfigError::new(&var(setting), error.to_string()));
+        }
         Ok(Self {
             passkeys,
             identity_providers,
+            webhook_secrets,
+            webhook_allow,
+            webhook_max_in_flight: raw.webhook_max_in_flight,
             federation_timeout_ms: raw.federation_timeout_ms,
             listen,
             database_url,
@@ -424,6 +469,9 @@ impl Config {
             passkeys: flow_engine::PasskeySettings::for_public_url("http://127.0.0.1"),
             federation_timeout_ms: 10_000,
             identity_providers: Vec::new(),
+            webhook_secrets: Vec::new(),
+            webhook_allow: Vec::new(),
+            webhook_max_in_flight: 32,
         }
     }
 }
@@ -524,6 +572,9 @@ mod tests {
             passkey_rp_name: "flowd".to_owned(),
             passkey_sign_count: "refuse".to_owned(),
             federation_timeout_ms: 10_000,
+            webhook_secret: None,
+            webhook_allow: None,
+            webhook_max_in_flight: 32,
             identity_providers: Vec::new(),
         }
     }

@@ -10,11 +10,12 @@ use actix_web::{App, HttpResponse, HttpServer, middleware, web};
 use flow_admin_api::{AdminState, AdminToken, DEFAULT_BODY_LIMIT};
 use flow_authentik_api::{AuthentikSettings, AuthentikState, Sessions};
 use flow_engine::{
-    Engine, EngineConfig, FederationSettings, FlowCatalog, FlowQuery, Mailer, OsRandom,
+    Engine, EngineConfig, FederationSettings, FlowCatalog, FlowQuery, Mailer, OsRandom, Random,
     SystemClock, TenantId,
 };
 use flow_federation::{FederationOptions, HttpFederation};
 use flow_store::{Database, FileOutbox, SmtpMailer};
+use flow_webhooks::{WebhookOptions, WebhookSender};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -48,6 +49,9 @@ pub enum StartError {
     /// The mailer could not be set up.
     #[error("mail: {0}")]
     Mail(String),
+    /// The webhook sender could not be set up (its secret).
+    #[error("webhooks: {0}")]
+    Webhooks(String),
     /// The executor's sessions could not be set up (key, Redis).
     #[error("sessions: {0}")]
     Sessions(#[from] flow_authentik_api::AuthentikError),
@@ -69,6 +73,9 @@ pub struct Services {
     pub catalog: Arc<FlowCatalog>,
     /// The engine.
     pub engine: Arc<Engine>,
+    /// The webhook signing secret this server generated and keeps in the database (no
+    /// `FLOWD_WEBHOOK_SECRET`), for the admin API to show.
+    pub webhook_secret: Option<String>,
 }
 
 impl Services {
@@ -102,6 +109,15 @@ impl Services {
         ports.federation = Some(Arc::new(HttpFederation::new(FederationOptions {
             timeout: Duration::from_millis(config.federation_timeout_ms),
         })));
+        let (webhook_secrets, webhook_secret) = webhook_secrets(&database, config)?;
+        ports.webhooks = Some(Arc::new(
+            WebhookSender::new(WebhookOptions {
+                secrets: webhook_secrets,
+                allow: config.webhook_allow.clone(),
+                max_in_flight: config.webhook_max_in_flight,
+            })
+            .map_err(|error| StartError::Webhooks(error.to_string()))?,
+        ));
         // The file's providers are the default tenant's, as written there (admin API changes
         // to them last until the next start).
         for provider in &config.identity_providers {
@@ -114,6 +130,7 @@ impl Services {
             database,
             catalog,
             engine,
+            webhook_secret,
         })
     }
 
@@ -214,6 +231,36 @@ impl Services {
     }
 }
 
+/// The setting that keeps a generated webhook secret.
+const WEBHOOK_SECRET_SETTING: &str = "webhook_secret";
+
+/// The secrets webhook calls are signed with: `FLOWD_WEBHOOK_SECRET`'s; else the one kept in
+/// the database, generated at the first start (of two replicas starting together, one
+/// generates it and both use it). The second value is the generated one, to show.
+fn webhook_secrets(
+    database: &Database,
+    config: &Config,
+) -> Result<(Vec<String>, Option<String>), StartError> {
+    if !config.webhook_secrets.is_empty() {
+        return Ok((config.webhook_secrets.clone(), None));
+    }
+    let tenant = TenantId::default();
+    let secret = match database.setting(&tenant, WEBHOOK_SECRET_SETTING)? {
+        Some(secret) => secret,
+        None => {
+            let generated = flow_webhooks::generate_secret(|bytes| OsRandom.fill(bytes));
+            if database.insert_setting(&tenant, WEBHOOK_SECRET_SETTING, &generated)? {
+                generated
+            } else {
+                database
+                    .setting(&tenant, WEBHOOK_SECRET_SETTING)?
+                    .ok_or_else(|| StartError::Webhooks("the webhook secret vanished".into()))?
+            }
+        }
+    };
+    Ok((vec![secret.clone()], Some(secret)))
+}
+
 fn decode_digest(text: &str) -> Option<[u8; 32]> {
     let mut digest = [0u8; 32];
     hex::decode_to_slice(text, &mut digest).ok()?;
@@ -253,6 +300,7 @@ impl Application {
             .map(|address| address.port())
             .unwrap_or(0);
         let admin = web::Data::new(AdminState {
+            webhook_secret: services.webhook_secret.clone(),
             catalog: services.catalog.clone(),
             engine: Some(services.engine.clone()),
             invitations: Some(Arc::new(flow_engine::InvitationService::new(

@@ -11,6 +11,7 @@ mod openapi;
 mod routes;
 mod schemas;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -50,6 +51,9 @@ pub struct AdminState {
     /// The server's public base URL: recovery mails link to its hosted pages, and identity
     /// providers send the person back to its callback.
     pub public_url: String,
+    /// The webhook signing secret the server generated (shown at
+    /// `/api/admin/webhooks/secret`); `None` when the operator configured one.
+    pub webhook_secret: Option<String>,
 }
 
 /// Mounts `/api/admin/...` on an actix app or scope: the API, its OpenAPI document at
@@ -59,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AdminState>) {
     cfg.service(
         web::scope("/api/admin")
             .app_data(state)
+            .route("/webhooks/secret", web::get().to(webhooks::webhook_secret))
             .route("/flows", web::get().to(r::list_flows))
             .route("/flows", web::post().to(r::create_flow))
             .route("/flows/import", web::post().to(r::import_flow))

@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::{AdminError, events, identity_providers, routes, users};
+use crate::{AdminError, events, identity_providers, routes, users, webhooks};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/admin/openapi.json";
@@ -73,6 +73,7 @@ operation, any operation may answer 503 `store_unavailable` when the flow store 
         identity_providers::create_provider,
         identity_providers::put_provider,
         identity_providers::delete_provider,
+        webhooks::webhook_secret,
     ),
     components(responses(Unauthorized, FlowNotFound)),
     modifiers(&BearerScheme),

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::program::{
     Completion, INVITATION_NODE_ID, MergedPassword, Op, PROGRAM_FORMAT, PasswordPolicy, Program,
-    Step, SwitchCase,
+    Step, SwitchCase, WebhookCall,
 };
 
 /// The failure code of a `failure` node without one.
@@ -122,7 +122,7 @@ impl Layout {
 /// Allocates nothing: this runs once per node.
 fn follow_main(node: &ValidNode<'_>, pending: &mut Vec<usize>) -> Option<usize> {
     let is_side_branch = |condition: Option<&str>| match &node.kind {
-        NodeKind::Condition(_) => condition == Some("false"),
+        NodeKind::Condition(_) | NodeKind::Webhook(_) => condition == Some("false"),
         NodeKind::Switch(_) => matches!(condition, None | Some(flow_model::DEFAULT_BRANCH)),
         NodeKind::Webauthn(_) => condition == Some(flow_model::FALLBACK_BRANCH),
         _ => false,
@@ -304,29 +304,28 @@ impl<'g, 'f> Emitter<'g, 'f> {
                 template: config.template,
                 with_code: config.with_code,
             },
-            NodeKind::Webhook(config) => Op::CallWebhook {
+            NodeKind::Webhook(config) => Op::CallWebhook(Box::new(WebhookCall {
                 url: config.url,
+                method: config.method,
+                headers: config.headers,
                 timeout_ms: config.timeout_ms,
+                body: config.body,
+                response: config.response,
+                retries: config.retries,
                 secret: config.secret,
-            },
+                if_true: branch(successors, "true"),
+                if_false: branch(successors, "false"),
+            })),
             NodeKind::SetAttribute(config) => Op::SetAttribute {
                 attribute: config.attribute,
                 value: config.value,
             },
             NodeKind::Custom { node_type, config } => Op::Custom { node_type, config },
-            NodeKind::Condition(config) => {
-                let branch = |wanted: &str| {
-                    successors
-                        .iter()
-                        .find(|successor| successor.condition == Some(wanted))
-                        .map_or(0, |successor| successor.target)
-                };
-                Op::Branch {
-                    condition: config.condition,
-                    if_true: branch("true"),
-                    if_false: branch("false"),
-                }
-            }
+            NodeKind::Condition(config) => Op::Branch {
+                condition: config.condition,
+                if_true: branch(successors, "true"),
+                if_false: branch(successors, "false"),
+            },
             NodeKind::Switch(config) => {
                 let is_default = |condition: Option<&str>| {
                     matches!(condition, None | Some(flow_model::DEFAULT_BRANCH))
@@ -379,6 +378,10 @@ impl<'g, 'f> Emitter<'g, 'f> {
                     at(if_true);
                     at(if_false);
                 }
+                Op::CallWebhook(call) => {
+                    at(&mut call.if_true);
+                    at(&mut call.if_false);
+                }
                 Op::Switch { cases, default, .. } => {
                     cases.iter_mut().for_each(|case| at(&mut case.target));
                     at(default);
@@ -400,6 +403,15 @@ impl<'g, 'f> Emitter<'g, 'f> {
 /// Whether a `password_input` sets a new password (rather than verifying one) in this flow type.
 fn sets_password(flow_type: FlowType) -> bool {
     flow_type.creates_user() || flow_type.resets_password()
+}
+
+/// The target of a two-way node's `true` or `false` edge (node index until targets are
+/// resolved; the validator made sure there is one).
+fn branch(successors: &[Successor<'_>], wanted: &str) -> usize {
+    successors
+        .iter()
+        .find(|successor| successor.condition == Some(wanted))
+        .map_or(0, |successor| successor.target)
 }
 
 /// The target of a node's `fallback` edge (node index until targets are resolved).

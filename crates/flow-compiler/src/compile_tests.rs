@@ -346,3 +346,93 @@ fn a_stored_password_policy_without_a_score_asks_for_the_default_score() {
         serde_json::from_value(json!({"min_length": 8, "confirm": false})).expect("reads");
     assert_eq!(policy.min_score, flow_model::DEFAULT_PASSWORD_SCORE);
 }
+
+fn webhook_login(config: Value) -> Flow {
+    flow(
+        "login",
+        json!([
+            {"id": "s", "type": "start"},
+            {"id": "identifier", "type": "identifier_input"},
+            {"id": "hook", "type": "webhook", "config": config},
+            {"id": "password", "type": "password_input"},
+            {"id": "denied", "type": "failure", "config": {"code": "not_allowed"}},
+            {"id": "ok", "type": "success"}
+        ]),
+        json!([
+            {"source": "s", "target": "identifier"},
+            // The false edge first: the layout still follows the true edge.
+            {"source": "hook", "target": "denied", "condition": "false"},
+            {"source": "identifier", "target": "hook"},
+            {"source": "hook", "target": "password", "condition": "true"},
+            {"source": "password", "target": "ok"}
+        ]),
+    )
+}
+
+#[test]
+fn a_webhook_compiles_to_a_call_with_both_targets() {
+    let config = json!({
+        "url": "https://hooks.example.com/allowed",
+        "method": "PUT",
+        "headers": {"X-Api-Key": "k"},
+        "timeout_ms": 1500,
+        "body": {"email": "${user.identifier}"},
+        "response": {"risk": "response.score"},
+        "retries": 2,
+        "secret": format!("whsec_{}", "A".repeat(32)),
+    });
+    let program = compile(&webhook_login(config)).expect("valid");
+    assert_eq!(
+        listing(&program),
+        "  0 identifier       identify_user\n  \
+           1 hook             call_webhook PUT ? 2 : 4\n  \
+           2 password         verify_password\n  \
+           3 ok               succeed Authenticate sign_in=true\n  \
+           4 denied           fail not_allowed\n"
+    );
+    let Op::CallWebhook(call) = &program.steps[1].op else {
+        panic!("not a webhook call: {:?}", program.steps[1].op);
+    };
+    assert_eq!(
+        **call,
+        WebhookCall {
+            url: "https://hooks.example.com/allowed".into(),
+            method: flow_model::WebhookMethod::Put,
+            headers: [("X-Api-Key".to_owned(), "k".to_owned())].into(),
+            timeout_ms: 1500,
+            body: Some(json!({"email": "${user.identifier}"})),
+            response: [("risk".to_owned(), "response.score".to_owned())].into(),
+            retries: 2,
+            secret: Some(format!("whsec_{}", "A".repeat(32))),
+            if_true: 2,
+            if_false: 4,
+        }
+    );
+    assert_eq!(program.steps[1].op.targets(), [2, 4]);
+    assert!(!program.steps[1].op.falls_through());
+    assert!(!program.steps[1].op.waits_for_input());
+
+    // Stored and read back unchanged, as one flat step.
+    let text = serde_json::to_string(&program).expect("serializes");
+    assert_eq!(Program::from_json(&text).expect("decodes"), program);
+    let step = serde_json::to_value(&program.steps[1]).expect("serializes");
+    assert_eq!(step["op"], "call_webhook");
+    assert_eq!(step["if_true"], 2);
+    assert_eq!(step["method"], "PUT");
+}
+
+#[test]
+fn a_minimal_webhook_stores_only_what_it_sets() {
+    let program = compile(&webhook_login(
+        json!({"url": "https://hooks.example.com/x"}),
+    ))
+    .expect("valid");
+    let step = serde_json::to_value(&program.steps[1]).expect("serializes");
+    assert_eq!(
+        step,
+        json!({
+            "node_id": "hook", "op": "call_webhook", "url": "https://hooks.example.com/x",
+            "method": "POST", "timeout_ms": 3000, "if_true": 2, "if_false": 4
+        })
+    );
+}

@@ -8,5 +8,5 @@ pub use compile::{DEFAULT_FAILURE_CODE, compile, compile_validated, compile_with
 pub use error::CompileError;
 pub use program::{
     Completion, INVITATION_NODE_ID, MergedPassword, Op, PROGRAM_FORMAT, PasswordPolicy, Program,
-    Step, SwitchCase,
+    Step, SwitchCase, WebhookCall,
 };

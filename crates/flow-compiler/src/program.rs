@@ -2,7 +2,11 @@
 
 use std::fmt;
 
-use flow_model::{FlowType, IdentifierType, MfaMethod, PromptField, UserVerification};
+use std::collections::BTreeMap;
+
+use flow_model::{
+    FlowType, IdentifierType, MfaMethod, PromptField, UserVerification, WebhookMethod,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -173,16 +177,9 @@ pub enum Op {
         /// Whether to generate and include a code.
         with_code: bool,
     },
-    /// Call a webhook.
-    CallWebhook {
-        /// The URL.
-        url: String,
-        /// Time limit in milliseconds.
-        timeout_ms: u32,
-        /// Signature key.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        secret: Option<String>,
-    },
+    /// Call a webhook; continue at `if_true` on a 2xx answer (its mapping applied), at
+    /// `if_false` on anything else.
+    CallWebhook(Box<WebhookCall>),
     /// Set an execution attribute.
     SetAttribute {
         /// Attribute name.
@@ -242,6 +239,41 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
+}
+
+/// Everything a `call_webhook` step needs: the request, the mapping of the answer and where
+/// to continue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookCall {
+    /// The `http(s)` URL.
+    pub url: String,
+    /// The HTTP method.
+    pub method: WebhookMethod,
+    /// Extra request headers, name to value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Time limit of one attempt, in milliseconds.
+    pub timeout_ms: u32,
+    /// The body template (`${expr}`); `None` sends the default body (methods with a body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// Attribute path to the CEL expression that sets it from the answer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response: BTreeMap<String, String>,
+    /// How many times a failed attempt may be retried.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u8,
+    /// Signing secret (`whsec_…`); `None` uses the server's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// Step after a 2xx answer whose mapping applied.
+    pub if_true: usize,
+    /// Step after anything else.
+    pub if_false: usize,
+}
+
+fn is_zero(value: &u8) -> bool {
+    *value == 0
 }
 
 /// The policy of a password that is being set.
@@ -325,7 +357,10 @@ impl Op {
         !self.is_terminal()
             && !matches!(
                 self,
-                Self::Jump { .. } | Self::Branch { .. } | Self::Switch { .. }
+                Self::Jump { .. }
+                    | Self::Branch { .. }
+                    | Self::Switch { .. }
+                    | Self::CallWebhook(_)
             )
     }
 
@@ -336,6 +371,7 @@ impl Op {
             Self::Branch {
                 if_true, if_false, ..
             } => vec![*if_true, *if_false],
+            Self::CallWebhook(call) => vec![call.if_true, call.if_false],
             Self::Switch { cases, default, .. } => cases
                 .iter()
                 .map(|case| case.target)
@@ -362,7 +398,7 @@ impl Op {
             Self::EnrollTotp { .. } => "enroll_totp",
             Self::SendEmail { .. } => "send_email",
             Self::SendSms { .. } => "send_sms",
-            Self::CallWebhook { .. } => "call_webhook",
+            Self::CallWebhook(_) => "call_webhook",
             Self::SetAttribute { .. } => "set_attribute",
             Self::Custom { .. } => "custom",
             Self::Jump { .. } => "jump",
@@ -386,6 +422,9 @@ impl fmt::Display for Op {
                 if_false,
             } => {
                 write!(f, " {condition:?} ? {if_true} : {if_false}")
+            }
+            Self::CallWebhook(call) => {
+                write!(f, " {} ? {} : {}", call.method, call.if_true, call.if_false)
             }
             Self::Switch {
                 expression,

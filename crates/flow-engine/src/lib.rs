@@ -86,15 +86,16 @@ pub use steps::{
     MFA_NOT_CONFIGURED, PASSKEY_NOT_CONFIGURED, PASSKEYS_UNAVAILABLE, SIGN_IN_REQUIRED,
 };
 pub use totp::{DEFAULT_TOTP_ISSUER, TotpCredential, TotpSecret};
-pub use webhooks::{
-    MAX_WEBHOOK_RESPONSE_BYTES, MAX_WEBHOOK_TIMEOUT_MS, WebhookClient, WebhookError,
-    WebhookRequest, WebhookResponse,
-};
 pub use types::CredentialKind;
 pub use types::{
     DEFAULT_TENANT, Execution, ExecutionId, ExecutionStatus, NewUser, PendingCode, ProgramRef,
     RequestContext, SessionUser, StoredPasskey, Submission, TenantId, TraceEntry, User, UserId,
     UserQuery,
+};
+pub use webhooks::{
+    MAX_WEBHOOK_RESPONSE_BYTES, MAX_WEBHOOK_TIMEOUT_MS, WEBHOOK_BODY_FAILED,
+    WEBHOOK_INVALID_RESPONSE, WEBHOOK_MAPPING_FAILED, WEBHOOK_UNAVAILABLE, WebhookClient,
+    WebhookError, WebhookRequest, WebhookResponse,
 };
 
 /// Locks a mutex, recovering the data if another thread panicked while holding it (every

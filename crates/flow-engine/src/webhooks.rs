@@ -8,8 +8,25 @@ use serde_json::Value;
 /// The longest answer body a webhook step reads (bigger answers are a failure).
 pub const MAX_WEBHOOK_RESPONSE_BYTES: usize = 256 * 1024;
 
-/// The longest a webhook step waits for one answer, in milliseconds.
-pub const MAX_WEBHOOK_TIMEOUT_MS: u32 = 10_000;
+/// The longest a webhook step waits for one answer, in milliseconds: the model's limit on a
+/// node's `timeout_ms`, one constant for both.
+pub use flow_model::MAX_WEBHOOK_TIMEOUT_MS;
+
+/// The trace detail of a webhook step on an engine without a [`WebhookClient`]: the step
+/// takes its `false` edge.
+pub const WEBHOOK_UNAVAILABLE: &str = "webhook_unavailable";
+
+/// The trace detail of a webhook step whose body template could not be rendered (followed
+/// by the template path and why): no call is made, the step takes its `false` edge.
+pub const WEBHOOK_BODY_FAILED: &str = "webhook_body_failed";
+
+/// The trace detail of a 2xx answer that is not JSON, or empty where a mapping needs it: the
+/// step takes its `false` edge.
+pub const WEBHOOK_INVALID_RESPONSE: &str = "webhook_invalid_response";
+
+/// The trace detail of a 2xx answer whose mapping could not be evaluated (followed by the
+/// attribute's path): no attribute is set, the step takes its `false` edge.
+pub const WEBHOOK_MAPPING_FAILED: &str = "webhook_mapping_failed";
 
 /// One call of a webhook step.
 #[derive(Clone, PartialEq, Eq)]

@@ -1,9 +1,13 @@
 //! Node kinds: a node's type together with its typed, checked configuration.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::NodeType;
+use crate::template::{TemplatePart, parse_template, template_strings};
 
 /// A node's type and typed configuration, read from its `type` and `config` fields.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -136,6 +140,23 @@ impl NodeKind {
             Self::Prompt(_) => NodeType::Prompt,
             Self::TotpSetup(_) => NodeType::TotpSetup,
             Self::Custom { node_type, .. } => NodeType::Other(node_type.clone()),
+        }
+    }
+
+    /// The CEL expressions of the node's config, each with its path in the config
+    /// (`condition`, `body.user.id`, `response.risk`), for the validator to compile.
+    pub fn expressions(&self) -> Vec<(Cow<'static, str>, &str)> {
+        match self {
+            Self::Condition(config) => {
+                vec![(Cow::Borrowed("condition"), config.condition.as_str())]
+            }
+            Self::Switch(config) => vec![(Cow::Borrowed("expression"), config.expression.as_str())],
+            Self::Webhook(config) => config
+                .expressions()
+                .into_iter()
+                .map(|(path, expression)| (Cow::Owned(path), expression))
+                .collect(),
+            _ => Vec::new(),
         }
     }
 }
@@ -410,41 +431,322 @@ impl Config for MessageConfig {
     }
 }
 
-/// The longest a webhook may be waited for.
-pub const MAX_WEBHOOK_TIMEOUT_MS: u32 = 30_000;
+/// The longest a webhook may be waited for, in milliseconds.
+pub const MAX_WEBHOOK_TIMEOUT_MS: u32 = 10_000;
+/// How long a webhook is waited for when its node does not say, in milliseconds.
+pub const DEFAULT_WEBHOOK_TIMEOUT_MS: u32 = 3_000;
+/// The most extra headers a webhook call may carry.
+pub const MAX_WEBHOOK_HEADERS: usize = 20;
+/// The most retries of a failed webhook call.
+pub const MAX_WEBHOOK_RETRIES: u8 = 3;
+/// The most expressions a webhook body template may hold, and the most attributes its
+/// response mapping may set.
+pub const MAX_WEBHOOK_EXPRESSIONS: usize = 32;
+/// The longest webhook URL accepted, in bytes.
+pub const MAX_WEBHOOK_URL_LEN: usize = 2048;
+/// Headers a webhook node cannot set: the Standard Webhooks signature headers (flowd signs)
+/// and those the HTTP client owns.
+pub const RESERVED_WEBHOOK_HEADERS: [&str; 5] = [
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "host",
+    "content-length",
+];
+/// The prefix of a Standard Webhooks signing secret.
+pub const WEBHOOK_SECRET_PREFIX: &str = "whsec_";
 
-/// Settings of a `webhook` node.
+/// The HTTP method of a webhook call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum WebhookMethod {
+    /// `GET`: no body.
+    Get,
+    /// `POST` (the default).
+    #[default]
+    Post,
+    /// `PUT`.
+    Put,
+    /// `PATCH`.
+    Patch,
+    /// `DELETE`: no body.
+    Delete,
+}
+
+impl WebhookMethod {
+    /// The method's name (`POST`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+
+    /// Whether sending the call twice has the effect of sending it once (RFC 9110 §9.2.2),
+    /// so that it may be retried.
+    pub fn is_idempotent(self) -> bool {
+        matches!(self, Self::Get | Self::Put | Self::Delete)
+    }
+
+    /// Whether the call carries a JSON body.
+    pub fn has_body(self) -> bool {
+        matches!(self, Self::Post | Self::Put | Self::Patch)
+    }
+}
+
+impl std::fmt::Display for WebhookMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Settings of a `webhook` node: an HTTP call to the operator's own systems, whose answer
+/// picks the node's `true` edge (a 2xx answer, its mapping applied) or its `false` edge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// The `http://` or `https://` URL to call.
     pub url: String,
-    /// How long to wait for an answer, 1 to 30 000 ms.
+    /// The HTTP method (`POST`).
+    #[serde(default)]
+    pub method: WebhookMethod,
+    /// Extra request headers, name to value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// How long to wait for an answer, 1 to [`MAX_WEBHOOK_TIMEOUT_MS`] ms.
     #[serde(default = "default_webhook_timeout")]
     pub timeout_ms: u32,
-    /// Key for the request signature.
+    /// The JSON body as a template (see [`parse_template`](crate::parse_template)); without
+    /// one, a `POST`, `PUT` or `PATCH` sends the default body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// Attributes set from a 2xx answer: attribute path to a CEL expression over `response`
+    /// (the parsed JSON answer), `status` and the usual context.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response: BTreeMap<String, String>,
+    /// How many times a failed call may be retried (idempotent methods only).
+    #[serde(default)]
+    pub retries: u8,
+    /// The Standard Webhooks signing secret (`whsec_` + base64 of 24 to 64 bytes); without
+    /// one, the server's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }
 
 fn default_webhook_timeout() -> u32 {
-    5_000
+    DEFAULT_WEBHOOK_TIMEOUT_MS
+}
+
+impl WebhookConfig {
+    /// The CEL expressions of the config with their paths (`body.user.id`,
+    /// `response.risk`): those of the body template, then those of the response mapping.
+    pub fn expressions(&self) -> Vec<(String, &str)> {
+        let mut found = Vec::new();
+        if let Some(body) = &self.body {
+            for (path, text) in template_strings(body, "body") {
+                let Ok(parts) = parse_template(text) else {
+                    continue;
+                };
+                found.extend(parts.into_iter().filter_map(|part| match part {
+                    TemplatePart::Expression(expression) => Some((path.clone(), expression)),
+                    TemplatePart::Text(_) => None,
+                }));
+            }
+        }
+        found.extend(
+            self.response.iter().map(|(attribute, expression)| {
+                (format!("response.{attribute}"), expression.as_str())
+            }),
+        );
+        found
+    }
 }
 
 impl Config for WebhookConfig {
     fn check(&self) -> Result<(), ConfigError> {
         let has_scheme = self.url.starts_with("https://") || self.url.starts_with("http://");
         let host = self.url.split_once("://").map_or("", |(_, rest)| rest);
-        if !has_scheme || host.is_empty() || self.url.chars().any(char::is_whitespace) {
+        if !has_scheme
+            || host.is_empty()
+            || host.starts_with('/')
+            || self
+                .url
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(ConfigError::at("url", "must be an http:// or https:// URL"));
         }
+        if self.url.len() > MAX_WEBHOOK_URL_LEN {
+            return Err(ConfigError::at(
+                "url",
+                format!("must be at most {MAX_WEBHOOK_URL_LEN} bytes"),
+            ));
+        }
+        check_headers(&self.headers)?;
         if !(1..=MAX_WEBHOOK_TIMEOUT_MS).contains(&self.timeout_ms) {
             return Err(ConfigError::at(
                 "timeout_ms",
                 format!("must be between 1 and {MAX_WEBHOOK_TIMEOUT_MS}"),
             ));
         }
+        if let Some(body) = &self.body {
+            check_body(self.method, body)?;
+        }
+        check_mapping(&self.response)?;
+        if self.retries > MAX_WEBHOOK_RETRIES {
+            return Err(ConfigError::at(
+                "retries",
+                format!("must be between 0 and {MAX_WEBHOOK_RETRIES}"),
+            ));
+        }
+        if self.retries > 0 && !self.method.is_idempotent() {
+            return Err(ConfigError::at(
+                "retries",
+                format!(
+                    "only GET, PUT and DELETE calls may be retried: a {} that reached the \
+                     receiver could be applied twice",
+                    self.method
+                ),
+            ));
+        }
+        if let Some(secret) = &self.secret
+            && !is_webhook_secret(secret)
+        {
+            return Err(ConfigError::at(
+                "secret",
+                "must be 'whsec_' followed by the base64 of 24 to 64 random bytes",
+            ));
+        }
         Ok(())
+    }
+}
+
+fn check_headers(headers: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    if headers.len() > MAX_WEBHOOK_HEADERS {
+        return Err(ConfigError::at(
+            "headers",
+            format!("must have at most {MAX_WEBHOOK_HEADERS} headers"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (name, value) in headers {
+        let path = format!("headers.{name}");
+        // RFC 9110 §5.6.2: a field name is a token.
+        let token = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !token {
+            return Err(ConfigError::at(&path, "is not a valid header name"));
+        }
+        let lower = name.to_ascii_lowercase();
+        if RESERVED_WEBHOOK_HEADERS.contains(&lower.as_str()) {
+            return Err(ConfigError::at(
+                &path,
+                "is set by flowd and cannot be configured",
+            ));
+        }
+        if !seen.insert(lower) {
+            return Err(ConfigError::at(
+                &path,
+                "is listed twice (header names ignore case)",
+            ));
+        }
+        // Visible ASCII, spaces and tabs: no CR or LF (header injection), nothing the HTTP
+        // client would refuse at the time of the call.
+        if !value
+            .bytes()
+            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+        {
+            return Err(ConfigError::at(
+                &path,
+                "must be printable ASCII, without CR or LF",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_body(method: WebhookMethod, body: &Value) -> Result<(), ConfigError> {
+    if !method.has_body() {
+        return Err(ConfigError::at(
+            "body",
+            format!("a {method} call has no body"),
+        ));
+    }
+    let mut expressions = 0usize;
+    for (path, text) in template_strings(body, "body") {
+        let parts =
+            parse_template(text).map_err(|error| ConfigError::at(&path, error.to_string()))?;
+        expressions += parts
+            .iter()
+            .filter(|part| matches!(part, TemplatePart::Expression(_)))
+            .count();
+    }
+    if expressions > MAX_WEBHOOK_EXPRESSIONS {
+        return Err(ConfigError::at(
+            "body",
+            format!("must hold at most {MAX_WEBHOOK_EXPRESSIONS} expressions"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_mapping(response: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    if response.len() > MAX_WEBHOOK_EXPRESSIONS {
+        return Err(ConfigError::at(
+            "response",
+            format!("must set at most {MAX_WEBHOOK_EXPRESSIONS} attributes"),
+        ));
+    }
+    for (attribute, expression) in response {
+        let path = format!("response.{attribute}");
+        if !is_attribute_path(attribute) {
+            return Err(ConfigError::at(&path, ATTRIBUTE_PATH_RULE));
+        }
+        non_blank(&path, expression)?;
+        // `a` and `a.b` both mapped: which wins would depend on the order they are applied.
+        let inside = attribute
+            .match_indices('.')
+            .map(|(at, _)| &attribute[..at])
+            .find(|outer| response.contains_key(*outer));
+        if let Some(outer) = inside {
+            return Err(ConfigError::at(
+                &path,
+                format!("is inside '{outer}', which is mapped too"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `secret` is a Standard Webhooks secret: [`WEBHOOK_SECRET_PREFIX`], then the
+/// base64 (standard alphabet, padding optional) of 24 to 64 bytes.
+pub fn is_webhook_secret(secret: &str) -> bool {
+    secret
+        .strip_prefix(WEBHOOK_SECRET_PREFIX)
+        .and_then(base64_decoded_len)
+        .is_some_and(|len| (24..=64).contains(&len))
+}
+
+/// The number of bytes `text` decodes to as standard base64, if it is base64.
+fn base64_decoded_len(text: &str) -> Option<usize> {
+    let data = text.trim_end_matches('=');
+    let padding = text.len() - data.len();
+    let alphabet = data
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+    if !alphabet || padding > 2 || (padding > 0 && !text.len().is_multiple_of(4)) {
+        return None;
+    }
+    // Bits of the last character beyond the last byte are ignored, as the HTTP adapter's
+    // decoder does.
+    match data.len() % 4 {
+        1 => None,
+        rest => Some(data.len() / 4 * 3 + rest.saturating_sub(1)),
     }
 }
 
@@ -460,23 +762,28 @@ pub struct SetAttributeConfig {
 
 impl Config for SetAttributeConfig {
     fn check(&self) -> Result<(), ConfigError> {
-        let well_formed = !self.attribute.is_empty()
-            && self.attribute.len() <= 128
-            && self.attribute.split('.').all(|part| {
-                !part.is_empty()
-                    && part
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            });
-        if well_formed {
+        if is_attribute_path(&self.attribute) {
             Ok(())
         } else {
-            Err(ConfigError::at(
-                "attribute",
-                "must be letters, digits, '_' and '-', with '.' between parts",
-            ))
+            Err(ConfigError::at("attribute", ATTRIBUTE_PATH_RULE))
         }
     }
+}
+
+/// What [`is_attribute_path`] asks of an attribute path, as the message of a refusal.
+const ATTRIBUTE_PATH_RULE: &str = "must be letters, digits, '_' and '-', with '.' between parts";
+
+/// Whether `path` names an attribute: at most 128 bytes of letters, digits, `_` and `-`, with
+/// `.` between non-empty parts (for nesting).
+fn is_attribute_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= 128
+        && path.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
 }
 
 /// How strongly a passkey ceremony asks for user verification.
@@ -660,3 +967,7 @@ fn non_empty_unique<T: PartialEq>(path: &str, items: &[T]) -> Result<(), ConfigE
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "webhook_tests.rs"]
+mod webhook_tests;

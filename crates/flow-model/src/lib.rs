@@ -10,6 +10,7 @@ mod kind;
 mod node_type;
 mod pattern;
 mod report;
+mod template;
 mod validate;
 
 pub use cost::{ASSUMED_VALUE_SIZE, EXPRESSION_COST_LIMIT, Size, VariableSizes, estimate_cost};
@@ -26,6 +27,7 @@ pub use kind::*;
 pub use node_type::{NodeCategory, NodeType};
 pub use pattern::REGEX_SIZE_LIMIT;
 pub use report::{EdgeRef, Finding, FindingCode, Report, Severity};
+pub use template::{TemplateError, TemplatePart, parse_template, template_strings};
 pub use validate::{
     CustomNodeSpec, DEFAULT_BRANCH, FALLBACK_BRANCH, NodeRegistry, Successor, Successors,
     ValidNode, ValidatedGraph, allowed_in, check, validate,

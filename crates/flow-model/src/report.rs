@@ -129,7 +129,7 @@ pub enum FindingCode {
     UnusedNode,
     /// A node that is not a terminal has no way out.
     DeadEnd,
-    /// A condition lacks its `true` or `false` edge.
+    /// A condition or a webhook lacks its `true` or `false` edge.
     MissingBranch,
     /// A switch lacks its `default` edge.
     MissingDefault,
@@ -141,7 +141,8 @@ pub enum FindingCode {
     NodeNotAllowed,
     /// A success or failure node has an outgoing edge.
     TerminalHasOutgoingEdge,
-    /// A condition or switch expression may cost more to evaluate than the limit allows.
+    /// An expression (of a condition, a switch, a webhook's body or mapping) may cost more to
+    /// evaluate than the limit allows.
     ExpressionTooCostly,
 }
 

@@ -1,5 +1,6 @@
 //! The graph validator: coded findings in time linear in nodes + edges, never a panic.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashMapExt};
@@ -380,7 +381,7 @@ impl<'f, 'r> Checker<'f, 'r> {
         for slot in &self.slots {
             let findings = match slot.node_type {
                 NodeType::Success | NodeType::Failure => self.terminal_edges(slot),
-                NodeType::Condition => self.condition_edges(slot),
+                NodeType::Condition | NodeType::Webhook => self.condition_edges(slot),
                 NodeType::Switch => self.switch_edges(slot),
                 NodeType::Other(_) if slot.kind.is_none() => Vec::new(),
                 _ => self.single_edge(slot),
@@ -408,7 +409,12 @@ impl<'f, 'r> Checker<'f, 'r> {
             .collect()
     }
 
+    /// The edges of a two-way node (a `condition`, a `webhook`): one `true`, one `false`.
     fn condition_edges(&self, slot: &Slot<'f>) -> Vec<Finding> {
+        let (noun, name) = match slot.node_type {
+            NodeType::Webhook => ("a webhook", "Webhook"),
+            _ => ("a condition", "Condition"),
+        };
         let mut findings = Vec::new();
         let mut seen = [false, false];
         for successor in &slot.successors {
@@ -421,9 +427,12 @@ impl<'f, 'r> Checker<'f, 'r> {
                         Finding::new(
                             Code::InvalidEdgeCondition,
                             format!(
-                                "Edge '{}->{target}' leaves a condition with {}; use 'true' or 'false'",
+                                "Edge '{}->{target}' leaves {noun} with {}; use 'true' or 'false'",
                                 slot.id,
-                                other.map_or_else(|| "no condition".to_owned(), |c| format!("condition '{c}'"))
+                                other.map_or_else(
+                                    || "no condition".to_owned(),
+                                    |c| format!("condition '{c}'")
+                                )
                             ),
                         )
                         .on_edge(slot.id, target),
@@ -436,7 +445,7 @@ impl<'f, 'r> Checker<'f, 'r> {
                     Finding::new(
                         Code::AmbiguousEdge,
                         format!(
-                            "Condition '{}' has more than one '{}' edge",
+                            "{name} '{}' has more than one '{}' edge",
                             slot.id,
                             branch_name(branch)
                         ),
@@ -451,7 +460,7 @@ impl<'f, 'r> Checker<'f, 'r> {
                     Finding::new(
                         Code::MissingBranch,
                         format!(
-                            "Condition '{}' is missing its '{}' branch",
+                            "{name} '{}' is missing its '{}' branch",
                             slot.id,
                             branch_name(branch)
                         ),
@@ -545,7 +554,7 @@ impl<'f, 'r> Checker<'f, 'r> {
                     Finding::new(
                         Code::InvalidEdgeCondition,
                         format!(
-                            "Edge '{}->{target}' has condition '{condition}', but only condition and switch nodes branch (and a webauthn node has a 'fallback' edge)",
+                            "Edge '{}->{target}' has condition '{condition}', but only condition, switch and webhook nodes branch (and a webauthn node has a 'fallback' edge)",
                             slot.id
                         ),
                     )
@@ -757,30 +766,28 @@ pub fn allowed_in(node_type: &NodeType, flow_type: FlowType) -> bool {
     }
 }
 
-/// Checks condition and switch expressions once per distinct text.
+/// Checks the expressions of conditions, switches and webhooks once per distinct text.
 #[derive(Default)]
 struct ExpressionCache {
     seen: HashMap<String, Result<(), ExpressionError>>,
 }
 
 impl ExpressionCache {
-    /// The expression of a condition or switch node, checked: the field it is in and why it
-    /// is refused.
-    fn check(&mut self, kind: &NodeKind) -> Result<(), (&'static str, ExpressionError)> {
-        let (field, expression) = match kind {
-            NodeKind::Condition(config) => ("condition", config.condition.as_str()),
-            NodeKind::Switch(config) => ("expression", config.expression.as_str()),
-            _ => return Ok(()),
-        };
-        let result = match self.seen.get(expression) {
-            Some(result) => result.clone(),
-            None => {
-                let result = compile_expression(expression).map(|_| ());
-                self.seen.insert(expression.to_owned(), result.clone());
-                result
-            }
-        };
-        result.map_err(|error| (field, error))
+    /// The expressions of a node, checked: the first refused, with the config path it is at
+    /// and why.
+    fn check(&mut self, kind: &NodeKind) -> Result<(), (Cow<'static, str>, ExpressionError)> {
+        for (path, expression) in kind.expressions() {
+            let result = match self.seen.get(expression) {
+                Some(result) => result.clone(),
+                None => {
+                    let result = compile_expression(expression).map(|_| ());
+                    self.seen.insert(expression.to_owned(), result.clone());
+                    result
+                }
+            };
+            result.map_err(|error| (path, error))?;
+        }
+        Ok(())
     }
 }
 

@@ -338,26 +338,26 @@ try {
   await waitField(page, "nickname");
   await page.context().close();
 
-  // 10. A step this server cannot run yet (a webhook) ends in access denied, with the
-  // server's reason.
+  // 10. A step this server cannot run yet (a text message: no SMS sender) ends in access
+  // denied, with the server's reason.
   await install({
-    name: "webhook-step",
-    display_name: "Webhook Step",
+    name: "sms-step",
+    display_name: "SMS Step",
     type: "login",
     graph: {
       nodes: [
         { id: "start", type: "start" },
-        { id: "hook", type: "webhook", config: { url: "https://hooks.example/flowd" } },
+        { id: "sms", type: "send_sms", config: { template: "otp" } },
         { id: "success", type: "success" },
       ],
       edges: [
-        { source: "start", target: "hook" },
-        { source: "hook", target: "success" },
+        { source: "start", target: "sms" },
+        { source: "sms", target: "success" },
       ],
     },
   });
   page = await newPage();
-  await page.goto(base + "/if/flow/webhook-step/");
+  await page.goto(base + "/if/flow/sms-step/");
   await page.locator("#denied-message").waitFor();
   const unsupported = await page.locator("#denied-message").textContent();
   check(/does not support/.test(unsupported), "the reason is shown: " + unsupported);

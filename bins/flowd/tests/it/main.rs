@@ -22,5 +22,6 @@ mod server;
 mod social;
 mod user_import;
 mod users;
+mod webhooks;
 mod wso2;
 mod wso2_mail;

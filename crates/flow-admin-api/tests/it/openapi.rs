@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{app, app_with_limit, call, seed, send};
 
-const OPERATIONS: [&str; 37] = [
+const OPERATIONS: [&str; 38] = [
     "list_flows",
     "get_flow",
     "create_flow",
@@ -48,6 +48,7 @@ const OPERATIONS: [&str; 37] = [
     "create_identity_provider",
     "put_identity_provider",
     "delete_identity_provider",
+    "get_webhook_secret",
 ];
 
 /// The nine endpoints of seed 002.
@@ -194,6 +195,7 @@ async fn the_path_list() {
             "GET /api/admin/users/export \"export_users\"",
             "GET /api/admin/users/{id} \"get_user\"",
             "GET /api/admin/users/{id}/credentials \"list_user_credentials\"",
+            "GET /api/admin/webhooks/secret \"get_webhook_secret\"",
             "PATCH /api/admin/users/{id} \"update_user\"",
             "POST /api/admin/flows \"create_flow\"",
             "POST /api/admin/flows/import \"import_flow\"",

@@ -22,6 +22,7 @@ pub(crate) async fn app_with_limit(
 ) -> impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error> {
     let memory = MemoryPorts::new();
     let state = web::Data::new(AdminState {
+        webhook_secret: None,
         catalog: Arc::new(memory.catalog()),
         engine: None,
         invitations: Some(Arc::new(InvitationService::new(
@@ -55,6 +56,7 @@ pub(crate) async fn app_with_engine() -> (
     };
     let engine = Arc::new(Engine::new(config, memory.ports()).unwrap());
     let state = web::Data::new(AdminState {
+        webhook_secret: None,
         catalog: Arc::new(memory.catalog()),
         engine: Some(engine.clone()),
         invitations: None,

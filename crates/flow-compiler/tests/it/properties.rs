@@ -85,7 +85,7 @@ fn arb_flow() -> impl Strategy<Value = Flow> {
                 let next = (index + 1).min(count - 1);
                 match node_type {
                     "success" | "failure" => {}
-                    "condition" => {
+                    "condition" | "webhook" => {
                         edges.push(json!({"source": id(index), "target": id(next), "condition": "true"}));
                         edges.push(json!({"source": id(index), "target": id(near), "condition": "false"}));
                     }

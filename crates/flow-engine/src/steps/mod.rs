@@ -8,6 +8,7 @@ mod password;
 mod social;
 mod succeed;
 mod totp;
+mod webhook;
 
 use flow_compiler::{Op, Program, Step, SwitchCase};
 use serde_json::Value;
@@ -190,7 +191,7 @@ impl Engine {
                 },
                 input,
             ),
-            Op::CallWebhook { .. } => Ok(unsupported(step.op.name())),
+            Op::CallWebhook(call) => self.call_webhook(execution, node_id, call),
         }
     }
 

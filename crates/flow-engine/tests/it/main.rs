@@ -15,3 +15,4 @@ mod passkeys;
 mod recovery;
 mod registration;
 mod social;
+mod webhook;
