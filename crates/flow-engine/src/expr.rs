@@ -1,6 +1,7 @@
-//! Conditions and switch expressions in CEL (the `cel` crate), compiled once per expression
-//! text and cached; evaluated over the variables `user`, `inputs`, `attributes`, `flow` and
-//! `request`, each time under the cost limit with the sizes of the values at hand.
+//! Conditions, switch expressions and webhook templates and mappings in CEL (the `cel`
+//! crate), compiled once per expression text and cached; evaluated over the variables `user`,
+//! `inputs`, `attributes`, `flow` and `request` (and a webhook's `response` and `status`),
+//! each time under the cost limit with the sizes of the values at hand.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -100,6 +101,17 @@ impl Expressions {
     /// Evaluates `expression` to a CEL value, after estimating its cost with the sizes of
     /// these variables: over the limit, it is not evaluated at all.
     fn evaluate(&self, expression: &str, variables: &Variables) -> Result<cel::Value, ExprError> {
+        self.evaluate_with(expression, variables, &[])
+    }
+
+    /// [`Expressions::evaluate`] with `extra` variables besides the execution's (a webhook's
+    /// `response` and `status`).
+    fn evaluate_with(
+        &self,
+        expression: &str,
+        variables: &Variables,
+        extra: &[(&str, &Value)],
+    ) -> Result<cel::Value, ExprError> {
         let program = self.compiled(expression)?;
         let named = [
             ("user", &variables.user),
@@ -109,7 +121,7 @@ impl Expressions {
             ("request", &variables.request),
         ];
         let mut sizes = VariableSizes::assumed();
-        for (name, value) in named {
+        for &(name, value) in named.iter().chain(extra) {
             sizes.set(name, Size::of(value));
         }
         let cost = estimate_cost(program.expression(), &sizes);
@@ -120,7 +132,7 @@ impl Expressions {
             )));
         }
         let mut context = cel::Context::with_env(self.stdlib.clone());
-        for (name, value) in named {
+        for &(name, value) in named.iter().chain(extra) {
             context
                 .add_variable(name, value)
                 .map_err(|error| ExprError::Failed(format!("variable {name}: {error}")))?;
@@ -128,6 +140,20 @@ impl Expressions {
         program
             .execute(&context)
             .map_err(|error| ExprError::Failed(format!("evaluation failed: {error}")))
+    }
+
+    /// Evaluates `expression`, with `extra` variables, to a JSON value (a body template's or a
+    /// response mapping's).
+    pub(crate) fn json_value(
+        &self,
+        expression: &str,
+        variables: &Variables,
+        extra: &[(&str, &Value)],
+    ) -> Result<Value, ExprError> {
+        let value = self.evaluate_with(expression, variables, extra)?;
+        value
+            .json()
+            .map_err(|_| ExprError::Failed(format!("a {:?} is not a JSON value", value.type_of())))
     }
 
     /// Evaluates a condition; anything but a boolean is an error.

@@ -8,20 +8,17 @@
 //! evaluated completely before any attribute is set, so a failure leaves the execution as it
 //! was.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
-
 use flow_compiler::WebhookCall;
-use flow_model::{EXPRESSION_COST_LIMIT, Size, TemplatePart, VariableSizes, estimate_cost};
+use flow_model::TemplatePart;
 use serde_json::{Value, json};
 
 use crate::engine::{Next, StepResult};
-use crate::expr::Variables;
+use crate::expr::{ExprError, Expressions, Variables};
 use crate::webhooks::{
     MAX_WEBHOOK_RESPONSE_BYTES, MAX_WEBHOOK_TIMEOUT_MS, WEBHOOK_BODY_FAILED,
     WEBHOOK_INVALID_RESPONSE, WEBHOOK_MAPPING_FAILED, WEBHOOK_UNAVAILABLE,
 };
-use crate::{Engine, EngineError, Execution, WebhookRequest, lock};
+use crate::{Engine, EngineError, Execution, WebhookRequest};
 
 use super::attributes::set_path;
 
@@ -79,7 +76,8 @@ impl Engine {
         let body = match (call.method.has_body(), &call.body) {
             (false, _) => None,
             (true, None) => Some(default_body(execution, node_id)),
-            (true, Some(template)) => match render(template, "body", &variables) {
+            (true, Some(template)) => match render(&self.expressions, template, "body", &variables)
+            {
                 Ok(body) => Some(body),
                 Err(reason) => return Ok(Err(format!("{WEBHOOK_BODY_FAILED}: {reason}"))),
             },
@@ -133,14 +131,17 @@ impl Engine {
         let extra = [("response", &response), ("status", &status_value)];
         let mut mapped = Vec::with_capacity(call.response.len());
         for (path, expression) in &call.response {
-            match evaluate(expression, &variables, &extra) {
+            match self.expressions.json_value(expression, &variables, &extra) {
                 Ok(value) => mapped.push((path.clone(), value)),
                 // Only the path and the kind of failure: an evaluation error may quote values
                 // of the answer.
                 Err(failure) => {
                     return Ok(Err(format!(
                         "{WEBHOOK_MAPPING_FAILED}: response.{path} {} (status {status})",
-                        failure.kind()
+                        match failure {
+                            ExprError::Failed(_) => "failed",
+                            ExprError::TooCostly(_) => "is too costly",
+                        }
                     )));
                 }
             }
@@ -197,14 +198,21 @@ fn default_body(execution: &Execution, node_id: &str) -> Value {
 /// Renders a body template at `path`: every string holding `${expr}` gets the expression's
 /// value (the whole string) or its text (inside a longer string). The error is the path and
 /// why.
-fn render(template: &Value, path: &str, variables: &Variables) -> Result<Value, String> {
+fn render(
+    expressions: &Expressions,
+    template: &Value,
+    path: &str,
+    variables: &Variables,
+) -> Result<Value, String> {
     Ok(match template {
-        Value::String(text) => render_string(text, path, variables)?,
+        Value::String(text) => render_string(expressions, text, path, variables)?,
         Value::Array(items) => Value::Array(
             items
                 .iter()
                 .enumerate()
-                .map(|(index, item)| render(item, &format!("{path}[{index}]"), variables))
+                .map(|(index, item)| {
+                    render(expressions, item, &format!("{path}[{index}]"), variables)
+                })
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(entries) => Value::Object(
@@ -213,7 +221,7 @@ fn render(template: &Value, path: &str, variables: &Variables) -> Result<Value, 
                 .map(|(key, item)| {
                     Ok((
                         key.clone(),
-                        render(item, &format!("{path}.{key}"), variables)?,
+                        render(expressions, item, &format!("{path}.{key}"), variables)?,
                     ))
                 })
                 .collect::<Result<_, String>>()?,
@@ -222,13 +230,20 @@ fn render(template: &Value, path: &str, variables: &Variables) -> Result<Value, 
     })
 }
 
-fn render_string(text: &str, path: &str, variables: &Variables) -> Result<Value, String> {
+fn render_string(
+    expressions: &Expressions,
+    text: &str,
+    path: &str,
+    variables: &Variables,
+) -> Result<Value, String> {
     if !text.contains("${") {
         return Ok(Value::String(text.to_owned()));
     }
     let parts = flow_model::parse_template(text).map_err(|error| format!("{path}: {error}"))?;
     let value_of = |expression: &str| {
-        evaluate(expression, variables, &[]).map_err(|failure| format!("{path}: {failure}"))
+        expressions
+            .json_value(expression, variables, &[])
+            .map_err(|failure| format!("{path}: {failure}"))
     };
     if let [TemplatePart::Expression(expression)] = parts.as_slice() {
         return value_of(expression);
@@ -244,101 +259,6 @@ fn render_string(text: &str, path: &str, variables: &Variables) -> Result<Value,
         }
     }
     Ok(Value::String(rendered))
-}
-
-/// Why an expression of a webhook step gave no value.
-#[derive(Debug)]
-enum Failure {
-    /// It does not compile, its evaluation failed, or its value is not JSON.
-    Failed(String),
-    /// With the values at hand it may cost more than the limit; it was not evaluated.
-    TooCostly(u64),
-}
-
-impl Failure {
-    /// A word for the trace, without the details.
-    fn kind(&self) -> &'static str {
-        match self {
-            Self::Failed(_) => "failed",
-            Self::TooCostly(_) => "is too costly",
-        }
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Failed(message) => f.write_str(message),
-            Self::TooCostly(cost) => write!(
-                f,
-                "with the values of this execution it may cost up to {cost} units, more than \
-                 the limit of {EXPRESSION_COST_LIMIT}"
-            ),
-        }
-    }
-}
-
-/// Most distinct webhook expressions kept compiled; past that the cache starts over.
-const CACHE_LIMIT: usize = 1024;
-
-/// Compiled webhook expressions by text (programs are immutable, so one cache serves every
-/// engine of the process), and CEL's standard library, built once.
-static COMPILED: LazyLock<Mutex<HashMap<String, Arc<cel::Program>>>> =
-    LazyLock::new(Mutex::default);
-static STDLIB: LazyLock<Arc<cel::Env>> = LazyLock::new(|| Arc::new(cel::Env::stdlib()));
-
-fn compiled(expression: &str) -> Result<Arc<cel::Program>, Failure> {
-    if let Some(program) = lock(&COMPILED).get(expression) {
-        return Ok(program.clone());
-    }
-    // The validator checked it; check again, as programs may come from storage.
-    let program = Arc::new(
-        flow_model::compile_expression(expression)
-            .map_err(|error| Failure::Failed(error.to_string()))?,
-    );
-    let mut cache = lock(&COMPILED);
-    if cache.len() >= CACHE_LIMIT {
-        cache.clear();
-    }
-    cache.insert(expression.to_owned(), program.clone());
-    Ok(program)
-}
-
-/// Evaluates `expression` over the execution's variables and `extra` ones, after estimating
-/// its cost with the sizes of the values at hand, to a JSON value.
-fn evaluate(
-    expression: &str,
-    variables: &Variables,
-    extra: &[(&str, &Value)],
-) -> Result<Value, Failure> {
-    let program = compiled(expression)?;
-    let named = [
-        ("user", &variables.user),
-        ("inputs", &variables.inputs),
-        ("attributes", &variables.attributes),
-        ("flow", &variables.flow),
-        ("request", &variables.request),
-    ];
-    let mut sizes = VariableSizes::assumed();
-    for &(name, value) in named.iter().chain(extra) {
-        sizes.set(name, Size::of(value));
-    }
-    let cost = estimate_cost(program.expression(), &sizes);
-    if cost > EXPRESSION_COST_LIMIT {
-        return Err(Failure::TooCostly(cost));
-    }
-    let mut context = cel::Context::with_env(STDLIB.clone());
-    for &(name, value) in named.iter().chain(extra) {
-        context
-            .add_variable(name, value)
-            .map_err(|error| Failure::Failed(format!("variable {name}: {error}")))?;
-    }
-    let value = program
-        .execute(&context)
-        .map_err(|error| Failure::Failed(format!("evaluation failed: {error}")))?;
-    value
-        .json()
-        .map_err(|_| Failure::Failed(format!("a {:?} is not a JSON value", value.type_of())))
 }
 
 #[cfg(test)]
@@ -369,7 +289,7 @@ mod tests {
             "map": "${ {'a': attributes.plan} }",
         });
         assert_eq!(
-            render(&template, "body", &variables()).unwrap(),
+            render(&Expressions::default(), &template, "body", &variables()).unwrap(),
             json!({
                 "email": "jo@example.com",
                 "age": 42,
@@ -385,6 +305,7 @@ mod tests {
     #[test]
     fn a_failing_expression_names_its_path() {
         let error = render(
+            &Expressions::default(),
             &json!({"a": [1, "x ${attributes.missing}"]}),
             "body",
             &variables(),
@@ -399,12 +320,14 @@ mod tests {
         let response = json!({ "items": many });
         let any = "response.items.exists(a, a.startsWith('x'))";
         assert!(matches!(
-            evaluate(any, &variables(), &[("response", &response)]),
-            Err(Failure::TooCostly(_))
+            Expressions::default().json_value(any, &variables(), &[("response", &response)]),
+            Err(ExprError::TooCostly(_))
         ));
         let small = json!({"items": ["a", "b"]});
         assert_eq!(
-            evaluate(any, &variables(), &[("response", &small)]).unwrap(),
+            Expressions::default()
+                .json_value(any, &variables(), &[("response", &small)])
+                .unwrap(),
             json!(false)
         );
     }
