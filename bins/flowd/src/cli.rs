@@ -154,6 +154,8 @@ impl From<crate::startup::StartError> for Failure {
             | StartError::Mail(_)
             | StartError::Sessions(_)
             | StartError::Webhooks(_)
+            | StartError::Sms(_)
+            | StartError::Templates(_)
             | StartError::Listen { .. } => FailureKind::Configuration,
             StartError::Database(_) | StartError::Port(_) => FailureKind::StoreUnavailable,
             StartError::Catalog(_) | StartError::Model(_) | StartError::Engine(_) => {

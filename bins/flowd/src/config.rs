@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use flow_engine::HashParams;
 use serde::Deserialize;
@@ -109,6 +110,11 @@ pub struct Config {
     pub webhook_allow: Vec<String>,
     /// `FLOWD_WEBHOOK_MAX_IN_FLIGHT`: webhook calls at once (default 32).
     pub webhook_max_in_flight: usize,
+    /// How text messages are sent: `FLOWD_SMS_SENDER` and its settings (docs/messaging.md).
+    pub sms: SmsSettings,
+    /// `FLOWD_TEMPLATES_DIR`: message templates that replace the shipped ones
+    /// (docs/messaging.md); unset: the shipped ones.
+    pub templates_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -140,6 +146,8 @@ impl std::fmt::Debug for Config {
             .field("identity_providers", &self.identity_providers)
             .field("webhook_secrets", &self.webhook_secrets.len())
             .field("webhook_allow", &self.webhook_allow)
+            .field("sms", &self.sms)
+            .field("templates_dir", &self.templates_dir)
             .finish()
     }
 }
@@ -190,6 +198,16 @@ struct Raw {
     webhook_secret: Option<String>,
     webhook_allow: Option<String>,
     webhook_max_in_flight: usize,
+    templates_dir: Option<String>,
+    sms_sender: String,
+    sms_outbox_dir: Option<String>,
+    sms_timeout_ms: u64,
+    twilio_account_sid: Option<String>,
+    twilio_auth_token: Option<String>,
+    twilio_from: Option<String>,
+    twilio_base_url: Option<String>,
+    sms_webhook_url: Option<String>,
+    sms_webhook_secret: Option<String>,
     /// `[[identity_providers]]` tables of the file (no environment form).
     #[serde(default)]
     identity_providers: Vec<serde_json::Value>,
@@ -225,6 +243,8 @@ impl Config {
             .and_then(|b| b.set_default("passkey_rp_name", "flowd"))
             .and_then(|b| b.set_default("passkey_sign_count", "refuse"))
             .and_then(|b| b.set_default("federation_timeout_ms", 10_000))
+            .and_then(|b| b.set_default("sms_sender", "file"))
+            .and_then(|b| b.set_default("sms_timeout_ms", 10_000))
             .and_then(|b| {
                 b.set_default(
                     "webhook_max_in_flight",
@@ -413,8 +433,24 @@ impl Config {
             };
             return Err(ConfigError::new(&var(setting), error.to_string()));
         }
+        let sms = sms_settings(
+            SmsVars {
+                sender: &raw.sms_sender,
+                outbox_dir: raw.sms_outbox_dir.as_deref(),
+                timeout_ms: raw.sms_timeout_ms,
+                twilio_account_sid: raw.twilio_account_sid.as_deref(),
+                twilio_auth_token: raw.twilio_auth_token.as_deref(),
+                twilio_from: raw.twilio_from.as_deref(),
+                twilio_base_url: raw.twilio_base_url.as_deref(),
+                webhook_url: raw.sms_webhook_url.as_deref(),
+                webhook_secret: raw.sms_webhook_secret.as_deref(),
+            },
+            &raw.outbox_dir,
+        )?;
         Ok(Self {
             passkeys,
+            sms,
+            templates_dir: raw.templates_dir.map(PathBuf::from),
             identity_providers,
             webhook_secrets,
             webhook_allow,
@@ -450,6 +486,8 @@ impl Config {
             admin_token: Some(admin_token.to_owned()),
             public_url: "http://127.0.0.1".to_owned(),
             smtp_url: None,
+            templates_dir: None,
+            sms: SmsSettings::File(outbox_dir.clone()),
             outbox_dir,
             log: "warn".to_owned(),
             log_format: LogFormat::Text,
@@ -492,6 +530,138 @@ fn identity_providers(
                 .map_err(|error| ConfigError::new(&setting, error.to_string()))
         })
         .collect()
+}
+
+/// How text messages are sent (`FLOWD_SMS_SENDER`).
+#[derive(Clone)]
+pub enum SmsSettings {
+    /// `none`: `send_sms` steps fail with `unsupported_step`.
+    None,
+    /// `file` (the default): `.sms.json` files in `FLOWD_SMS_OUTBOX_DIR` (default: the mail
+    /// outbox).
+    File(PathBuf),
+    /// `twilio`: `FLOWD_TWILIO_*`.
+    Twilio(flow_sms::TwilioSettings),
+    /// `webhook`: `FLOWD_SMS_WEBHOOK_URL`, `FLOWD_SMS_WEBHOOK_SECRET`.
+    Webhook {
+        /// The gateway's URL.
+        url: String,
+        /// Its own signing secret; `None`: the webhook secrets.
+        secret: Option<String>,
+        /// The timeout of one call.
+        timeout: Duration,
+    },
+}
+
+impl std::fmt::Debug for SmsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::File(dir) => f.debug_tuple("File").field(dir).finish(),
+            // TwilioSettings' Debug hides the token.
+            Self::Twilio(settings) => f.debug_tuple("Twilio").field(settings).finish(),
+            Self::Webhook {
+                url,
+                secret,
+                timeout,
+            } => f
+                .debug_struct("Webhook")
+                .field("url", &redact_url(url))
+                .field("secret", &secret.as_ref().map(|_| "<set>"))
+                .field("timeout", timeout)
+                .finish(),
+        }
+    }
+}
+
+/// The `FLOWD_SMS_*` and `FLOWD_TWILIO_*` variables, as read.
+struct SmsVars<'a> {
+    sender: &'a str,
+    outbox_dir: Option<&'a str>,
+    timeout_ms: u64,
+    twilio_account_sid: Option<&'a str>,
+    twilio_auth_token: Option<&'a str>,
+    twilio_from: Option<&'a str>,
+    twilio_base_url: Option<&'a str>,
+    webhook_url: Option<&'a str>,
+    webhook_secret: Option<&'a str>,
+}
+
+/// The text-message sender's settings, each checked (a bad one names its variable).
+fn sms_settings(vars: SmsVars<'_>, mail_outbox: &str) -> Result<SmsSettings, ConfigError> {
+    if !(100..=60_000).contains(&vars.timeout_ms) {
+        return Err(ConfigError::new(
+            &var("sms_timeout_ms"),
+            "must be between 100 and 60000",
+        ));
+    }
+    let timeout = Duration::from_millis(vars.timeout_ms);
+    let required = |value: Option<&str>, key: &str| -> Result<String, ConfigError> {
+        value
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ConfigError::new(
+                    &var(key),
+                    format!("must be set when FLOWD_SMS_SENDER={}", vars.sender),
+                )
+            })
+    };
+    match vars.sender.trim() {
+        "none" => Ok(SmsSettings::None),
+        "file" => Ok(SmsSettings::File(PathBuf::from(
+            vars.outbox_dir.unwrap_or(mail_outbox),
+        ))),
+        "twilio" => {
+            let settings = flow_sms::TwilioSettings {
+                base_url: vars
+                    .twilio_base_url
+                    .unwrap_or(flow_sms::TWILIO_BASE_URL)
+                    .to_owned(),
+                account_sid: required(vars.twilio_account_sid, "twilio_account_sid")?,
+                auth_token: required(vars.twilio_auth_token, "twilio_auth_token")?,
+                from: required(vars.twilio_from, "twilio_from")?,
+                timeout,
+            };
+            flow_sms::TwilioSender::new(settings.clone(), flow_sms::plain_text_renderer())
+                .map_err(|error| {
+                    let key = match error.setting {
+                        "base_url" => "twilio_base_url",
+                        "account_sid" => "twilio_account_sid",
+                        "auth_token" => "twilio_auth_token",
+                        "from" => "twilio_from",
+                        _ => "sms_timeout_ms",
+                    };
+                    ConfigError::new(&var(key), error.reason)
+                })?;
+            Ok(SmsSettings::Twilio(settings))
+        }
+        "webhook" => {
+            let url = required(vars.webhook_url, "sms_webhook_url")?;
+            flow_sms::check_url(&url)
+                .map_err(|error| ConfigError::new(&var("sms_webhook_url"), error.reason))?;
+            let secret = vars
+                .webhook_secret
+                .map(str::trim)
+                .filter(|secret| !secret.is_empty())
+                .map(str::to_owned);
+            if let Some(secret) = &secret {
+                flow_webhooks::check_secret(secret).map_err(|error| {
+                    ConfigError::new(&var("sms_webhook_secret"), error.to_string())
+                })?;
+            }
+            Ok(SmsSettings::Webhook {
+                url,
+                secret,
+                timeout,
+            })
+        }
+        other => Err(ConfigError::new(
+            &var("sms_sender"),
+            format!("{other:?}: use file, twilio, webhook or none"),
+        )),
+    }
 }
 
 /// The `FLOWD_PASSKEY_*` values as read.
@@ -575,6 +745,16 @@ mod tests {
             webhook_secret: None,
             webhook_allow: None,
             webhook_max_in_flight: 32,
+            templates_dir: None,
+            sms_sender: "file".to_owned(),
+            sms_outbox_dir: None,
+            sms_timeout_ms: 10_000,
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+            twilio_base_url: None,
+            sms_webhook_url: None,
+            sms_webhook_secret: None,
             identity_providers: Vec::new(),
         }
     }

@@ -11,15 +11,16 @@ use flow_admin_api::{AdminState, AdminToken, DEFAULT_BODY_LIMIT};
 use flow_authentik_api::{AuthentikSettings, AuthentikState, Sessions};
 use flow_engine::{
     Engine, EngineConfig, FederationSettings, FlowCatalog, FlowQuery, Mailer, OsRandom, Random,
-    SystemClock, TenantId,
+    SmsSender, SystemClock, TenantId, WebhookClient,
 };
 use flow_federation::{FederationOptions, HttpFederation};
+use flow_sms::{FileSmsOutbox, JsonWebhookSms, TwilioSender};
 use flow_store::{Database, FileOutbox, SmtpMailer};
 use flow_webhooks::{WebhookOptions, WebhookSender};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::config::Config;
+use crate::config::{Config, SmsSettings};
 use crate::defaults::default_flows;
 use crate::ratelimit::RateLimit;
 
@@ -49,6 +50,12 @@ pub enum StartError {
     /// The mailer could not be set up.
     #[error("mail: {0}")]
     Mail(String),
+    /// The message templates could not be loaded (`FLOWD_TEMPLATES_DIR`).
+    #[error("templates: {0}")]
+    Templates(#[from] flow_templates::TemplateError),
+    /// The text-message sender could not be set up.
+    #[error("sms: {0}")]
+    Sms(String),
     /// The webhook sender could not be set up (its secret).
     #[error("webhooks: {0}")]
     Webhooks(String),
@@ -88,13 +95,20 @@ impl Services {
             Arc::new(SystemClock),
             Arc::new(OsRandom),
         ));
+        let templates = Arc::new(match &config.templates_dir {
+            Some(dir) => flow_templates::Templates::with_overrides(dir)?,
+            None => flow_templates::Templates::shipped(),
+        });
+        for path in templates.ignored() {
+            tracing::warn!(file = %path.display(), "FLOWD_TEMPLATES_DIR: not a template file, ignored");
+        }
         let mailer: Arc<dyn Mailer> = match &config.smtp_url {
             Some(url) => Arc::new(
-                SmtpMailer::from_url(url, "flowd@localhost")
+                SmtpMailer::from_url(url, "flowd@localhost", templates.clone())
                     .map_err(|e| StartError::Mail(e.to_string()))?,
             ),
             None => Arc::new(
-                FileOutbox::new(&config.outbox_dir, "flowd@localhost")
+                FileOutbox::new(&config.outbox_dir, "flowd@localhost", templates.clone())
                     .map_err(|e| StartError::Mail(e.to_string()))?,
             ),
         };
@@ -110,14 +124,16 @@ impl Services {
             timeout: Duration::from_millis(config.federation_timeout_ms),
         })));
         let (webhook_secrets, webhook_secret) = webhook_secrets(&database, config)?;
-        ports.webhooks = Some(Arc::new(
+        let webhooks = Arc::new(
             WebhookSender::new(WebhookOptions {
                 secrets: webhook_secrets,
                 allow: config.webhook_allow.clone(),
                 max_in_flight: config.webhook_max_in_flight,
             })
             .map_err(|error| StartError::Webhooks(error.to_string()))?,
-        ));
+        );
+        ports.webhooks = Some(webhooks.clone());
+        ports.sms = sms_sender(&config.sms, webhooks, templates)?;
         // The file's providers are the default tenant's, as written there (admin API changes
         // to them last until the next start).
         for provider in &config.identity_providers {
@@ -229,6 +245,42 @@ impl Services {
             None => Sessions::cookie(&key, secure)?,
         })
     }
+}
+
+/// The text-message sender `FLOWD_SMS_SENDER` names, with the texts of the message
+/// templates; the SMS webhook shares the webhook nodes' sender (its secrets, allow list and
+/// in-flight limit).
+fn sms_sender(
+    settings: &SmsSettings,
+    webhooks: Arc<WebhookSender>,
+    templates: Arc<flow_templates::Templates>,
+) -> Result<Option<Arc<dyn SmsSender>>, StartError> {
+    let renderer: flow_sms::Renderer = Arc::new(move |message| {
+        templates
+            .render_sms(message)
+            .map_err(|error| flow_engine::PortError::Unavailable(format!("sms template: {error}")))
+    });
+    let failed = |error: flow_sms::SmsConfigError| StartError::Sms(error.to_string());
+    let sender: Arc<dyn SmsSender> = match settings {
+        SmsSettings::None => return Ok(None),
+        SmsSettings::File(dir) => Arc::new(FileSmsOutbox::new(dir, renderer).map_err(failed)?),
+        SmsSettings::Twilio(twilio) => {
+            Arc::new(TwilioSender::new(twilio.clone(), renderer).map_err(failed)?)
+        }
+        SmsSettings::Webhook {
+            url,
+            secret,
+            timeout,
+        } => {
+            let client: Arc<dyn WebhookClient> = webhooks;
+            Arc::new(
+                JsonWebhookSms::new(url.clone(), client, secret.clone(), renderer)
+                    .map_err(failed)?
+                    .with_timeout(*timeout),
+            )
+        }
+    };
+    Ok(Some(sender))
 }
 
 /// The setting that keeps a generated webhook secret.

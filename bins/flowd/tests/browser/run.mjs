@@ -338,8 +338,8 @@ try {
   await waitField(page, "nickname");
   await page.context().close();
 
-  // 10. A step this server cannot run yet (a text message: no SMS sender) ends in access
-  // denied, with the server's reason.
+  // 10. A login flow that reaches its success without verifying anyone (a text message to
+  // nobody, then success) ends in access denied, with the server's reason.
   await install({
     name: "sms-step",
     display_name: "SMS Step",
@@ -360,8 +360,8 @@ try {
   await page.goto(base + "/if/flow/sms-step/");
   await page.locator("#denied-message").waitFor();
   const unsupported = await page.locator("#denied-message").textContent();
-  check(/does not support/.test(unsupported), "the reason is shown: " + unsupported);
-  await snap(page, "unsupported-step");
+  check(/without verifying who you are/.test(unsupported), "the reason is shown: " + unsupported);
+  await snap(page, "not-authenticated");
   await page.context().close();
 
   // 11. Passkeys, on the passkeys' site (http://localhost), with Chromium's virtual

@@ -5,6 +5,12 @@
 mod smtp;
 mod support;
 
+// The HTTP receiver of flow-webhooks' own tests (one request per connection, recorded), for
+// the webhook and text-message tests (its redirects are not used here).
+#[allow(dead_code)]
+#[path = "../../../../crates/flow-webhooks/tests/receiver/mod.rs"]
+mod receiver;
+
 mod admin;
 mod admin_identity_providers;
 mod authentik;
@@ -19,6 +25,7 @@ mod pages;
 mod passkeys;
 mod ratelimit;
 mod server;
+mod sms;
 mod social;
 mod user_import;
 mod users;

@@ -7,12 +7,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-// The receiver of flow-webhooks' own tests (its redirects are not used here).
-#[allow(dead_code)]
-#[path = "../../../../crates/flow-webhooks/tests/receiver/mod.rs"]
-mod receiver;
-
-use receiver::{Received, Receiver, Reply};
+use crate::receiver::{Received, Receiver, Reply};
 
 use crate::support::TestServer;
 

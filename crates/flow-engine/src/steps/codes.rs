@@ -8,7 +8,8 @@ use crate::forms::{self, At, with_errors};
 use crate::outcome::FIELD_CODE;
 use crate::ports::{CodeCheck, OutgoingMessage, StoredCode};
 use crate::{
-    Engine, EngineError, Execution, FieldError, PendingCode, Submission, code, identifier,
+    Engine, EngineError, Execution, FieldError, PendingCode, PortError, Submission, code,
+    identifier,
 };
 
 use super::{Typed, add_method, typed, unsupported};
@@ -19,6 +20,9 @@ pub(super) enum Channel {
     Email,
     Sms,
 }
+
+/// The failure code of a `send_sms` step whose message the sender could not send.
+pub const SMS_NOT_SENT: &str = "sms_not_sent";
 
 impl Engine {
     pub(super) fn verify_otp(
@@ -120,7 +124,20 @@ impl Engine {
             locale: execution.request.locale.clone(),
         };
         match sms {
-            Some(sms) => sms.send(&message)?,
+            // A text message the provider refuses (a number it cannot reach) or cannot take
+            // now is the step's failure, not a store outage; the reason carries no personal
+            // data (the senders' contract).
+            Some(sms) => match sms.send(&message) {
+                Ok(()) => {}
+                Err(PortError::Unavailable(why)) => {
+                    return Ok(StepResult::fail(
+                        SMS_NOT_SENT,
+                        "The text message could not be sent. Please try again later.",
+                    )
+                    .with_detail(why));
+                }
+                Err(other) => return Err(other.into()),
+            },
             None => self.ports.mailer.send(&message)?,
         }
         Ok(StepResult::advance("sent"))

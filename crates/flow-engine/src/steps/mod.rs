@@ -22,6 +22,7 @@ use crate::{Engine, EngineError, Execution, Form, Submission};
 
 use attributes::{prompt, set_path};
 use codes::Channel;
+pub use codes::SMS_NOT_SENT;
 use passkey::PasskeyStep;
 pub use passkey::{PASSKEY_NOT_CONFIGURED, PASSKEYS_UNAVAILABLE};
 pub use social::{FIELD_ERROR, FIELD_STATE};
