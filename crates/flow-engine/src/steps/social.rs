@@ -349,22 +349,10 @@ impl Engine {
                     .with_detail("identifier taken"));
             }
         };
-        match links.link(&tenant, &user.id, &link) {
-            Ok(()) => {}
-            Err(PortError::Duplicate) => {
-                // Another request linked this provider account first: it keeps it.
-                self.ports.users.delete(&tenant, &user.id)?;
-                return Ok(self
-                    .social_refused(
-                        execution,
-                        at,
-                        offered,
-                        SOCIAL_ACCOUNT_EXISTS,
-                        ACCOUNT_EXISTS_MESSAGE,
-                    )
-                    .with_detail("linked concurrently"));
-            }
-            Err(other) => return Err(other.into()),
+        if let Some(refused) = self.link(execution, at, offered, &user, &link)? {
+            // Another request linked this provider account first: it keeps it.
+            self.ports.users.delete(&tenant, &user.id)?;
+            return Ok(refused);
         }
         Ok(self
             .signed_in(execution, &user, &provider.id, "created")
@@ -544,6 +532,36 @@ impl Engine {
         })
     }
 
+    /// Links `user` to the provider account; `Some` refusal when another request linked that
+    /// account first (it keeps it).
+    fn link(
+        &self,
+        execution: &mut Execution,
+        at: &SocialStep<'_>,
+        offered: &[IdentityProvider],
+        user: &User,
+        link: &IdentityLink,
+    ) -> Result<Option<StepResult>, EngineError> {
+        match self
+            .ports
+            .identity_links
+            .link(&execution.tenant, &user.id, link)
+        {
+            Ok(()) => Ok(None),
+            Err(PortError::Duplicate) => Ok(Some(
+                self.social_refused(
+                    execution,
+                    at,
+                    offered,
+                    SOCIAL_ACCOUNT_EXISTS,
+                    ACCOUNT_EXISTS_MESSAGE,
+                )
+                .with_detail("linked concurrently"),
+            )),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     fn link_and_sign_in(
         &self,
         execution: &mut Execution,
@@ -553,24 +571,8 @@ impl Engine {
         link: &IdentityLink,
         how: &str,
     ) -> Result<StepResult, EngineError> {
-        match self
-            .ports
-            .identity_links
-            .link(&execution.tenant, &user.id, link)
-        {
-            Ok(()) => {}
-            Err(PortError::Duplicate) => {
-                return Ok(self
-                    .social_refused(
-                        execution,
-                        at,
-                        offered,
-                        SOCIAL_ACCOUNT_EXISTS,
-                        ACCOUNT_EXISTS_MESSAGE,
-                    )
-                    .with_detail("linked concurrently"));
-            }
-            Err(other) => return Err(other.into()),
+        if let Some(refused) = self.link(execution, at, offered, user, link)? {
+            return Ok(refused);
         }
         Ok(self
             .signed_in(execution, user, &link.provider, how)
