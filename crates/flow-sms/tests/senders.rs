@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[allow(dead_code)]
+#[path = "../../flow-webhooks/tests/receiver/mod.rs"]
 mod receiver;
 
 use std::sync::Arc;
@@ -90,7 +92,7 @@ fn assert_clean(error: &PortError) {
 
 #[test]
 fn twilio_posts_the_form_with_basic_auth() {
-    let receiver = Receiver::start(|_| Reply::json(201, CREATED));
+    let receiver = Receiver::start(|_, _| Reply::json(201, CREATED));
     let sender = twilio(&receiver, FROM, Duration::from_secs(5));
     sender.send(&message("+49 151 1234-5678")).unwrap();
 
@@ -121,7 +123,7 @@ fn twilio_posts_the_form_with_basic_auth() {
 
 #[test]
 fn twilio_sends_a_messaging_service_instead_of_from() {
-    let receiver = Receiver::start(|_| Reply::json(201, CREATED));
+    let receiver = Receiver::start(|_, _| Reply::json(201, CREATED));
     let service = "MG0123456789abcdef0123456789abcdef";
     let sender = twilio(&receiver, service, Duration::from_secs(5));
     sender.send(&message(TO)).unwrap();
@@ -133,7 +135,7 @@ fn twilio_sends_a_messaging_service_instead_of_from() {
 
 #[test]
 fn a_twilio_400_is_a_refusal_with_its_code_and_without_the_number() {
-    let receiver = Receiver::start(|_| {
+    let receiver = Receiver::start(|_, _| {
         Reply::json(
             400,
             r#"{"code": 21211, "message": "The 'To' number +4915112345678 is not a valid phone number.",
@@ -151,7 +153,7 @@ fn a_twilio_400_is_a_refusal_with_its_code_and_without_the_number() {
 
 #[test]
 fn an_unknown_twilio_error_is_quoted_without_numbers_or_text() {
-    let receiver = Receiver::start(|_| {
+    let receiver = Receiver::start(|_, _| {
         Reply::json(
             400,
             r#"{"code": 21999, "message": "Refused 483920 ist dein Code (login_code) to +49 151 12345678"}"#,
@@ -167,7 +169,7 @@ fn an_unknown_twilio_error_is_quoted_without_numbers_or_text() {
 #[test]
 fn a_twilio_500_or_429_is_unavailable() {
     for status in [500, 503, 429] {
-        let receiver = Receiver::start(move |_| {
+        let receiver = Receiver::start(move |_, _| {
             Reply::json(
                 status,
                 r#"{"code": 20500, "message": "Internal Server Error"}"#,
@@ -183,7 +185,7 @@ fn a_twilio_500_or_429_is_unavailable() {
 
 #[test]
 fn a_slow_twilio_is_a_timeout() {
-    let receiver = Receiver::start(|_| Reply {
+    let receiver = Receiver::start(|_, _| Reply {
         delay: Duration::from_secs(3),
         ..Reply::json(201, CREATED)
     });
@@ -219,7 +221,7 @@ fn an_unreachable_twilio_is_unavailable_without_the_url() {
 
 #[test]
 fn a_number_that_is_not_e164_is_refused_without_a_call() {
-    let receiver = Receiver::start(|_| Reply::json(201, CREATED));
+    let receiver = Receiver::start(|_, _| Reply::json(201, CREATED));
     let calls = Arc::new(AtomicUsize::new(0));
     let sender = TwilioSender::new(
         TwilioSettings {
@@ -243,7 +245,7 @@ fn a_number_that_is_not_e164_is_refused_without_a_call() {
 
 #[test]
 fn a_renderer_failure_is_passed_on_and_nothing_is_sent() {
-    let receiver = Receiver::start(|_| Reply::json(201, CREATED));
+    let receiver = Receiver::start(|_, _| Reply::json(201, CREATED));
     let failing: Renderer = Arc::new(|_| Err(PortError::NotFound));
     let sender = TwilioSender::new(
         TwilioSettings {
@@ -281,7 +283,7 @@ fn json_webhook(url: String, client: Arc<WebhookSender>) -> JsonWebhookSms {
 
 #[test]
 fn the_json_webhook_posts_a_signed_message() {
-    let receiver = Receiver::start(|_| Reply::json(202, "{}"));
+    let receiver = Receiver::start(|_, _| Reply::json(202, "{}"));
     let sender = json_webhook(receiver.url("/sms"), webhook_sender(&["127.0.0.1"]));
     sender.send(&message(TO)).unwrap();
 
@@ -311,7 +313,7 @@ fn the_json_webhook_maps_statuses() {
         (503, SMS_UNAVAILABLE),
         (429, SMS_UNAVAILABLE),
     ] {
-        let receiver = Receiver::start(move |_| Reply::json(status, r#"{"error": "x"}"#));
+        let receiver = Receiver::start(move |_, _| Reply::json(status, r#"{"error": "x"}"#));
         let sender = json_webhook(receiver.url("/sms"), webhook_sender(&["127.0.0.1"]));
         let error = sender.send(&message(TO)).unwrap_err();
         assert_eq!(code_of(&error), Some(code), "{status}: {error}");
@@ -322,7 +324,7 @@ fn the_json_webhook_maps_statuses() {
 
 #[test]
 fn the_json_webhook_is_egress_checked() {
-    let receiver = Receiver::start(|_| Reply::json(200, "{}"));
+    let receiver = Receiver::start(|_, _| Reply::json(200, "{}"));
     let sender = json_webhook(receiver.url("/sms"), webhook_sender(&[]));
     let error = sender.send(&message(TO)).unwrap_err();
     assert_eq!(code_of(&error), Some(SMS_UNAVAILABLE), "{error}");
@@ -332,7 +334,7 @@ fn the_json_webhook_is_egress_checked() {
 
 #[test]
 fn the_json_webhook_refuses_a_bad_number_and_plain_http() {
-    let receiver = Receiver::start(|_| Reply::json(200, "{}"));
+    let receiver = Receiver::start(|_, _| Reply::json(200, "{}"));
     let sender = json_webhook(receiver.url("/sms"), webhook_sender(&["127.0.0.1"]));
     let error = sender.send(&message("0151 12345678")).unwrap_err();
     assert_eq!(code_of(&error), Some(SMS_INVALID_NUMBER));

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// Shared with flow-sms' tests and the server's: not every helper is used here.
+#[allow(dead_code)]
 mod receiver;
 
 use std::sync::Arc;

@@ -144,7 +144,7 @@ async fn a_twilio_compatible_provider_gets_the_message_and_its_refusal_is_coded(
         call.path,
         "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json"
     );
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&call.body).unwrap();
+    let form = call.form();
     let field = |name: &str| {
         form.iter()
             .find(|(key, _)| key == name)

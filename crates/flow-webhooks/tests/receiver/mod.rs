@@ -1,5 +1,6 @@
-//! A small HTTP/1.1 receiver on loopback for the tests: it records every request and answers
-//! what the test's handler says (one request per connection).
+//! A small HTTP/1.1 receiver on loopback for the tests (also flow-sms' and the server's): it
+//! records every request and answers what the test's handler says (one request per
+//! connection).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -30,6 +31,13 @@ impl Received {
         let all = self.all(name);
         assert!(all.len() <= 1, "header {name} is there {} times", all.len());
         all.first().copied()
+    }
+
+    /// The body's form fields (`application/x-www-form-urlencoded`), in order.
+    pub(crate) fn form(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&self.body)
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect()
     }
 
     /// The headers as an `http::HeaderMap` (for the verifier).
